@@ -1,0 +1,136 @@
+"""Assistants routes: parse, call the service once, respond."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Body, Query, Response
+
+from graphport.api.deps import Assistants
+from graphport.api.responses import json_response, pagination_headers
+from graphport.errors import InvalidInput
+from graphport.schemas.assistants import (
+    Assistant,
+    AssistantCountRequest,
+    AssistantCreate,
+    AssistantPatch,
+    AssistantSearchRequest,
+    AssistantVersion,
+    AssistantVersionChange,
+    AssistantVersionsSearchRequest,
+    GraphSchema,
+    Subgraphs,
+)
+
+router = APIRouter(prefix="/assistants", tags=["Assistants"])
+
+
+def parse_xray(raw: str) -> bool | int:
+    lowered = raw.strip().lower()
+    if lowered == "true":
+        return True
+    if lowered in {"false", ""}:
+        return False
+    try:
+        depth = int(lowered)
+    except ValueError:
+        raise InvalidInput(f"xray must be true, false or a non-negative integer, got {raw!r}") from None
+    if depth < 0:
+        raise InvalidInput("xray depth must not be negative")
+    return depth
+
+
+@router.post("", response_model=Assistant)
+async def create_assistant(body: AssistantCreate, service: Assistants) -> Response:
+    return json_response(await service.create(body))
+
+
+@router.post("/search", response_model=list[Assistant])
+async def search_assistants(
+    service: Assistants, body: AssistantSearchRequest | None = None
+) -> Response:
+    page = await service.search(body or AssistantSearchRequest())
+    return json_response(page.items, headers=pagination_headers(page.total, page.next_offset))
+
+
+@router.post("/count", response_model=int)
+async def count_assistants(
+    service: Assistants, body: AssistantCountRequest | None = None
+) -> Response:
+    return json_response(await service.count(body or AssistantCountRequest()))
+
+
+@router.get("/{assistant_id}", response_model=Assistant)
+async def get_assistant(assistant_id: UUID, service: Assistants) -> Response:
+    return json_response(await service.get(assistant_id))
+
+
+@router.patch("/{assistant_id}", response_model=Assistant)
+async def patch_assistant(
+    assistant_id: UUID, body: AssistantPatch, service: Assistants
+) -> Response:
+    return json_response(await service.update(assistant_id, body))
+
+
+@router.delete("/{assistant_id}", status_code=204)
+async def delete_assistant(
+    assistant_id: UUID,
+    service: Assistants,
+    delete_threads: Annotated[bool, Query()] = False,
+) -> Response:
+    await service.delete(assistant_id, delete_threads=delete_threads)
+    return Response(status_code=204)
+
+
+@router.get("/{assistant_id}/graph")
+async def get_assistant_graph(
+    assistant_id: UUID, service: Assistants, xray: Annotated[str, Query()] = "false"
+) -> Response:
+    return json_response(await service.graph(assistant_id, parse_xray(xray)))
+
+
+@router.get("/{assistant_id}/schemas", response_model=GraphSchema)
+async def get_assistant_schemas(assistant_id: UUID, service: Assistants) -> Response:
+    return json_response(await service.schemas(assistant_id))
+
+
+@router.get("/{assistant_id}/subgraphs", response_model=Subgraphs)
+async def get_assistant_subgraphs(
+    assistant_id: UUID, service: Assistants, recurse: Annotated[bool, Query()] = False
+) -> Response:
+    return json_response(await service.subgraphs(assistant_id, None, recurse))
+
+
+@router.get("/{assistant_id}/subgraphs/{namespace}", response_model=Subgraphs)
+async def get_assistant_subgraphs_by_namespace(
+    assistant_id: UUID,
+    namespace: str,
+    service: Assistants,
+    recurse: Annotated[bool, Query()] = False,
+) -> Response:
+    return json_response(await service.subgraphs(assistant_id, namespace, recurse))
+
+
+@router.post("/{assistant_id}/versions", response_model=list[AssistantVersion])
+async def get_assistant_versions(
+    assistant_id: UUID,
+    service: Assistants,
+    body: AssistantVersionsSearchRequest | None = None,
+) -> Response:
+    return json_response(
+        await service.versions(assistant_id, body or AssistantVersionsSearchRequest())
+    )
+
+
+@router.post("/{assistant_id}/latest", response_model=Assistant)
+async def set_latest_assistant_version(
+    assistant_id: UUID,
+    service: Assistants,
+    body: Annotated[AssistantVersionChange | None, Body()] = None,
+    version: Annotated[int | None, Query(ge=1)] = None,
+) -> Response:
+    chosen = body.version if body is not None and body.version is not None else version
+    if chosen is None:
+        raise InvalidInput("version is required (JSON body or query parameter)")
+    return json_response(await service.set_latest(assistant_id, chosen))

@@ -1,0 +1,25 @@
+"""Health and server information."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+
+from graphport.api.deps import Context
+from graphport.api.responses import json_response
+from graphport.services.system import check_database, server_info
+
+router = APIRouter(tags=["System"])
+
+
+@router.get("/ok")
+async def ok(context: Context, check_db: Annotated[int, Query()] = 0) -> Response:
+    if check_db:
+        await check_database(context.db)
+    return json_response({"ok": True})
+
+
+@router.get("/info")
+async def info(context: Context) -> dict[str, Any]:
+    return server_info(context.config)

@@ -1,0 +1,78 @@
+"""The FastAPI application: ``create_app(settings)`` and the lifespan that owns every resource."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from graphport.api import assistants, system
+from graphport.api.middleware import PlainTextJsonMiddleware
+from graphport.config import load_config
+from graphport.context import AppContext
+from graphport.db.embedded import EmbeddedPostgres
+from graphport.db.engine import Database
+from graphport.db.migrate import run_migrations
+from graphport.errors import install_error_handlers
+from graphport.graphs.registry import GraphRegistry
+from graphport.services.assistants import AssistantService
+from graphport.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+EXPOSED_HEADERS = ["Location", "Content-Location", "X-Pagination-Total", "X-Pagination-Next"]
+
+
+async def build_context(settings: Settings, stack: AsyncExitStack) -> AppContext:
+    """Build resources in order; ``stack`` tears them down in reverse."""
+    config = load_config(settings.config_path)
+    registry = GraphRegistry.from_config(config)
+    uri = settings.database_uri
+    if uri is None:
+        embedded = EmbeddedPostgres(settings.resolved_data_dir())
+        uri = embedded.start()
+        stack.callback(embedded.stop)
+    db = Database(uri, pool_size=settings.db_pool_size)
+    await db.start()
+    stack.push_async_callback(db.stop)
+    if settings.run_migrations:
+        await run_migrations(db.engine)
+    assistant_service = AssistantService(db, registry)
+    await assistant_service.ensure_system_assistants()
+    return AppContext(
+        settings=settings, config=config, db=db, registry=registry, assistants=assistant_service
+    )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """An app that builds its resources when it starts, not when it is created."""
+    resolved = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            app.state.context = await build_context(resolved, stack)
+            logger.info("graphport ready: graphs %s", ", ".join(app.state.context.registry.ids()))
+            yield
+
+    app = FastAPI(
+        title="graphport",
+        description="An open server for LangGraph graphs (LangGraph Platform API).",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(system.router)
+    app.include_router(assistants.router)
+    app.add_middleware(PlainTextJsonMiddleware)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=["*"],
+        allow_methods=["*"],
+        allow_headers=["*"],
+        expose_headers=EXPOSED_HEADERS,
+        allow_private_network=True,
+    )
+    return app

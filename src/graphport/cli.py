@@ -1,0 +1,142 @@
+"""The ``graphport`` command: dev | serve | migrate."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import socket
+import sys
+from pathlib import Path
+
+from graphport.errors import ConfigError
+
+DEFAULT_PORT = 2024
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="graphport", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    for name, help_text in (
+        ("dev", "run the server for local development (embedded Postgres by default)"),
+        ("serve", "run the server (uses DATABASE_URI, or the embedded Postgres)"),
+    ):
+        cmd = commands.add_parser(name, help=help_text)
+        _add_common(cmd)
+        cmd.add_argument("--host", default="127.0.0.1")
+        cmd.add_argument("--port", type=int, default=DEFAULT_PORT)
+        cmd.add_argument("--no-migrate", action="store_true", help="skip migrations at startup")
+        if name == "dev":
+            cmd.add_argument("--reload", action="store_true", help="restart when code changes")
+
+    migrate = commands.add_parser("migrate", help="apply database migrations and exit")
+    _add_common(migrate)
+    return parser
+
+
+def _add_common(cmd: argparse.ArgumentParser) -> None:
+    cmd.add_argument("--config", type=Path, default=Path("langgraph.json"))
+    cmd.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="embedded Postgres data directory (default: .graphport/ beside the config)",
+    )
+
+
+def _export(args: argparse.Namespace) -> None:
+    """Hand flags to the server process (and --reload children) through its settings."""
+    os.environ["GRAPHPORT_CONFIG"] = str(args.config.resolve())
+    if args.data_dir is not None:
+        os.environ["GRAPHPORT_DATA_DIR"] = str(args.data_dir.resolve())
+    if getattr(args, "no_migrate", False):
+        os.environ["GRAPHPORT_MIGRATE"] = "false"
+
+
+def _check_port_free(host: str, port: int) -> None:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise SystemExit(f"graphport: cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
+def _start_database_if_needed() -> None:
+    """Start the embedded Postgres here so that --reload restarts keep one server."""
+    from graphport.db.embedded import EmbeddedPostgres
+    from graphport.settings import Settings
+
+    settings = Settings()
+    if settings.database_uri:
+        return
+    embedded = EmbeddedPostgres(settings.resolved_data_dir())
+    os.environ["DATABASE_URI"] = embedded.start()
+    # pgserver stops the server when the last process using it exits.
+
+
+def _validate_config() -> None:
+    from graphport.config import load_config
+    from graphport.graphs.registry import GraphRegistry
+    from graphport.settings import Settings
+
+    GraphRegistry.from_config(load_config(Settings().config_path))
+
+
+def _serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    _check_port_free(args.host, args.port)
+    _validate_config()
+    _start_database_if_needed()
+    reload = bool(getattr(args, "reload", False))
+    uvicorn.run(
+        "graphport.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        reload=reload,
+        reload_dirs=[str(args.config.resolve().parent)] if reload else None,
+        log_level="info",
+        timeout_graceful_shutdown=10,
+    )
+
+
+def _migrate() -> None:
+    from graphport.db.engine import Database
+    from graphport.db.migrate import run_migrations
+    from graphport.settings import Settings
+
+    _start_database_if_needed()
+
+    async def run() -> None:
+        db = Database(Settings().database_uri or "", pool_size=1)
+        await db.start()
+        try:
+            await run_migrations(db.engine)
+        finally:
+            await db.stop()
+
+    asyncio.run(run())
+    print("graphport: migrations applied")
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _export(args)
+    try:
+        if args.command == "migrate":
+            _migrate()
+        else:
+            _serve(args)
+    except ConfigError as exc:
+        print(f"graphport: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+"""The langgraph.json model: the official format, read once at startup."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from graphport.errors import ConfigError
+
+
+class GraphSpec(BaseModel):
+    """One entry of ``graphs``: ``"./file.py:attr"`` or ``{"path": ..., "description": ...}``."""
+
+    model_config = ConfigDict(extra="allow")
+
+    path: str
+    description: str | None = None
+
+
+class LanggraphConfig(BaseModel):
+    """Keys later features read (auth, store, checkpointer, http) are kept as given."""
+
+    model_config = ConfigDict(extra="allow")
+
+    graphs: dict[str, GraphSpec] = Field(default_factory=dict)
+    dependencies: list[str] = Field(default_factory=list)
+    env: dict[str, str] | str | None = None
+    auth: dict[str, Any] | None = None
+    store: dict[str, Any] | None = None
+    checkpointer: dict[str, Any] | None = None
+    http: dict[str, Any] | None = None
+    base_dir: Path = Field(default=Path("."), exclude=True)
+
+    @field_validator("graphs", mode="before")
+    @classmethod
+    def _graph_strings(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        return {k: {"path": v} if isinstance(v, str) else v for k, v in value.items()}
+
+    @field_validator("env", mode="before")
+    @classmethod
+    def _env_values_as_strings(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {str(k): str(v) for k, v in value.items()}
+        return value
+
+
+def load_config(path: Path) -> LanggraphConfig:
+    """Read and validate langgraph.json; every problem names the file and the key."""
+    path = path.resolve()
+    try:
+        raw = orjson.loads(path.read_bytes())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except orjson.JSONDecodeError as exc:
+        raise ConfigError(f"{path}: invalid JSON: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a JSON object at the top level")
+    try:
+        config = LanggraphConfig.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise ConfigError(f"{path}: {problems}") from None
+    config.base_dir = path.parent
+    return config

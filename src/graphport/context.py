@@ -1,0 +1,20 @@
+"""Everything the app builds at startup, held on ``app.state.context``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from graphport.config import LanggraphConfig
+from graphport.db.engine import Database
+from graphport.graphs.registry import GraphRegistry
+from graphport.services.assistants import AssistantService
+from graphport.settings import Settings
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    config: LanggraphConfig
+    db: Database
+    registry: GraphRegistry
+    assistants: AssistantService

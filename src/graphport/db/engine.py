@@ -1,0 +1,58 @@
+"""The async engine and short transactions; built in the app lifespan, never at import."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import orjson
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from graphport.db.urls import sqlalchemy_url
+from graphport.serialization import json_default
+
+
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value, default=json_default).decode()
+
+
+class Database:
+    """Owns the engine; services open one short transaction per state change."""
+
+    def __init__(self, uri: str, *, pool_size: int = 10) -> None:
+        self.uri = uri
+        self._pool_size = pool_size
+        self._engine: AsyncEngine | None = None
+
+    @property
+    def engine(self) -> AsyncEngine:
+        if self._engine is None:
+            raise RuntimeError("Database.start() has not been called")
+        return self._engine
+
+    async def start(self) -> None:
+        self._engine = create_async_engine(
+            sqlalchemy_url(self.uri),
+            pool_size=self._pool_size,
+            max_overflow=self._pool_size,
+            pool_pre_ping=False,
+            json_serializer=_dumps,
+            json_deserializer=orjson.loads,
+        )
+
+    async def stop(self) -> None:
+        if self._engine is not None:
+            await self._engine.dispose()
+            self._engine = None
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """A connection inside one transaction: committed on success, rolled back on error."""
+        async with self.engine.begin() as conn:
+            yield conn
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))

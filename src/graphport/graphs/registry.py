@@ -1,0 +1,187 @@
+"""Load the graphs named in langgraph.json and hand them out per request."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import inspect
+import os
+import sys
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, AbstractContextManager, asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from uuid import UUID, uuid5
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.graph import StateGraph
+from langgraph.pregel import Pregel
+
+from graphport.config import LanggraphConfig
+from graphport.errors import ConfigError
+
+SYSTEM_ASSISTANT_NAMESPACE = UUID("6ba7b821-9dad-11d1-80b4-00c04fd430c8")
+
+
+def system_assistant_id(graph_id: str) -> UUID:
+    """The id of the assistant the server creates for each graph (the official rule)."""
+    return uuid5(SYSTEM_ASSISTANT_NAMESPACE, graph_id)
+
+
+@dataclass(frozen=True)
+class GraphEntry:
+    graph_id: str
+    spec: str
+    description: str | None
+    graph: Pregel[Any, Any, Any, Any] | None
+    factory: Callable[..., Any] | None
+
+
+class GraphRegistry:
+    """Graphs by id. Factories are called per use with the run's config, as upstream does."""
+
+    def __init__(self, entries: dict[str, GraphEntry]) -> None:
+        self._entries = entries
+
+    @classmethod
+    def from_config(cls, config: LanggraphConfig) -> GraphRegistry:
+        _apply_env(config)
+        _extend_import_path(config)
+        entries = {
+            graph_id: _load_entry(config.base_dir, graph_id, spec.path, spec.description)
+            for graph_id, spec in config.graphs.items()
+        }
+        return cls(entries)
+
+    def ids(self) -> list[str]:
+        return list(self._entries)
+
+    def __contains__(self, graph_id: object) -> bool:
+        return graph_id in self._entries
+
+    def entry(self, graph_id: str) -> GraphEntry:
+        return self._entries[graph_id]
+
+    @asynccontextmanager
+    async def graph(
+        self, graph_id: str, config: RunnableConfig | None = None
+    ) -> AsyncIterator[Pregel[Any, Any, Any, Any]]:
+        """The compiled graph, built by its factory when it has one."""
+        entry = self._entries[graph_id]
+        if entry.graph is not None:
+            yield entry.graph
+            return
+        assert entry.factory is not None
+        made = _call_factory(entry.factory, config or RunnableConfig(configurable={}))
+        if inspect.isawaitable(made):
+            made = await made
+        if isinstance(made, AbstractAsyncContextManager):
+            async with made as graph:
+                yield _as_compiled(entry.graph_id, entry.spec, graph)
+        elif isinstance(made, AbstractContextManager):
+            with made as graph:
+                yield _as_compiled(entry.graph_id, entry.spec, graph)
+        else:
+            yield _as_compiled(entry.graph_id, entry.spec, made)
+
+
+def _apply_env(config: LanggraphConfig) -> None:
+    """langgraph.json ``env``: a dict or a .env file; variables already set win."""
+    if config.env is None:
+        return
+    if isinstance(config.env, str):
+        from dotenv import dotenv_values
+
+        path = (config.base_dir / config.env).resolve()
+        if not path.is_file():
+            raise ConfigError(f"env file {config.env!r} not found at {path}")
+        values = {k: v for k, v in dotenv_values(path).items() if v is not None}
+    else:
+        values = config.env
+    for key, value in values.items():
+        os.environ.setdefault(key, value)
+
+
+def _extend_import_path(config: LanggraphConfig) -> None:
+    for dependency in config.dependencies:
+        path = (config.base_dir / dependency).resolve()
+        if path.is_dir() and str(path) not in sys.path:
+            sys.path.insert(0, str(path))
+
+
+def _load_entry(base_dir: Path, graph_id: str, spec: str, description: str | None) -> GraphEntry:
+    location, sep, attr = spec.rpartition(":")
+    if not sep or not location or not attr:
+        raise ConfigError(
+            f"graph {graph_id!r}: {spec!r} must look like './file.py:attribute' or "
+            "'package.module:attribute'"
+        )
+    module = _import_module(base_dir, graph_id, location)
+    try:
+        target = getattr(module, attr)
+    except AttributeError:
+        raise ConfigError(f"graph {graph_id!r}: {location} has no attribute {attr!r}") from None
+    if isinstance(target, Pregel | StateGraph):
+        return GraphEntry(graph_id, spec, description, _as_compiled(graph_id, spec, target), None)
+    if callable(target):
+        return GraphEntry(graph_id, spec, description, None, target)
+    raise ConfigError(
+        f"graph {graph_id!r}: {spec} is a {type(target).__name__}; expected a compiled graph, "
+        "a StateGraph or a function that returns one"
+    )
+
+
+def _import_module(base_dir: Path, graph_id: str, location: str) -> ModuleType:
+    is_file = location.endswith(".py") or "/" in location or location.startswith(".")
+    try:
+        if not is_file:
+            return importlib.import_module(location)
+        return _import_file(base_dir / location)
+    except ConfigError:
+        raise
+    except Exception as exc:
+        raise ConfigError(
+            f"graph {graph_id!r}: importing {location} failed: {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+def _import_file(path: Path) -> ModuleType:
+    path = path.resolve()
+    if not path.is_file():
+        raise ConfigError(f"file {path} not found")
+    digest = hashlib.sha1(str(path).encode()).hexdigest()[:8]
+    name = f"graphport_graph_{path.stem}_{digest}"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ConfigError(f"cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses and pickling look the module up by name
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return module
+
+
+def _call_factory(factory: Callable[..., Any], config: RunnableConfig) -> Any:
+    try:
+        params = inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return factory()
+    return factory(config) if params else factory()
+
+
+def _as_compiled(graph_id: str, spec: str, value: Any) -> Pregel[Any, Any, Any, Any]:
+    if isinstance(value, StateGraph):
+        value = value.compile()
+    if not isinstance(value, Pregel):
+        raise ConfigError(
+            f"graph {graph_id!r}: {spec} produced a {type(value).__name__}, not a compiled graph"
+        )
+    return value

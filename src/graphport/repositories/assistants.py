@@ -1,0 +1,187 @@
+"""SQL for assistants and their versions. Functions flush nothing: the caller's transaction commits."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import ColumnElement, and_, delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from graphport.db.tables import assistant, assistant_version
+from graphport.repositories.filters import ilike_substring, with_total
+
+Row = dict[str, Any]
+
+VERSION_FIELDS = ("graph_id", "name", "description", "config", "context", "metadata")
+
+
+def _filters(
+    *,
+    metadata: dict[str, Any] | None,
+    graph_id: str | None,
+    name: str | None,
+    description: str | None,
+) -> list[ColumnElement[bool]]:
+    clauses: list[ColumnElement[bool]] = []
+    if metadata:
+        clauses.append(assistant.c.metadata.contains(metadata))
+    if graph_id:
+        clauses.append(assistant.c.graph_id == graph_id)
+    if name:
+        clauses.append(ilike_substring(assistant.c.name, name))
+    if description:
+        clauses.append(ilike_substring(assistant.c.description, description))
+    return clauses
+
+
+async def create_assistant(conn: AsyncConnection, *, values: Row) -> Row | None:
+    """Insert an assistant and its version 1; None when the id is taken."""
+    stmt = (
+        pg_insert(assistant)
+        .values(**values, version=1)
+        .on_conflict_do_nothing(index_elements=[assistant.c.assistant_id])
+        .returning(*assistant.c)
+    )
+    row = (await conn.execute(stmt)).mappings().first()
+    if row is None:
+        return None
+    created = dict(row)
+    await conn.execute(
+        insert(assistant_version).values(
+            assistant_id=created["assistant_id"],
+            version=1,
+            created_at=created["created_at"],
+            **{k: created[k] for k in VERSION_FIELDS},
+        )
+    )
+    return created
+
+
+async def get_assistant(
+    conn: AsyncConnection, *, assistant_id: UUID, for_update: bool = False
+) -> Row | None:
+    stmt = select(assistant).where(assistant.c.assistant_id == assistant_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    row = (await conn.execute(stmt)).mappings().first()
+    return dict(row) if row else None
+
+
+async def get_max_version(conn: AsyncConnection, *, assistant_id: UUID) -> int:
+    stmt = select(func.coalesce(func.max(assistant_version.c.version), 0)).where(
+        assistant_version.c.assistant_id == assistant_id
+    )
+    return int((await conn.execute(stmt)).scalar_one())
+
+
+async def create_version(conn: AsyncConnection, *, assistant_id: UUID, version: int, values: Row) -> Row:
+    stmt = (
+        insert(assistant_version)
+        .values(assistant_id=assistant_id, version=version, **values)
+        .returning(*assistant_version.c)
+    )
+    return dict((await conn.execute(stmt)).mappings().one())
+
+
+async def get_version(conn: AsyncConnection, *, assistant_id: UUID, version: int) -> Row | None:
+    stmt = select(assistant_version).where(
+        and_(
+            assistant_version.c.assistant_id == assistant_id,
+            assistant_version.c.version == version,
+        )
+    )
+    row = (await conn.execute(stmt)).mappings().first()
+    return dict(row) if row else None
+
+
+async def update_assistant(conn: AsyncConnection, *, assistant_id: UUID, values: Row) -> Row:
+    stmt = (
+        update(assistant)
+        .where(assistant.c.assistant_id == assistant_id)
+        .values(**values, updated_at=func.now())
+        .returning(*assistant.c)
+    )
+    return dict((await conn.execute(stmt)).mappings().one())
+
+
+async def delete_assistant(conn: AsyncConnection, *, assistant_id: UUID) -> bool:
+    stmt = delete(assistant).where(assistant.c.assistant_id == assistant_id)
+    return bool((await conn.execute(stmt)).rowcount)
+
+
+async def search_assistants(
+    conn: AsyncConnection,
+    *,
+    metadata: dict[str, Any] | None,
+    graph_id: str | None,
+    name: str | None,
+    description: str | None,
+    sort_by: str,
+    descending: bool,
+    limit: int,
+    offset: int,
+) -> tuple[list[Row], int | None]:
+    """A page of assistants and the total match count (None when the page is empty)."""
+    order = assistant.c[sort_by].desc() if descending else assistant.c[sort_by].asc()
+    tiebreak = assistant.c.assistant_id.desc() if descending else assistant.c.assistant_id.asc()
+    stmt = with_total(
+        select(assistant)
+        .where(*_filters(metadata=metadata, graph_id=graph_id, name=name, description=description))
+        .order_by(order, tiebreak)
+        .limit(limit)
+        .offset(offset)
+    )
+    rows = [dict(r) for r in (await conn.execute(stmt)).mappings()]
+    total = rows[0]["__total"] if rows else None
+    for r in rows:
+        del r["__total"]
+    return rows, total
+
+
+async def count_assistants(
+    conn: AsyncConnection,
+    *,
+    metadata: dict[str, Any] | None,
+    graph_id: str | None,
+    name: str | None,
+    description: str | None,
+) -> int:
+    stmt = (
+        select(func.count())
+        .select_from(assistant)
+        .where(*_filters(metadata=metadata, graph_id=graph_id, name=name, description=description))
+    )
+    return int((await conn.execute(stmt)).scalar_one())
+
+
+async def list_versions(
+    conn: AsyncConnection,
+    *,
+    assistant_id: UUID,
+    metadata: dict[str, Any] | None,
+    limit: int,
+    offset: int,
+) -> list[Row]:
+    stmt = select(assistant_version).where(assistant_version.c.assistant_id == assistant_id)
+    if metadata:
+        stmt = stmt.where(assistant_version.c.metadata.contains(metadata))
+    stmt = stmt.order_by(assistant_version.c.version.desc()).limit(limit).offset(offset)
+    return [dict(r) for r in (await conn.execute(stmt)).mappings()]
+
+
+async def ensure_system_assistant(conn: AsyncConnection, *, assistant_id: UUID, graph_id: str) -> None:
+    """Create the per-graph system assistant unless it exists (idempotent, race-safe)."""
+    await create_assistant(
+        conn,
+        values={
+            "assistant_id": assistant_id,
+            "graph_id": graph_id,
+            "name": graph_id,
+            "description": None,
+            "config": {},
+            "context": {},
+            "metadata": {"created_by": "system"},
+        },
+    )

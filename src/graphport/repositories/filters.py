@@ -1,0 +1,20 @@
+"""Filter and paging helpers shared by repositories: everything compiles to SQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, func, literal_column
+
+
+def escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def ilike_substring(column: ColumnElement[Any], value: str) -> ColumnElement[bool]:
+    return column.ilike(f"%{escape_like(value)}%", escape="\\")
+
+
+def with_total(stmt: Select[Any]) -> Select[Any]:
+    """Add ``count(*) OVER ()`` as ``__total`` so one query returns a page and its total."""
+    return stmt.add_columns(func.count(literal_column("*")).over().label("__total"))

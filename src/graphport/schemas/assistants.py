@@ -1,0 +1,113 @@
+"""Assistant requests and responses, named as in the API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+from graphport.schemas.common import IfExists, Json, Limit, Offset, RequestModel, SortOrder
+
+AssistantSortBy = Literal["assistant_id", "graph_id", "name", "created_at", "updated_at"]
+AssistantSelectField = Literal[
+    "assistant_id",
+    "graph_id",
+    "name",
+    "description",
+    "config",
+    "context",
+    "created_at",
+    "updated_at",
+    "metadata",
+    "version",
+]
+
+
+class AssistantCreate(RequestModel):
+    graph_id: str = Field(min_length=1)
+    assistant_id: UUID | None = None
+    config: Json | None = None
+    context: Json | None = None
+    metadata: Json | None = None
+    if_exists: IfExists = "raise"
+    name: str | None = None
+    description: str | None = None
+
+
+class AssistantPatch(RequestModel):
+    graph_id: str | None = Field(default=None, min_length=1)
+    config: Json | None = None
+    context: Json | None = None
+    metadata: Json | None = None
+    name: str | None = None
+    description: str | None = None
+
+
+class AssistantFilters(RequestModel):
+    metadata: Json | None = None
+    graph_id: str | None = None
+    name: str | None = None
+    description: str | None = None
+
+
+class AssistantSearchRequest(AssistantFilters):
+    limit: int = Limit
+    offset: int = Offset
+    sort_by: AssistantSortBy | None = None
+    sort_order: SortOrder | None = None
+    select: list[AssistantSelectField] | None = None
+
+
+class AssistantCountRequest(AssistantFilters):
+    pass
+
+
+class AssistantVersionsSearchRequest(RequestModel):
+    metadata: Json | None = None
+    limit: int = Limit
+    offset: int = Offset
+
+
+class AssistantVersionChange(RequestModel):
+    version: int | None = Field(default=None, ge=1)
+
+
+class Assistant(BaseModel):
+    """Response shape (documentation only: handlers return JSON directly)."""
+
+    assistant_id: UUID
+    graph_id: str
+    config: Json
+    context: Json
+    created_at: datetime
+    updated_at: datetime
+    metadata: Json
+    version: int
+    name: str
+    description: str | None
+
+
+class AssistantVersion(BaseModel):
+    assistant_id: UUID
+    graph_id: str
+    config: Json
+    context: Json
+    created_at: datetime
+    metadata: Json
+    version: int
+    name: str
+    description: str | None
+
+
+class GraphSchema(BaseModel):
+    graph_id: str
+    input_schema: Json | None = None
+    output_schema: Json | None = None
+    state_schema: Json | None = None
+    config_schema: Json | None = None
+    context_schema: Json | None = None
+
+
+Subgraphs = dict[str, Any]

@@ -1,0 +1,43 @@
+"""JSON encoding shared by responses and JSONB columns."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, datetime, time, timedelta
+from enum import Enum
+from typing import Any
+from uuid import UUID
+
+import orjson
+from pydantic import BaseModel
+
+
+def json_default(value: Any) -> Any:
+    """Encode what orjson does not know natively; never fail on an odd value."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    to_json = getattr(value, "to_json", None)
+    if callable(to_json) and hasattr(value, "lc_serializable"):
+        # LangChain Serializable (messages...): dump their fields, as the official server does.
+        dumped = getattr(value, "model_dump", None)
+        if callable(dumped):
+            return dumped()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, (datetime, date, time)):
+        return value.isoformat()
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return repr(value)
+
+
+def dumps(value: Any) -> bytes:
+    return orjson.dumps(value, default=json_default, option=orjson.OPT_NON_STR_KEYS)

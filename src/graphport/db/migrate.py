@@ -1,4 +1,4 @@
-"""Alembic migrations, run programmatically under an advisory lock (many processes may start at once)."""
+"""Alembic migrations, run in-process under an advisory lock (many processes may start at once)."""
 
 from __future__ import annotations
 

@@ -43,8 +43,12 @@ assistant = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Index("ix_assistant_graph_id", "graph_id"),
     Index("ix_assistant_created_at", "created_at"),
-    Index("ix_assistant_metadata", "metadata", postgresql_using="gin",
-          postgresql_ops={"metadata": "jsonb_path_ops"}),
+    Index(
+        "ix_assistant_metadata",
+        "metadata",
+        postgresql_using="gin",
+        postgresql_ops={"metadata": "jsonb_path_ops"},
+    ),
 )
 
 assistant_version = Table(

@@ -1,4 +1,4 @@
-"""SQL for assistants and their versions. Functions flush nothing: the caller's transaction commits."""
+"""SQL for assistants and their versions. Nothing here commits: the caller owns the transaction."""
 
 from __future__ import annotations
 
@@ -76,7 +76,9 @@ async def get_max_version(conn: AsyncConnection, *, assistant_id: UUID) -> int:
     return int((await conn.execute(stmt)).scalar_one())
 
 
-async def create_version(conn: AsyncConnection, *, assistant_id: UUID, version: int, values: Row) -> Row:
+async def create_version(
+    conn: AsyncConnection, *, assistant_id: UUID, version: int, values: Row
+) -> Row:
     stmt = (
         insert(assistant_version)
         .values(assistant_id=assistant_id, version=version, **values)
@@ -171,7 +173,9 @@ async def list_versions(
     return [dict(r) for r in (await conn.execute(stmt)).mappings()]
 
 
-async def ensure_system_assistant(conn: AsyncConnection, *, assistant_id: UUID, graph_id: str) -> None:
+async def ensure_system_assistant(
+    conn: AsyncConnection, *, assistant_id: UUID, graph_id: str
+) -> None:
     """Create the per-graph system assistant unless it exists (idempotent, race-safe)."""
     await create_assistant(
         conn,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 from uuid import UUID, uuid4
 
 from langchain_core.runnables import RunnableConfig
@@ -205,15 +205,15 @@ class AssistantService:
     ) -> dict[str, Any]:
         assistant = await self.get(assistant_id)
         async with self._graph_of(assistant) as graph:
-            return await introspection.subgraph_schemas(
-                graph, namespace=namespace, recurse=recurse
-            )
+            return await introspection.subgraph_schemas(graph, namespace=namespace, recurse=recurse)
 
     def _graph_of(self, assistant: Row) -> Any:
         graph_id = assistant["graph_id"]
         if graph_id not in self._registry:
-            raise NotFound(f"Graph {graph_id!r} of assistant {assistant['assistant_id']} is not loaded")
-        config = RunnableConfig(**assistant["config"])
+            raise NotFound(
+                f"Graph {graph_id!r} of assistant {assistant['assistant_id']} is not loaded"
+            )
+        config = cast(RunnableConfig, dict(assistant["config"]))
         return self._registry.graph(graph_id, config)
 
     def _require_graph(self, graph_id: str) -> None:

@@ -34,12 +34,14 @@ class ServerProcess:
         command: str = "serve",
         port: int | None = None,
         extra_env: dict[str, str] | None = None,
+        extra_args: list[str] | None = None,
     ) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.config = config
         self.data_dir = data_dir
         self.command = command
+        self.extra_args = extra_args or []
         self.env = {**os.environ, **(extra_env or {})}
         self.env.pop("DATABASE_URI", None)
         if database_uri:
@@ -49,7 +51,7 @@ class ServerProcess:
 
     def start(self, timeout: float = 30.0) -> ServerProcess:
         args = [sys.executable, "-m", "graphport.cli", self.command, "--config", str(self.config)]
-        args += ["--port", str(self.port)]
+        args += ["--port", str(self.port), *self.extra_args]
         if self.data_dir is not None:
             args += ["--data-dir", str(self.data_dir)]
         self.log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"graphport-test-{self.port}.log"

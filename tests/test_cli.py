@@ -1,0 +1,111 @@
+"""The graphport command: embedded Postgres, persistence across restarts, busy ports, bad config."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.server import TEST_CONFIG, ServerProcess, free_port
+
+
+def test_dev_on_embedded_postgres_persists_across_restart(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    server = ServerProcess(database_uri=None, data_dir=data_dir, command="dev")
+    started = time.monotonic()
+    server.start()
+    ready_after = time.monotonic() - started
+    try:
+        assert ready_after < 15, f"ready after {ready_after:.1f}s"
+        created = httpx.post(
+            f"{server.url}/assistants", json={"graph_id": "chat", "name": "survivor"}
+        ).json()
+        assert httpx.get(f"{server.url}/ok?check_db=1").json() == {"ok": True}
+    finally:
+        server.stop()
+    assert (data_dir / "PG_VERSION").exists()
+
+    again = ServerProcess(database_uri=None, data_dir=data_dir, command="dev").start()
+    try:
+        found = httpx.get(f"{again.url}/assistants/{created['assistant_id']}")
+        assert found.status_code == 200
+        assert found.json() == created
+        # system assistants are created idempotently: still exactly one per graph
+        count = httpx.post(f"{again.url}/assistants/count", json={"graph_id": "chat"}).json()
+        assert count == 2
+    finally:
+        again.stop()
+
+
+def test_busy_port_is_an_error(database_uri: str) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "graphport.cli",
+                "dev",
+                "--config",
+                str(TEST_CONFIG),
+                "--port",
+                str(port),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={"DATABASE_URI": database_uri, "PATH": "/usr/bin:/bin"},
+        )
+    assert result.returncode != 0
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+
+
+def test_bad_graph_stops_startup_with_a_clear_message(tmp_path: Path, database_uri: str) -> None:
+    (tmp_path / "langgraph.json").write_text(json.dumps({"graphs": {"agent": "./gone.py:graph"}}))
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "graphport.cli",
+            "dev",
+            "--config",
+            str(tmp_path / "langgraph.json"),
+            "--port",
+            str(free_port()),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"DATABASE_URI": database_uri, "PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 2
+    assert "graphport:" in result.stderr
+    assert "gone.py" in result.stderr
+
+
+def test_migrate_command(database_uri: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "graphport.cli", "migrate", "--config", str(TEST_CONFIG)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"DATABASE_URI": database_uri, "PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "migrations applied" in result.stdout
+
+
+def test_no_migrate_flag_starts_on_a_migrated_database(database_uri: str) -> None:
+    server = ServerProcess(database_uri=database_uri, extra_args=["--no-migrate"]).start()
+    try:
+        assert httpx.get(f"{server.url}/ok?check_db=1").json() == {"ok": True}
+        assert "Running upgrade" not in server.logs()
+    finally:
+        server.stop()

@@ -9,16 +9,20 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from graphport.api import assistants, system
+from graphport.api import assistants, system, threads
 from graphport.api.middleware import PlainTextJsonMiddleware
-from graphport.config import load_config
+from graphport.config import ThreadTTLConfig, load_config
 from graphport.context import AppContext
+from graphport.db.checkpointer import Checkpointer
 from graphport.db.embedded import EmbeddedPostgres
 from graphport.db.engine import Database
 from graphport.db.migrate import run_migrations
 from graphport.errors import install_error_handlers
 from graphport.graphs.registry import GraphRegistry
+from graphport.scheduling.periodic import PeriodicTask
 from graphport.services.assistants import AssistantService
+from graphport.services.thread_state import ThreadStateService
+from graphport.services.threads import ThreadService
 from graphport.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -40,10 +44,28 @@ async def build_context(settings: Settings, stack: AsyncExitStack) -> AppContext
     stack.push_async_callback(db.stop)
     if settings.run_migrations:
         await run_migrations(db.engine)
+    checkpointer = Checkpointer(uri, pool_size=settings.db_pool_size)
+    await checkpointer.start(setup=settings.run_migrations)
+    stack.push_async_callback(checkpointer.stop)
+
     assistant_service = AssistantService(db, registry)
     await assistant_service.ensure_system_assistants()
+    thread_state = ThreadStateService(db, registry, checkpointer.saver)
+    ttl = config.checkpointer.ttl
+    threads = ThreadService(db, thread_state, default_ttl_minutes=ttl.default_ttl if ttl else None)
+    sweep_minutes = ttl.sweep_interval_minutes if ttl else ThreadTTLConfig().sweep_interval_minutes
+    sweeper = PeriodicTask("thread-ttl-sweeper", sweep_minutes * 60, threads.delete_expired)
+    sweeper.start()
+    stack.push_async_callback(sweeper.stop)
     return AppContext(
-        settings=settings, config=config, db=db, registry=registry, assistants=assistant_service
+        settings=settings,
+        config=config,
+        db=db,
+        checkpointer=checkpointer,
+        registry=registry,
+        assistants=assistant_service,
+        threads=threads,
+        thread_state=thread_state,
     )
 
 
@@ -66,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(system.router)
     app.include_router(assistants.router)
+    app.include_router(threads.router)
     app.add_middleware(PlainTextJsonMiddleware)
     app.add_middleware(
         CORSMiddleware,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -20,6 +20,22 @@ class GraphSpec(BaseModel):
     description: str | None = None
 
 
+class ThreadTTLConfig(BaseModel):
+    """``checkpointer.ttl``: threads expire ``default_ttl`` minutes after their last update."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    strategy: Literal["delete"] = "delete"
+    default_ttl: float | None = Field(default=None, gt=0)
+    sweep_interval_minutes: float = Field(default=5, gt=0)
+
+
+class CheckpointerConfig(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    ttl: ThreadTTLConfig | None = None
+
+
 class LanggraphConfig(BaseModel):
     """Keys later features read (auth, store, checkpointer, http) are kept as given."""
 
@@ -30,7 +46,7 @@ class LanggraphConfig(BaseModel):
     env: dict[str, str] | str | None = None
     auth: dict[str, Any] | None = None
     store: dict[str, Any] | None = None
-    checkpointer: dict[str, Any] | None = None
+    checkpointer: CheckpointerConfig = Field(default_factory=CheckpointerConfig)
     http: dict[str, Any] | None = None
     base_dir: Path = Field(default=Path("."), exclude=True)
 
@@ -40,6 +56,11 @@ class LanggraphConfig(BaseModel):
         if not isinstance(value, dict):
             return value
         return {k: {"path": v} if isinstance(v, str) else v for k, v in value.items()}
+
+    @field_validator("checkpointer", mode="before")
+    @classmethod
+    def _null_checkpointer(cls, value: Any) -> Any:
+        return {} if value is None else value
 
     @field_validator("env", mode="before")
     @classmethod

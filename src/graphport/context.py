@@ -5,9 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from graphport.config import LanggraphConfig
+from graphport.db.checkpointer import Checkpointer
 from graphport.db.engine import Database
 from graphport.graphs.registry import GraphRegistry
 from graphport.services.assistants import AssistantService
+from graphport.services.thread_state import ThreadStateService
+from graphport.services.threads import ThreadService
 from graphport.settings import Settings
 
 
@@ -16,5 +19,8 @@ class AppContext:
     settings: Settings
     config: LanggraphConfig
     db: Database
+    checkpointer: Checkpointer
     registry: GraphRegistry
     assistants: AssistantService
+    threads: ThreadService
+    thread_state: ThreadStateService

@@ -14,14 +14,8 @@ from pydantic import BaseModel
 
 def json_default(value: Any) -> Any:
     """Encode what orjson does not know natively; never fail on an odd value."""
-    if isinstance(value, BaseModel):
+    if isinstance(value, BaseModel):  # LangChain messages included: all their fields
         return value.model_dump(mode="json")
-    to_json = getattr(value, "to_json", None)
-    if callable(to_json) and hasattr(value, "lc_serializable"):
-        # LangChain Serializable (messages...): dump their fields, as the official server does.
-        dumped = getattr(value, "model_dump", None)
-        if callable(dumped):
-            return dumped()
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return dataclasses.asdict(value)
     if isinstance(value, (set, frozenset, tuple)):

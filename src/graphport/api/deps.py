@@ -8,6 +8,8 @@ from fastapi import Depends, Request
 
 from graphport.context import AppContext
 from graphport.services.assistants import AssistantService
+from graphport.services.thread_state import ThreadStateService
+from graphport.services.threads import ThreadService
 
 
 def get_context(request: Request) -> AppContext:
@@ -19,5 +21,15 @@ def get_assistant_service(request: Request) -> AssistantService:
     return get_context(request).assistants
 
 
+def get_thread_service(request: Request) -> ThreadService:
+    return get_context(request).threads
+
+
+def get_thread_state_service(request: Request) -> ThreadStateService:
+    return get_context(request).thread_state
+
+
 Context = Annotated[AppContext, Depends(get_context)]
 Assistants = Annotated[AssistantService, Depends(get_assistant_service)]
+Threads = Annotated[ThreadService, Depends(get_thread_service)]
+ThreadState = Annotated[ThreadStateService, Depends(get_thread_state_service)]

@@ -69,3 +69,35 @@ assistant_version = Table(
     Column("metadata", JSONB, nullable=False, server_default=_EMPTY_OBJECT),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
+
+thread = Table(
+    "thread",
+    metadata,
+    Column("thread_id", UUID(as_uuid=True), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("state_updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("metadata", JSONB, nullable=False, server_default=_EMPTY_OBJECT),
+    Column("config", JSONB, nullable=False, server_default=_EMPTY_OBJECT),
+    Column("status", Text, nullable=False, server_default=text("'idle'")),
+    Column("values", JSONB, nullable=True),
+    Column("interrupts", JSONB, nullable=False, server_default=_EMPTY_OBJECT),
+    Column("error", JSONB, nullable=True),
+    Column("ttl", JSONB, nullable=True),
+    Column("expires_at", DateTime(timezone=True), nullable=True),
+    Index("ix_thread_created_at", "created_at"),
+    Index("ix_thread_status", "status"),
+    Index(
+        "ix_thread_metadata",
+        "metadata",
+        postgresql_using="gin",
+        postgresql_ops={"metadata": "jsonb_path_ops"},
+    ),
+    Index(
+        "ix_thread_values",
+        "values",
+        postgresql_using="gin",
+        postgresql_ops={"values": "jsonb_path_ops"},
+    ),
+    Index("ix_thread_expires_at", "expires_at", postgresql_where=text("expires_at IS NOT NULL")),
+)

@@ -17,11 +17,14 @@ from typing import Any
 from uuid import UUID, uuid5
 
 from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import StateGraph
 from langgraph.pregel import Pregel
 
 from graphport.config import LanggraphConfig
 from graphport.errors import ConfigError
+
+AnyPregel = Pregel[Any, Any, Any, Any]
 
 SYSTEM_ASSISTANT_NAMESPACE = UUID("6ba7b821-9dad-11d1-80b4-00c04fd430c8")
 
@@ -36,7 +39,7 @@ class GraphEntry:
     graph_id: str
     spec: str
     description: str | None
-    graph: Pregel[Any, Any, Any, Any] | None
+    graph: AnyPregel | None
     factory: Callable[..., Any] | None
 
 
@@ -45,6 +48,7 @@ class GraphRegistry:
 
     def __init__(self, entries: dict[str, GraphEntry]) -> None:
         self._entries = entries
+        self._bound_cache: dict[tuple[str, int], AnyPregel] = {}
 
     @classmethod
     def from_config(cls, config: LanggraphConfig) -> GraphRegistry:
@@ -67,12 +71,17 @@ class GraphRegistry:
 
     @asynccontextmanager
     async def graph(
-        self, graph_id: str, config: RunnableConfig | None = None
-    ) -> AsyncIterator[Pregel[Any, Any, Any, Any]]:
-        """The compiled graph, built by its factory when it has one."""
+        self,
+        graph_id: str,
+        config: RunnableConfig | None = None,
+        *,
+        checkpointer: BaseCheckpointSaver[Any] | None = None,
+    ) -> AsyncIterator[AnyPregel]:
+        """The compiled graph (built by its factory when it has one), bound to the
+        server's checkpointer when one is given."""
         entry = self._entries[graph_id]
         if entry.graph is not None:
-            yield entry.graph
+            yield self._bound(entry.graph_id, entry.graph, checkpointer)
             return
         assert entry.factory is not None
         made = _call_factory(entry.factory, config or RunnableConfig(configurable={}))
@@ -80,12 +89,24 @@ class GraphRegistry:
             made = await made
         if isinstance(made, AbstractAsyncContextManager):
             async with made as graph:
-                yield _as_compiled(entry.graph_id, entry.spec, graph)
+                yield _bind(_as_compiled(entry.graph_id, entry.spec, graph), checkpointer)
         elif isinstance(made, AbstractContextManager):
             with made as graph:
-                yield _as_compiled(entry.graph_id, entry.spec, graph)
+                yield _bind(_as_compiled(entry.graph_id, entry.spec, graph), checkpointer)
         else:
-            yield _as_compiled(entry.graph_id, entry.spec, made)
+            yield _bind(_as_compiled(entry.graph_id, entry.spec, made), checkpointer)
+
+    def _bound(
+        self, graph_id: str, graph: AnyPregel, checkpointer: BaseCheckpointSaver[Any] | None
+    ) -> AnyPregel:
+        """Static graphs are bound once per checkpointer and reused (copying costs time)."""
+        if checkpointer is None:
+            return graph
+        key = (graph_id, id(checkpointer))
+        bound = self._bound_cache.get(key)
+        if bound is None:
+            bound = self._bound_cache[key] = _bind(graph, checkpointer)
+        return bound
 
 
 def _apply_env(config: LanggraphConfig) -> None:
@@ -177,7 +198,13 @@ def _call_factory(factory: Callable[..., Any], config: RunnableConfig) -> Any:
     return factory(config) if params else factory()
 
 
-def _as_compiled(graph_id: str, spec: str, value: Any) -> Pregel[Any, Any, Any, Any]:
+def _bind(graph: AnyPregel, checkpointer: BaseCheckpointSaver[Any] | None) -> AnyPregel:
+    if checkpointer is None:
+        return graph
+    return graph.copy(update={"checkpointer": checkpointer})
+
+
+def _as_compiled(graph_id: str, spec: str, value: Any) -> AnyPregel:
     if isinstance(value, StateGraph):
         value = value.compile()
     if not isinstance(value, Pregel):

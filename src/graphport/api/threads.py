@@ -1,0 +1,131 @@
+"""Threads routes: parse, call the service once, respond."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Response
+
+from graphport.api.deps import Threads, ThreadState
+from graphport.api.responses import json_response, pagination_headers
+from graphport.schemas.threads import (
+    CheckpointConfig,
+    Thread,
+    ThreadCountRequest,
+    ThreadCreate,
+    ThreadPatch,
+    ThreadSearchRequest,
+    ThreadStateCheckpointRequest,
+    ThreadStateSearch,
+    ThreadStateUpdate,
+    ThreadStateUpdateResponse,
+)
+from graphport.schemas.threads import ThreadState as ThreadStateModel
+
+router = APIRouter(prefix="/threads", tags=["Threads"])
+
+Subgraphs = Annotated[bool, Query(description="Include subgraph states in tasks.")]
+
+
+@router.post("", response_model=Thread)
+async def create_thread(service: Threads, body: ThreadCreate | None = None) -> Response:
+    return json_response(await service.create(body or ThreadCreate()))
+
+
+@router.post("/search", response_model=list[Thread])
+async def search_threads(service: Threads, body: ThreadSearchRequest | None = None) -> Response:
+    page = await service.search(body or ThreadSearchRequest())
+    return json_response(page.items, headers=pagination_headers(page.total, page.next_offset))
+
+
+@router.post("/count", response_model=int)
+async def count_threads(service: Threads, body: ThreadCountRequest | None = None) -> Response:
+    return json_response(await service.count(body or ThreadCountRequest()))
+
+
+@router.get("/{thread_id}", response_model=Thread)
+async def get_thread(thread_id: UUID, service: Threads) -> Response:
+    return json_response(await service.get(thread_id))
+
+
+@router.patch("/{thread_id}", response_model=Thread)
+async def patch_thread(thread_id: UUID, body: ThreadPatch, service: Threads) -> Response:
+    return json_response(await service.update(thread_id, body))
+
+
+@router.delete("/{thread_id}", status_code=204)
+async def delete_thread(thread_id: UUID, service: Threads) -> Response:
+    await service.delete(thread_id)
+    return Response(status_code=204)
+
+
+@router.post("/{thread_id}/copy", response_model=Thread)
+async def copy_thread(thread_id: UUID, service: Threads) -> Response:
+    return json_response(await service.copy(thread_id))
+
+
+@router.get("/{thread_id}/state", response_model=ThreadStateModel)
+async def get_thread_state(
+    thread_id: UUID, state: ThreadState, subgraphs: Subgraphs = False
+) -> Response:
+    return json_response(await state.get_state(thread_id, subgraphs=subgraphs))
+
+
+@router.post("/{thread_id}/state", response_model=ThreadStateUpdateResponse)
+async def update_thread_state(
+    thread_id: UUID, body: ThreadStateUpdate, state: ThreadState
+) -> Response:
+    return json_response(await state.update_state(thread_id, body))
+
+
+@router.post("/{thread_id}/state/checkpoint", response_model=ThreadStateModel)
+async def get_thread_state_at_checkpoint_post(
+    thread_id: UUID,
+    body: ThreadStateCheckpointRequest,
+    state: ThreadState,
+    subgraphs: Subgraphs = False,
+) -> Response:
+    return json_response(
+        await state.get_state(
+            thread_id, checkpoint=body.checkpoint, subgraphs=subgraphs or body.subgraphs
+        )
+    )
+
+
+@router.get("/{thread_id}/state/{checkpoint_id}", response_model=ThreadStateModel)
+async def get_thread_state_at_checkpoint(
+    thread_id: UUID, checkpoint_id: str, state: ThreadState, subgraphs: Subgraphs = False
+) -> Response:
+    checkpoint = CheckpointConfig(checkpoint_id=checkpoint_id)
+    return json_response(
+        await state.get_state(thread_id, checkpoint=checkpoint, subgraphs=subgraphs)
+    )
+
+
+@router.get("/{thread_id}/history", response_model=list[ThreadStateModel])
+async def get_thread_history(
+    thread_id: UUID,
+    state: ThreadState,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 10,
+    before: Annotated[str | None, Query()] = None,
+) -> Response:
+    return json_response(
+        await state.history(thread_id, limit=limit, before=before, metadata=None, checkpoint=None)
+    )
+
+
+@router.post("/{thread_id}/history", response_model=list[ThreadStateModel])
+async def get_thread_history_post(
+    thread_id: UUID, state: ThreadState, body: ThreadStateSearch | None = None
+) -> Response:
+    search = body or ThreadStateSearch()
+    return json_response(
+        await state.history(
+            thread_id,
+            limit=search.limit,
+            before=search.before,
+            metadata=search.metadata,
+            checkpoint=search.checkpoint,
+        )
+    )

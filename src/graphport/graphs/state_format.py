@@ -1,0 +1,83 @@
+"""LangGraph state snapshots as the API's ThreadState JSON."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.types import Interrupt, PregelTask, StateSnapshot
+
+Json = dict[str, Any]
+
+
+def checkpoint_of(config: RunnableConfig | None) -> Json | None:
+    """The ``checkpoint`` object clients see: thread id, namespace, id (and map)."""
+    if not config:
+        return None
+    configurable = config.get("configurable") or {}
+    if "checkpoint_id" not in configurable:
+        return None
+    checkpoint: Json = {
+        "thread_id": configurable.get("thread_id"),
+        "checkpoint_ns": configurable.get("checkpoint_ns", ""),
+        "checkpoint_id": configurable.get("checkpoint_id"),
+    }
+    if configurable.get("checkpoint_map"):
+        checkpoint["checkpoint_map"] = configurable["checkpoint_map"]
+    return checkpoint
+
+
+def interrupts_json(interrupts: Iterable[Interrupt]) -> list[Json]:
+    return [{"value": i.value, "id": i.id} for i in interrupts]
+
+
+def _error_text(error: Exception | None) -> str | None:
+    return None if error is None else repr(error)
+
+
+def task_json(task: PregelTask) -> Json:
+    state = task.state
+    nested: Json | None = None
+    checkpoint: Json | None = None
+    if isinstance(state, StateSnapshot):
+        nested = snapshot_json(state)
+    elif state is not None:
+        checkpoint = checkpoint_of(state)
+    return {
+        "id": task.id,
+        "name": task.name,
+        "path": list(task.path),
+        "error": _error_text(task.error),
+        "interrupts": interrupts_json(task.interrupts),
+        "checkpoint": checkpoint,
+        "state": nested,
+        "result": task.result,
+    }
+
+
+def snapshot_json(snapshot: StateSnapshot) -> Json:
+    checkpoint = checkpoint_of(snapshot.config)
+    parent = checkpoint_of(snapshot.parent_config)
+    return {
+        "values": snapshot.values,
+        "next": list(snapshot.next),
+        "tasks": [task_json(t) for t in snapshot.tasks],
+        "metadata": snapshot.metadata,
+        "created_at": snapshot.created_at,
+        "checkpoint": checkpoint,
+        "parent_checkpoint": parent,
+        "interrupts": interrupts_json(snapshot.interrupts),
+        "checkpoint_id": checkpoint["checkpoint_id"] if checkpoint else None,
+        "parent_checkpoint_id": parent["checkpoint_id"] if parent else None,
+    }
+
+
+def thread_interrupts(snapshot: StateSnapshot) -> dict[str, list[Json]]:
+    """Pending interrupts keyed by the id of the task that raised them."""
+    return {t.id: interrupts_json(t.interrupts) for t in snapshot.tasks if t.interrupts}
+
+
+def thread_status(snapshot: StateSnapshot) -> str:
+    """``interrupted`` whenever tasks are still pending, else ``idle``."""
+    return "interrupted" if snapshot.next else "idle"

@@ -1,0 +1,54 @@
+"""SQL on langgraph's checkpoint tables, for what the saver does not offer (copy) or what must
+share a transaction with our own rows (delete)."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+CHECKPOINT_TABLES = ("checkpoints", "checkpoint_blobs", "checkpoint_writes")
+
+
+async def _columns(conn: AsyncConnection, table: str) -> list[str]:
+    rows = await conn.execute(
+        text(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name = :t ORDER BY ordinal_position"
+        ),
+        {"t": table},
+    )
+    return [r[0] for r in rows]
+
+
+async def copy_thread_checkpoints(conn: AsyncConnection, *, source: UUID, target: UUID) -> None:
+    """Duplicate every checkpoint, blob and pending write of ``source`` under ``target``."""
+    for table in CHECKPOINT_TABLES:
+        columns = await _columns(conn, table)
+        picked = []
+        for column in columns:
+            if column == "thread_id":
+                picked.append(":target")
+            elif column == "metadata" and table == "checkpoints":
+                picked.append(
+                    "CASE WHEN metadata ? 'thread_id' "
+                    "THEN jsonb_set(metadata, '{thread_id}', to_jsonb(CAST(:target AS text))) "
+                    "ELSE metadata END"
+                )
+            else:
+                picked.append(f'"{column}"')
+        names = ", ".join(f'"{c}"' for c in columns)
+        await conn.execute(
+            text(
+                f"INSERT INTO {table} ({names}) SELECT {', '.join(picked)} "
+                f"FROM {table} WHERE thread_id = :source"
+            ),
+            {"source": str(source), "target": str(target)},
+        )
+
+
+async def delete_thread_checkpoints(conn: AsyncConnection, *, thread_ids: list[UUID]) -> None:
+    ids = [str(t) for t in thread_ids]
+    for table in CHECKPOINT_TABLES:
+        await conn.execute(text(f"DELETE FROM {table} WHERE thread_id = ANY(:ids)"), {"ids": ids})

@@ -1,0 +1,175 @@
+"""SQL for threads. Nothing here commits: the caller owns the transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import ColumnElement, delete, func, literal, select, update
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from graphport.db.tables import thread
+from graphport.repositories.filters import with_total
+
+Row = dict[str, Any]
+
+
+def _filters(
+    *,
+    metadata: dict[str, Any] | None,
+    values: dict[str, Any] | None,
+    status: str | None,
+    ids: list[UUID] | None = None,
+) -> list[ColumnElement[bool]]:
+    clauses: list[ColumnElement[bool]] = []
+    if metadata:
+        clauses.append(thread.c.metadata.contains(metadata))
+    if values:
+        clauses.append(thread.c["values"].contains(values))  # NULL values never match
+    if status:
+        clauses.append(thread.c.status == status)
+    if ids is not None:
+        clauses.append(thread.c.thread_id.in_(ids))
+    return clauses
+
+
+def _merged_metadata(patch: dict[str, Any]) -> ColumnElement[Any]:
+    """Top-level keys of ``patch`` replace the stored ones (JSONB ``||``)."""
+    return thread.c.metadata.op("||")(literal(patch, type_=JSONB))
+
+
+async def create_thread(conn: AsyncConnection, *, values: Row) -> Row | None:
+    """Insert a thread; None when the id is taken."""
+    stmt = (
+        pg_insert(thread)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=[thread.c.thread_id])
+        .returning(*thread.c)
+    )
+    row = (await conn.execute(stmt)).mappings().first()
+    return dict(row) if row else None
+
+
+async def get_thread(
+    conn: AsyncConnection, *, thread_id: UUID, for_update: bool = False
+) -> Row | None:
+    stmt = select(thread).where(thread.c.thread_id == thread_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    row = (await conn.execute(stmt)).mappings().first()
+    return dict(row) if row else None
+
+
+async def patch_thread(
+    conn: AsyncConnection,
+    *,
+    thread_id: UUID,
+    metadata: dict[str, Any] | None,
+    ttl: dict[str, Any] | None,
+    expires_at: datetime | None,
+) -> Row | None:
+    """Merge metadata (top-level keys) and replace the TTL when one is given."""
+    values: dict[str, Any] = {"updated_at": func.now()}
+    if metadata:
+        values["metadata"] = _merged_metadata(metadata)
+    if ttl is not None:
+        values["ttl"] = ttl
+        values["expires_at"] = expires_at
+    stmt = (
+        update(thread).where(thread.c.thread_id == thread_id).values(**values).returning(*thread.c)
+    )
+    row = (await conn.execute(stmt)).mappings().first()
+    return dict(row) if row else None
+
+
+async def update_thread_state(
+    conn: AsyncConnection,
+    *,
+    thread_id: UUID,
+    values: Any,
+    status: str,
+    interrupts: dict[str, Any],
+    metadata: dict[str, Any] | None = None,
+) -> Row | None:
+    """Record the latest state snapshot (values, status, pending interrupts)."""
+    changes: dict[str, Any] = {
+        "values": values,
+        "status": status,
+        "interrupts": interrupts,
+        "updated_at": func.now(),
+        "state_updated_at": func.now(),
+    }
+    if metadata:
+        changes["metadata"] = _merged_metadata(metadata)
+    stmt = (
+        update(thread).where(thread.c.thread_id == thread_id).values(**changes).returning(*thread.c)
+    )
+    row = (await conn.execute(stmt)).mappings().first()
+    return dict(row) if row else None
+
+
+async def delete_thread(conn: AsyncConnection, *, thread_id: UUID) -> bool:
+    stmt = delete(thread).where(thread.c.thread_id == thread_id)
+    return bool((await conn.execute(stmt)).rowcount)
+
+
+async def search_threads(
+    conn: AsyncConnection,
+    *,
+    ids: list[UUID] | None,
+    metadata: dict[str, Any] | None,
+    values: dict[str, Any] | None,
+    status: str | None,
+    sort_by: str,
+    descending: bool,
+    limit: int,
+    offset: int,
+) -> tuple[list[Row], int | None]:
+    """A page of threads and the total match count (None when the page is empty)."""
+    column = thread.c[sort_by]
+    tiebreak = thread.c.thread_id
+    stmt = with_total(
+        select(thread)
+        .where(*_filters(metadata=metadata, values=values, status=status, ids=ids))
+        .order_by(column.desc() if descending else column.asc())
+        .order_by(tiebreak.desc() if descending else tiebreak.asc())
+        .limit(limit)
+        .offset(offset)
+    )
+    rows = [dict(r) for r in (await conn.execute(stmt)).mappings()]
+    total = rows[0]["__total"] if rows else None
+    for r in rows:
+        del r["__total"]
+    return rows, total
+
+
+async def count_threads(
+    conn: AsyncConnection,
+    *,
+    metadata: dict[str, Any] | None,
+    values: dict[str, Any] | None,
+    status: str | None,
+    ids: list[UUID] | None = None,
+) -> int:
+    stmt = (
+        select(func.count())
+        .select_from(thread)
+        .where(*_filters(metadata=metadata, values=values, status=status, ids=ids))
+    )
+    return int((await conn.execute(stmt)).scalar_one())
+
+
+async def delete_expired_threads(conn: AsyncConnection, *, limit: int) -> list[UUID]:
+    """Delete up to ``limit`` threads whose TTL has passed; skip rows others hold."""
+    expired = (
+        select(thread.c.thread_id)
+        .where(thread.c.expires_at <= func.now())
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    stmt = delete(thread).where(thread.c.thread_id.in_(expired)).returning(thread.c.thread_id)
+    return list((await conn.execute(stmt)).scalars())

@@ -1,0 +1,210 @@
+"""Thread state: read and write LangGraph checkpoints through the thread's graph."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, cast
+from uuid import UUID
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.errors import InvalidUpdateError
+from langgraph.types import Command, StateSnapshot, StateUpdate
+
+from graphport.db.engine import Database
+from graphport.errors import Conflict, InvalidInput, NotFound
+from graphport.graphs.registry import AnyPregel, GraphRegistry, system_assistant_id
+from graphport.graphs.state_format import (
+    checkpoint_of,
+    snapshot_json,
+    thread_interrupts,
+    thread_status,
+)
+from graphport.repositories import assistants as assistant_repo
+from graphport.repositories import threads as repo
+from graphport.schemas.threads import (
+    CheckpointConfig,
+    Superstep,
+    SuperstepUpdate,
+    ThreadStateUpdate,
+)
+
+Row = dict[str, Any]
+
+
+def _empty_state() -> Row:
+    return {
+        "values": {},
+        "next": [],
+        "tasks": [],
+        "metadata": None,
+        "created_at": None,
+        "checkpoint": None,
+        "parent_checkpoint": None,
+        "interrupts": [],
+        "checkpoint_id": None,
+        "parent_checkpoint_id": None,
+    }
+
+
+def _thread_config(thread_id: UUID, checkpoint: CheckpointConfig | None = None) -> RunnableConfig:
+    configurable: dict[str, Any] = {"thread_id": str(thread_id), "checkpoint_ns": ""}
+    if checkpoint is not None:
+        if checkpoint.checkpoint_ns:
+            configurable["checkpoint_ns"] = checkpoint.checkpoint_ns
+        if checkpoint.checkpoint_id:
+            configurable["checkpoint_id"] = checkpoint.checkpoint_id
+        if checkpoint.checkpoint_map:
+            configurable["checkpoint_map"] = checkpoint.checkpoint_map
+    return RunnableConfig(configurable=configurable)
+
+
+def _update_values(update: SuperstepUpdate) -> Any:
+    """A superstep applies a command (update/goto) as if the node had returned it."""
+    if update.command is None:
+        return update.values
+    return Command(**update.command.model_dump(exclude_none=True))
+
+
+class ThreadStateService:
+    def __init__(
+        self, db: Database, registry: GraphRegistry, checkpointer: BaseCheckpointSaver[Any]
+    ) -> None:
+        self._db = db
+        self._registry = registry
+        self._checkpointer = checkpointer
+
+    def require_graph(self, graph_id: Any, problem: str) -> str:
+        if not isinstance(graph_id, str) or not graph_id:
+            raise InvalidInput(problem)
+        if graph_id not in self._registry:
+            raise NotFound(f"Graph {graph_id!r} not found")
+        return graph_id
+
+    async def _thread(self, thread_id: UUID) -> Row:
+        async with self._db.transaction() as conn:
+            found = await repo.get_thread(conn, thread_id=thread_id)
+        if found is None:
+            raise NotFound(f"Thread {thread_id} not found")
+        return found
+
+    @asynccontextmanager
+    async def _graph(self, thread: Row) -> AsyncIterator[AnyPregel | None]:
+        """The thread's graph bound to the checkpointer, or None before its first run."""
+        graph_id = thread["metadata"].get("graph_id")
+        if not isinstance(graph_id, str) or graph_id not in self._registry:
+            yield None
+            return
+        config = await self._assistant_config(thread, graph_id)
+        async with self._registry.graph(graph_id, config, checkpointer=self._checkpointer) as graph:
+            yield graph
+
+    async def _assistant_config(self, thread: Row, graph_id: str) -> RunnableConfig:
+        raw = thread["metadata"].get("assistant_id")
+        try:
+            assistant_id = UUID(str(raw)) if raw else system_assistant_id(graph_id)
+        except ValueError:
+            assistant_id = system_assistant_id(graph_id)
+        async with self._db.transaction() as conn:
+            assistant = await assistant_repo.get_assistant(conn, assistant_id=assistant_id)
+        return cast(RunnableConfig, dict(assistant["config"]) if assistant else {})
+
+    async def get_state(
+        self,
+        thread_id: UUID,
+        *,
+        checkpoint: CheckpointConfig | None = None,
+        subgraphs: bool = False,
+    ) -> Row:
+        thread = await self._thread(thread_id)
+        async with self._graph(thread) as graph:
+            if graph is None:
+                if checkpoint is not None and checkpoint.checkpoint_id:
+                    raise NotFound(f"Checkpoint {checkpoint.checkpoint_id} not found")
+                return _empty_state()
+            config = _thread_config(thread_id, checkpoint)
+            snapshot = await graph.aget_state(config, subgraphs=subgraphs)
+        if checkpoint is not None and checkpoint.checkpoint_id and snapshot.created_at is None:
+            raise NotFound(f"Checkpoint {checkpoint.checkpoint_id} not found")
+        return snapshot_json(snapshot)
+
+    async def history(
+        self,
+        thread_id: UUID,
+        *,
+        limit: int,
+        before: CheckpointConfig | str | None,
+        metadata: Row | None,
+        checkpoint: CheckpointConfig | None,
+    ) -> list[Row]:
+        thread = await self._thread(thread_id)
+        if isinstance(before, str):
+            before = CheckpointConfig(checkpoint_id=before)
+        async with self._graph(thread) as graph:
+            if graph is None:
+                return []
+            states = [
+                snapshot_json(s)
+                async for s in graph.aget_state_history(
+                    _thread_config(thread_id, checkpoint),
+                    limit=limit,
+                    before=_thread_config(thread_id, before) if before else None,
+                    filter=metadata or None,
+                )
+            ]
+        return states
+
+    async def update_state(self, thread_id: UUID, body: ThreadStateUpdate) -> Row:
+        thread = await self._thread(thread_id)
+        if thread["status"] == "busy":
+            raise Conflict(f"Thread {thread_id} is busy with a run; try again when it ends")
+        checkpoint = body.checkpoint
+        if body.checkpoint_id:
+            checkpoint = CheckpointConfig(
+                checkpoint_id=body.checkpoint_id,
+                checkpoint_ns=checkpoint.checkpoint_ns if checkpoint else "",
+            )
+        async with self._graph(thread) as graph:
+            if graph is None:
+                raise InvalidInput(
+                    f"Thread {thread_id} has no graph yet: run it once, or create it with "
+                    "metadata.graph_id"
+                )
+            try:
+                new_config = await graph.aupdate_state(
+                    _thread_config(thread_id, checkpoint), body.values, as_node=body.as_node
+                )
+            except (InvalidUpdateError, ValueError, KeyError) as exc:
+                raise InvalidInput(f"Invalid state update: {exc}") from exc
+            await self._record(thread_id, graph)
+        return {"checkpoint": checkpoint_of(new_config)}
+
+    async def apply_supersteps(self, thread: Row, supersteps: list[Superstep]) -> Row:
+        """Replay updates (as if the named nodes ran) to seed a new thread's state."""
+        thread_id = thread["thread_id"]
+        updates = [
+            [StateUpdate(_update_values(u), u.as_node) for u in step.updates] for step in supersteps
+        ]
+        async with self._graph(thread) as graph:
+            assert graph is not None
+            try:
+                await graph.abulk_update_state(_thread_config(thread_id), updates)
+            except (InvalidUpdateError, ValueError, KeyError) as exc:
+                raise InvalidInput(f"Invalid superstep: {exc}") from exc
+            return await self._record(thread_id, graph)
+
+    async def _record(self, thread_id: UUID, graph: AnyPregel) -> Row:
+        """Copy the latest snapshot's values, status and interrupts onto the thread row."""
+        snapshot: StateSnapshot = await graph.aget_state(_thread_config(thread_id))
+        async with self._db.transaction() as conn:
+            updated = await repo.update_thread_state(
+                conn,
+                thread_id=thread_id,
+                values=snapshot.values,
+                status=thread_status(snapshot),
+                interrupts=thread_interrupts(snapshot),
+            )
+        if updated is None:
+            raise NotFound(f"Thread {thread_id} not found")
+        return updated

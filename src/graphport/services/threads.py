@@ -1,0 +1,173 @@
+"""Threads: rows that hold status, metadata and a values snapshot; state lives in checkpoints."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID, uuid4
+
+from graphport.db.engine import Database
+from graphport.errors import Conflict, NotFound
+from graphport.repositories import checkpoints as checkpoint_repo
+from graphport.repositories import threads as repo
+from graphport.schemas.threads import (
+    ThreadCountRequest,
+    ThreadCreate,
+    ThreadPatch,
+    ThreadSearchRequest,
+    ThreadTTL,
+)
+from graphport.services.assistants import Page, select_fields
+from graphport.services.thread_state import ThreadStateService
+
+Row = dict[str, Any]
+
+RESPONSE_FIELDS = (
+    "thread_id",
+    "created_at",
+    "updated_at",
+    "state_updated_at",
+    "metadata",
+    "config",
+    "status",
+    "values",
+    "interrupts",
+    "error",
+)
+
+
+def thread_json(row: Row, select: Sequence[str] | None = None) -> Row:
+    return select_fields(row, select or RESPONSE_FIELDS)
+
+
+class ThreadService:
+    def __init__(
+        self,
+        db: Database,
+        state: ThreadStateService,
+        *,
+        default_ttl_minutes: float | None = None,
+    ) -> None:
+        self._db = db
+        self._state = state
+        self._default_ttl = default_ttl_minutes
+
+    def _ttl(self, ttl: ThreadTTL | None) -> tuple[Row | None, datetime | None]:
+        minutes = ttl.ttl if ttl is not None else self._default_ttl
+        if minutes is None:
+            return None, None
+        strategy = ttl.strategy if ttl is not None else "delete"
+        expires_at = datetime.now(UTC) + timedelta(minutes=minutes)
+        return {"ttl": minutes, "strategy": strategy}, expires_at
+
+    async def create(self, body: ThreadCreate) -> Row:
+        thread_id = body.thread_id or uuid4()
+        metadata = dict(body.metadata or {})
+        graph_id = metadata.get("graph_id")
+        if body.supersteps:
+            self._state.require_graph(graph_id, "supersteps need metadata.graph_id")
+        ttl, expires_at = self._ttl(body.ttl)
+        values = {
+            "thread_id": thread_id,
+            "metadata": metadata,
+            "ttl": ttl,
+            "expires_at": expires_at,
+        }
+        async with self._db.transaction() as conn:
+            created = await repo.create_thread(conn, values=values)
+            if created is None:
+                if body.if_exists == "do_nothing":
+                    existing = await repo.get_thread(conn, thread_id=thread_id)
+                    if existing is not None:
+                        return thread_json(existing)
+                raise Conflict(f"Thread {thread_id} already exists")
+        if body.supersteps:
+            try:
+                created = await self._state.apply_supersteps(created, body.supersteps)
+            except Exception:
+                await self.delete(thread_id)  # a half-built thread is worse than none
+                raise
+        return thread_json(created)
+
+    async def get(self, thread_id: UUID) -> Row:
+        async with self._db.transaction() as conn:
+            found = await repo.get_thread(conn, thread_id=thread_id)
+        if found is None:
+            raise NotFound(f"Thread {thread_id} not found")
+        return thread_json(found)
+
+    async def update(self, thread_id: UUID, body: ThreadPatch) -> Row:
+        ttl, expires_at = self._ttl(body.ttl) if body.ttl is not None else (None, None)
+        async with self._db.transaction() as conn:
+            updated = await repo.patch_thread(
+                conn, thread_id=thread_id, metadata=body.metadata, ttl=ttl, expires_at=expires_at
+            )
+        if updated is None:
+            raise NotFound(f"Thread {thread_id} not found")
+        return thread_json(updated)
+
+    async def delete(self, thread_id: UUID) -> None:
+        """Delete the thread and its checkpoints in one transaction."""
+        async with self._db.transaction() as conn:
+            if not await repo.delete_thread(conn, thread_id=thread_id):
+                raise NotFound(f"Thread {thread_id} not found")
+            await checkpoint_repo.delete_thread_checkpoints(conn, thread_ids=[thread_id])
+
+    async def delete_expired(self, *, batch: int = 500) -> int:
+        """Delete threads whose TTL passed (and their checkpoints); returns how many."""
+        async with self._db.transaction() as conn:
+            expired = await repo.delete_expired_threads(conn, limit=batch)
+            if expired:
+                await checkpoint_repo.delete_thread_checkpoints(conn, thread_ids=expired)
+        return len(expired)
+
+    async def search(self, body: ThreadSearchRequest) -> Page:
+        async with self._db.transaction() as conn:
+            rows, total = await repo.search_threads(
+                conn,
+                ids=body.ids,
+                metadata=body.metadata,
+                values=body.values,
+                status=body.status,
+                sort_by=body.sort_by or "created_at",
+                descending=(body.sort_order or "desc") == "desc",
+                limit=body.limit,
+                offset=body.offset,
+            )
+            if total is None:
+                total = await repo.count_threads(
+                    conn,
+                    metadata=body.metadata,
+                    values=body.values,
+                    status=body.status,
+                    ids=body.ids,
+                )
+        end = body.offset + len(rows)
+        items = [thread_json(r, body.select) for r in rows]
+        return Page(items, total, end if end < total else None)
+
+    async def count(self, body: ThreadCountRequest) -> int:
+        async with self._db.transaction() as conn:
+            return await repo.count_threads(
+                conn, metadata=body.metadata, values=body.values, status=body.status
+            )
+
+    async def copy(self, thread_id: UUID) -> Row:
+        """A new thread with the same metadata, values and every checkpoint."""
+        new_id = uuid4()
+        async with self._db.transaction() as conn:
+            source = await repo.get_thread(conn, thread_id=thread_id)
+            if source is None:
+                raise NotFound(f"Thread {thread_id} not found")
+            values = {
+                k: source[k]
+                for k in ("metadata", "config", "status", "values", "interrupts", "error", "ttl")
+            }
+            if values["status"] == "busy":
+                values["status"] = "idle"  # the copy has no run in flight
+            values["expires_at"] = source["expires_at"]
+            created = await repo.create_thread(conn, values={"thread_id": new_id, **values})
+            assert created is not None
+            await checkpoint_repo.copy_thread_checkpoints(conn, source=thread_id, target=new_id)
+        return thread_json(created)

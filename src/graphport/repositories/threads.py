@@ -173,3 +173,10 @@ async def delete_expired_threads(conn: AsyncConnection, *, limit: int) -> list[U
     )
     stmt = delete(thread).where(thread.c.thread_id.in_(expired)).returning(thread.c.thread_id)
     return list((await conn.execute(stmt)).scalars())
+
+
+async def delete_threads_with_metadata(
+    conn: AsyncConnection, *, metadata: dict[str, Any]
+) -> list[UUID]:
+    stmt = delete(thread).where(thread.c.metadata.contains(metadata)).returning(thread.c.thread_id)
+    return list((await conn.execute(stmt)).scalars())

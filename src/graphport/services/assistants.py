@@ -14,6 +14,8 @@ from graphport.errors import Conflict, InvalidInput, NotFound
 from graphport.graphs import introspection
 from graphport.graphs.registry import GraphRegistry, system_assistant_id
 from graphport.repositories import assistants as repo
+from graphport.repositories import checkpoints as checkpoint_repo
+from graphport.repositories import threads as thread_repo
 from graphport.schemas.assistants import (
     AssistantCountRequest,
     AssistantCreate,
@@ -122,11 +124,16 @@ class AssistantService:
             )
 
     async def delete(self, assistant_id: UUID, *, delete_threads: bool = False) -> None:
-        """Delete every version. ``delete_threads`` also removes the assistant's threads;
-        threads arrive with the threads API, so until then there are none to remove."""
+        """Delete every version; ``delete_threads`` also deletes the threads it ran on."""
         async with self._db.transaction() as conn:
             if not await repo.delete_assistant(conn, assistant_id=assistant_id):
                 raise NotFound(f"Assistant {assistant_id} not found")
+            if delete_threads:
+                owned = await thread_repo.delete_threads_with_metadata(
+                    conn, metadata={"assistant_id": str(assistant_id)}
+                )
+                if owned:
+                    await checkpoint_repo.delete_thread_checkpoints(conn, thread_ids=owned)
 
     async def search(self, body: AssistantSearchRequest) -> Page:
         sort_by = body.sort_by or "created_at"

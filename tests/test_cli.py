@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -26,6 +27,7 @@ def test_dev_on_embedded_postgres_persists_across_restart(tmp_path: Path) -> Non
             f"{server.url}/assistants", json={"graph_id": "chat", "name": "survivor"}
         ).json()
         assert httpx.get(f"{server.url}/ok?check_db=1").json() == {"ok": True}
+        before = _thread_snapshot(server.url)
     finally:
         server.stop()
     assert (data_dir / "PG_VERSION").exists()
@@ -38,8 +40,49 @@ def test_dev_on_embedded_postgres_persists_across_restart(tmp_path: Path) -> Non
         # system assistants are created idempotently: still exactly one per graph
         count = httpx.post(f"{again.url}/assistants/count", json={"graph_id": "chat"}).json()
         assert count == 2
+        assert _read_threads(again.url, before["ids"]) == before["data"]
     finally:
         again.stop()
+
+
+def _thread_snapshot(url: str) -> dict[str, Any]:
+    """A thread built by supersteps, then updated, then copied; and what reading them gives."""
+    steps = [
+        {
+            "updates": [
+                {
+                    "values": {"messages": [{"type": "human", "content": "hi"}]},
+                    "as_node": "__start__",
+                }
+            ]
+        },
+        {
+            "updates": [
+                {"values": {"messages": [{"type": "ai", "content": "yo"}]}, "as_node": "respond"}
+            ]
+        },
+    ]
+    thread = httpx.post(
+        f"{url}/threads", json={"metadata": {"graph_id": "chat"}, "supersteps": steps}
+    ).json()
+    httpx.post(
+        f"{url}/threads/{thread['thread_id']}/state",
+        json={"values": {"messages": [{"type": "human", "content": "more"}]}, "as_node": "respond"},
+    ).raise_for_status()
+    copied = httpx.post(f"{url}/threads/{thread['thread_id']}/copy").json()
+    ids = [thread["thread_id"], copied["thread_id"]]
+    return {"ids": ids, "data": _read_threads(url, ids)}
+
+
+def _read_threads(url: str, ids: list[str]) -> list[Any]:
+    return [
+        (
+            httpx.get(f"{url}/threads/{i}").json(),
+            httpx.get(f"{url}/threads/{i}/state").json(),
+            httpx.post(f"{url}/threads/{i}/history", json={"limit": 10}).json(),
+        )
+        for i in ids
+    ]
 
 
 def test_busy_port_is_an_error(database_uri: str) -> None:

@@ -11,18 +11,19 @@ from langgraph.types import Interrupt, PregelTask, StateSnapshot
 Json = dict[str, Any]
 
 
-def checkpoint_of(config: RunnableConfig | None) -> Json | None:
+def checkpoint_of(config: RunnableConfig | None, *, require_id: bool = True) -> Json | None:
     """The ``checkpoint`` object clients see: thread id, namespace, id (and map)."""
     if not config:
         return None
     configurable = config.get("configurable") or {}
-    if "checkpoint_id" not in configurable:
+    if require_id and "checkpoint_id" not in configurable:
         return None
     checkpoint: Json = {
         "thread_id": configurable.get("thread_id"),
         "checkpoint_ns": configurable.get("checkpoint_ns", ""),
-        "checkpoint_id": configurable.get("checkpoint_id"),
     }
+    if "checkpoint_id" in configurable:
+        checkpoint["checkpoint_id"] = configurable["checkpoint_id"]
     if configurable.get("checkpoint_map"):
         checkpoint["checkpoint_map"] = configurable["checkpoint_map"]
     return checkpoint
@@ -43,7 +44,8 @@ def task_json(task: PregelTask) -> Json:
     if isinstance(state, StateSnapshot):
         nested = snapshot_json(state)
     elif state is not None:
-        checkpoint = checkpoint_of(state)
+        # a subgraph task points at its namespace; its state is fetched with subgraphs=true
+        checkpoint = checkpoint_of(state, require_id=False)
     return {
         "id": task.id,
         "name": task.name,

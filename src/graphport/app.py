@@ -3,26 +3,34 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from graphport.api import assistants, system, threads
+from graphport.api import assistants, runs, system, threads
 from graphport.api.middleware import PlainTextJsonMiddleware
-from graphport.config import ThreadTTLConfig, load_config
+from graphport.config import LanggraphConfig, ThreadTTLConfig, load_config
 from graphport.context import AppContext
 from graphport.db.checkpointer import Checkpointer
 from graphport.db.embedded import EmbeddedPostgres
 from graphport.db.engine import Database
 from graphport.db.migrate import run_migrations
 from graphport.errors import install_error_handlers
+from graphport.execution.completions import Completions
+from graphport.execution.events import NoEvents
+from graphport.execution.executor import Executor
+from graphport.execution.webhooks import WebhookSender
+from graphport.execution.worker import WorkerDeps
 from graphport.graphs.registry import GraphRegistry
 from graphport.scheduling.periodic import PeriodicTask
 from graphport.services.assistants import AssistantService
+from graphport.services.runs import RunService
 from graphport.services.thread_state import ThreadStateService
 from graphport.services.threads import ThreadService
+from graphport.services.webhooks import WebhookPolicy
 from graphport.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -57,6 +65,8 @@ async def build_context(settings: Settings, stack: AsyncExitStack) -> AppContext
     sweeper = PeriodicTask("thread-ttl-sweeper", sweep_minutes * 60, threads.delete_expired)
     sweeper.start()
     stack.push_async_callback(sweeper.stop)
+
+    runs = await _start_run_engine(settings, config, db, registry, checkpointer, uri, stack)
     return AppContext(
         settings=settings,
         config=config,
@@ -66,7 +76,43 @@ async def build_context(settings: Settings, stack: AsyncExitStack) -> AppContext
         assistants=assistant_service,
         threads=threads,
         thread_state=thread_state,
+        runs=runs,
     )
+
+
+async def _start_run_engine(
+    settings: Settings,
+    config: LanggraphConfig,
+    db: Database,
+    registry: GraphRegistry,
+    checkpointer: Checkpointer,
+    uri: str,
+    stack: AsyncExitStack,
+) -> RunService:
+    origin = secrets.token_hex(8)
+    policy = WebhookPolicy.from_config(config.webhooks)
+    webhooks = WebhookSender(policy)
+    await webhooks.start()
+    stack.push_async_callback(webhooks.stop)
+    completions = Completions()
+    deps = WorkerDeps(
+        db=db,
+        registry=registry,
+        checkpointer=checkpointer.saver,
+        events=NoEvents(),
+        origin=origin,
+        timeout_seconds=settings.bg_job_timeout_secs,
+    )
+    executor = Executor(
+        deps,
+        completions,
+        slots=settings.n_jobs_per_worker,
+        max_attempts=settings.bg_job_max_retries + 1,
+        on_finished=webhooks.on_finished,
+    )
+    await executor.start(listen_uri=uri)
+    stack.push_async_callback(executor.stop, settings.bg_job_shutdown_grace_period_secs)
+    return RunService(db, registry, executor, completions, policy, origin=origin)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -89,6 +135,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(system.router)
     app.include_router(assistants.router)
     app.include_router(threads.router)
+    app.include_router(runs.router)
+    app.include_router(runs.stateless)
     app.add_middleware(PlainTextJsonMiddleware)
     app.add_middleware(
         CORSMiddleware,

@@ -48,6 +48,7 @@ class LanggraphConfig(BaseModel):
     store: dict[str, Any] | None = None
     checkpointer: CheckpointerConfig = Field(default_factory=CheckpointerConfig)
     http: dict[str, Any] | None = None
+    webhooks: dict[str, Any] | None = None
     base_dir: Path = Field(default=Path("."), exclude=True)
 
     @field_validator("graphs", mode="before")

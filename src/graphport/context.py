@@ -9,6 +9,7 @@ from graphport.db.checkpointer import Checkpointer
 from graphport.db.engine import Database
 from graphport.graphs.registry import GraphRegistry
 from graphport.services.assistants import AssistantService
+from graphport.services.runs import RunService
 from graphport.services.thread_state import ThreadStateService
 from graphport.services.threads import ThreadService
 from graphport.settings import Settings
@@ -24,3 +25,4 @@ class AppContext:
     assistants: AssistantService
     threads: ThreadService
     thread_state: ThreadStateService
+    runs: RunService

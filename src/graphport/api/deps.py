@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 
 from graphport.context import AppContext
 from graphport.services.assistants import AssistantService
+from graphport.services.runs import RunService
 from graphport.services.thread_state import ThreadStateService
 from graphport.services.threads import ThreadService
 
@@ -29,7 +30,12 @@ def get_thread_state_service(request: Request) -> ThreadStateService:
     return get_context(request).thread_state
 
 
+def get_run_service(request: Request) -> RunService:
+    return get_context(request).runs
+
+
 Context = Annotated[AppContext, Depends(get_context)]
 Assistants = Annotated[AssistantService, Depends(get_assistant_service)]
 Threads = Annotated[ThreadService, Depends(get_thread_service)]
 ThreadState = Annotated[ThreadStateService, Depends(get_thread_state_service)]
+Runs = Annotated[RunService, Depends(get_run_service)]

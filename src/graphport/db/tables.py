@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Column,
     DateTime,
     ForeignKey,
+    Identity,
     Index,
     Integer,
     MetaData,
@@ -100,4 +102,43 @@ thread = Table(
         postgresql_ops={"values": "jsonb_path_ops"},
     ),
     Index("ix_thread_expires_at", "expires_at", postgresql_where=text("expires_at IS NOT NULL")),
+)
+
+run = Table(
+    "run",
+    metadata,
+    Column("run_id", UUID(as_uuid=True), primary_key=True),
+    # Creation order; ties in created_at (one transaction) still have an order.
+    Column("seq", BigInteger, Identity(always=False), nullable=False, unique=True),
+    Column(
+        "thread_id",
+        UUID(as_uuid=True),
+        ForeignKey("thread.thread_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("assistant_id", UUID(as_uuid=True), nullable=False),
+    Column("graph_id", Text, nullable=False),
+    Column("status", Text, nullable=False, server_default=text("'pending'")),
+    Column("metadata", JSONB, nullable=False, server_default=_EMPTY_OBJECT),
+    Column("kwargs", JSONB, nullable=False, server_default=_EMPTY_OBJECT),
+    Column("multitask_strategy", Text, nullable=False, server_default=text("'enqueue'")),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("available_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("started_at", DateTime(timezone=True), nullable=True),
+    Column("ended_at", DateTime(timezone=True), nullable=True),
+    Column("attempt", Integer, nullable=False, server_default=text("0")),
+    Column("worker_id", BigInteger, nullable=True),
+    Column("heartbeat_at", DateTime(timezone=True), nullable=True),
+    Column("cancel_action", Text, nullable=True),
+    Column("error", JSONB, nullable=True),
+    Index("ix_run_thread_id_seq", "thread_id", "seq"),
+    Index("ix_run_pending", "seq", postgresql_where=text("status = 'pending'")),
+    Index(
+        "uq_run_one_running_per_thread",
+        "thread_id",
+        unique=True,
+        postgresql_where=text("status = 'running'"),
+    ),
+    Index("ix_run_running_worker", "worker_id", postgresql_where=text("status = 'running'")),
 )

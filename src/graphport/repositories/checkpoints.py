@@ -52,3 +52,23 @@ async def delete_thread_checkpoints(conn: AsyncConnection, *, thread_ids: list[U
     ids = [str(t) for t in thread_ids]
     for table in CHECKPOINT_TABLES:
         await conn.execute(text(f"DELETE FROM {table} WHERE thread_id = ANY(:ids)"), {"ids": ids})
+
+
+async def delete_run_checkpoints(conn: AsyncConnection, *, thread_id: UUID, run_id: UUID) -> None:
+    """Delete the checkpoints a run wrote (langgraph stamps ``run_id`` in their metadata)."""
+    params = {"thread_id": str(thread_id), "run_id": str(run_id)}
+    await conn.execute(
+        text(
+            "DELETE FROM checkpoint_writes w USING checkpoints c "
+            "WHERE c.thread_id = :thread_id AND c.metadata->>'run_id' = :run_id "
+            "AND w.thread_id = c.thread_id AND w.checkpoint_ns = c.checkpoint_ns "
+            "AND w.checkpoint_id = c.checkpoint_id"
+        ),
+        params,
+    )
+    await conn.execute(
+        text(
+            "DELETE FROM checkpoints WHERE thread_id = :thread_id AND metadata->>'run_id' = :run_id"
+        ),
+        params,
+    )

@@ -16,6 +16,8 @@ from graphport.repositories.filters import with_total
 
 Row = dict[str, Any]
 
+UNCHANGED: Any = object()  # leave the values snapshot as it is
+
 
 def _filters(
     *,
@@ -93,15 +95,18 @@ async def update_thread_state(
     status: str,
     interrupts: dict[str, Any],
     metadata: dict[str, Any] | None = None,
+    error: dict[str, Any] | None = None,
 ) -> Row | None:
     """Record the latest state snapshot (values, status, pending interrupts)."""
     changes: dict[str, Any] = {
-        "values": values,
         "status": status,
         "interrupts": interrupts,
+        "error": error,
         "updated_at": func.now(),
         "state_updated_at": func.now(),
     }
+    if values is not UNCHANGED:
+        changes["values"] = values
     if metadata:
         changes["metadata"] = _merged_metadata(metadata)
     stmt = (

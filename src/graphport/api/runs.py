@@ -1,0 +1,112 @@
+"""Runs routes (thread runs and stateless runs): parse, call the service once, respond."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Response
+
+from graphport.api.deps import Runs
+from graphport.api.responses import json_response
+from graphport.schemas.runs import (
+    Run,
+    RunCreateStateful,
+    RunCreateStateless,
+    RunsCancel,
+    RunSelectField,
+    RunStatus,
+)
+from graphport.services.runs import run_json
+
+router = APIRouter(tags=["Thread Runs"])
+stateless = APIRouter(prefix="/runs", tags=["Stateless Runs"])
+
+Action = Annotated[Literal["interrupt", "rollback"], Query()]
+
+
+def _run_headers(thread_id: UUID, run_id: UUID) -> dict[str, str]:
+    base = f"/threads/{thread_id}/runs/{run_id}"
+    return {"Location": f"{base}/join", "Content-Location": base}
+
+
+@router.get("/threads/{thread_id}/runs", response_model=list[Run])
+async def list_runs(
+    thread_id: UUID,
+    service: Runs,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 10,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    status: Annotated[RunStatus | None, Query()] = None,
+    select: Annotated[list[RunSelectField] | None, Query()] = None,
+) -> Response:
+    rows = await service.list_runs(thread_id, status=status, limit=limit, offset=offset)
+    return json_response([run_json(r, select) for r in rows])
+
+
+@router.post("/threads/{thread_id}/runs", response_model=Run)
+async def create_run(thread_id: UUID, body: RunCreateStateful, service: Runs) -> Response:
+    created = await service.create(thread_id, body)
+    headers = _run_headers(thread_id, created["run_id"])
+    return json_response(
+        run_json(created), headers={"Content-Location": headers["Content-Location"]}
+    )
+
+
+@router.post("/threads/{thread_id}/runs/wait")
+async def wait_run(thread_id: UUID, body: RunCreateStateful, service: Runs) -> Response:
+    created, output = await service.wait(thread_id, body)
+    return json_response(output, headers=_run_headers(thread_id, created["run_id"]))
+
+
+@router.get("/threads/{thread_id}/runs/{run_id}", response_model=Run)
+async def get_run(thread_id: UUID, run_id: UUID, service: Runs) -> Response:
+    return json_response(run_json(await service.get(thread_id, run_id)))
+
+
+@router.delete("/threads/{thread_id}/runs/{run_id}", status_code=204)
+async def delete_run(thread_id: UUID, run_id: UUID, service: Runs) -> Response:
+    await service.delete(thread_id, run_id)
+    return Response(status_code=204)
+
+
+@router.get("/threads/{thread_id}/runs/{run_id}/join")
+async def join_run(thread_id: UUID, run_id: UUID, service: Runs) -> Response:
+    return json_response(await service.join(thread_id, run_id))
+
+
+@router.post("/threads/{thread_id}/runs/{run_id}/cancel")
+async def cancel_run(
+    thread_id: UUID,
+    run_id: UUID,
+    service: Runs,
+    wait: Annotated[bool, Query()] = False,
+    action: Action = "interrupt",
+) -> Response:
+    await service.cancel(thread_id, run_id, wait=wait, action=action)
+    return json_response({}, status_code=200 if wait else 202)
+
+
+@stateless.post("/cancel")
+async def cancel_runs(body: RunsCancel, service: Runs, action: Action = "interrupt") -> Response:
+    await service.cancel_many(body, action=action)
+    return json_response({}, status_code=202)
+
+
+@stateless.post("", response_model=Run)
+async def create_stateless_run(body: RunCreateStateless, service: Runs) -> Response:
+    created = await service.create(None, body)
+    headers = _run_headers(created["thread_id"], created["run_id"])
+    return json_response(
+        run_json(created), headers={"Content-Location": headers["Content-Location"]}
+    )
+
+
+@stateless.post("/wait")
+async def wait_stateless_run(body: RunCreateStateless, service: Runs) -> Response:
+    created, output = await service.wait(None, body)
+    return json_response(output, headers=_run_headers(created["thread_id"], created["run_id"]))
+
+
+@stateless.post("/batch", response_model=list[Run])
+async def create_run_batch(bodies: list[RunCreateStateless], service: Runs) -> Response:
+    return json_response([run_json(r) for r in await service.create_batch(bodies)])

@@ -1,0 +1,51 @@
+"""Waiting for runs to end: in-process futures, resolved locally or on a remote notice."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """How a run ended. ``values`` is the thread's final values when the worker knew them."""
+
+    run_id: UUID
+    status: str
+    values: Any = None
+    error: dict[str, Any] | None = None
+    known: bool = True  # False: ended in another process; read the database for details
+
+
+class Completions:
+    def __init__(self) -> None:
+        self._waiters: dict[UUID, set[asyncio.Future[RunOutcome]]] = {}
+
+    def expect(self, run_id: UUID) -> asyncio.Future[RunOutcome]:
+        """Register interest before the run can end, so the end is never missed."""
+        future: asyncio.Future[RunOutcome] = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(run_id, set()).add(future)
+        return future
+
+    def forget(self, run_id: UUID, future: asyncio.Future[RunOutcome]) -> None:
+        waiters = self._waiters.get(run_id)
+        if waiters is not None:
+            waiters.discard(future)
+            if not waiters:
+                del self._waiters[run_id]
+        if not future.done():
+            future.cancel()
+
+    def resolve(self, outcome: RunOutcome) -> None:
+        for future in self._waiters.pop(outcome.run_id, ()):
+            if not future.done():
+                future.set_result(outcome)
+
+    def resolve_remote(self, run_id: UUID) -> None:
+        if run_id in self._waiters:
+            self.resolve(RunOutcome(run_id, status="", known=False))
+
+    def waiting(self) -> int:
+        return sum(len(w) for w in self._waiters.values())

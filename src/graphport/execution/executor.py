@@ -1,0 +1,211 @@
+"""The executor: claims runs from the Postgres queue into N concurrent slots and owns
+every task it starts (drained on stop)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from graphport.db.engine import Database
+from graphport.execution.completions import Completions, RunOutcome
+from graphport.execution.listener import CANCEL_RUN, NEW_RUN, RUN_DONE, PgListener
+from graphport.execution.worker import RunWorker, WorkerDeps
+from graphport.repositories import runs as run_repo
+from graphport.scheduling.periodic import PeriodicTask
+
+logger = logging.getLogger(__name__)
+
+Row = dict[str, Any]
+
+_IDLE_RECHECK_SECONDS = 5.0  # safety net: notices are the wake-up, this only covers losses
+HEARTBEAT_SECONDS = 5.0
+STALE_AFTER_SECONDS = 60.0
+
+
+class Executor:
+    def __init__(
+        self,
+        deps: WorkerDeps,
+        completions: Completions,
+        *,
+        slots: int,
+        max_attempts: int,
+        on_finished: Callable[[Row, RunOutcome], None] | None = None,
+    ) -> None:
+        self._deps = deps
+        self._db: Database = deps.db
+        self._completions = completions
+        self._slots = slots
+        self._max_attempts = max_attempts
+        self._on_finished = on_finished
+        # A positive 63-bit id: the advisory lock that proves this worker is alive.
+        self.worker_id = secrets.randbits(62) + 1
+        self._wake = asyncio.Event()
+        self._tasks: dict[UUID, asyncio.Task[None]] = {}
+        self._cancel_actions: dict[UUID, str] = {}
+        self._stopping = False
+        self._loop_task: asyncio.Task[None] | None = None
+        self._worker = RunWorker(deps, self._cancel_actions.get)
+        self._listener: PgListener | None = None
+        self._heartbeat = PeriodicTask("run-heartbeat", HEARTBEAT_SECONDS, self._beat)
+        self._sweeper = PeriodicTask("orphan-run-sweeper", HEARTBEAT_SECONDS * 2, self.sweep)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self, *, listen_uri: str | None) -> None:
+        if listen_uri is not None:
+            self._listener = PgListener(
+                listen_uri, worker_id=self.worker_id, handler=self._on_notice
+            )
+            await self._listener.start()
+        await self.sweep()  # runs a dead process left behind start again now
+        if self._slots > 0:
+            self._loop_task = asyncio.create_task(self._claim_loop(), name="run-claim-loop")
+            self._heartbeat.start()
+        self._sweeper.start()
+
+    async def stop(self, grace_seconds: float) -> None:
+        """Stop claiming; let running runs finish within the grace period, requeue the rest."""
+        self._stopping = True
+        self._wake.set()
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop_task
+        if self._tasks:
+            await asyncio.wait(list(self._tasks.values()), timeout=grace_seconds)
+        leftover = list(self._tasks)
+        for task in list(self._tasks.values()):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+        if leftover:
+            async with self._db.transaction() as conn:
+                await run_repo.requeue_runs(conn, run_ids=leftover)
+        await self._heartbeat.stop()
+        await self._sweeper.stop()
+        if self._listener is not None:
+            await self._listener.stop()
+
+    # -- signals -----------------------------------------------------------------------------
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def has_free_slot(self) -> bool:
+        return not self._stopping and len(self._tasks) < self._slots
+
+    def cancel_local(self, run_id: UUID, action: str) -> bool:
+        task = self._tasks.get(run_id)
+        if task is None:
+            return False
+        self._cancel_actions[run_id] = action
+        task.cancel()
+        return True
+
+    def _on_notice(self, channel: str, payload: str) -> None:
+        origin, _, rest = payload.partition(":")
+        if origin == self._deps.origin:
+            return  # our own notice, already handled in-process
+        if channel == NEW_RUN:
+            self.wake()
+        elif channel == CANCEL_RUN:
+            run_id, _, action = rest.partition(":")
+            self.cancel_local(UUID(run_id), action or "interrupt")
+        elif channel == RUN_DONE:
+            self._completions.resolve_remote(UUID(rest))
+
+    # -- the claim loop ----------------------------------------------------------------------
+
+    async def _claim_loop(self) -> None:
+        while not self._stopping:
+            if not self.has_free_slot():
+                await self._wait_for_wake(None)
+                continue
+            try:
+                run = await self._claim()
+            except Exception:  # database hiccup: back off, keep the loop alive
+                logger.exception("claiming a run failed")
+                await asyncio.sleep(1)
+                continue
+            if run is not None:
+                self._start(run)
+                continue
+            await self._wait_for_wake(await self._idle_timeout())
+
+    async def _claim(self) -> Row | None:
+        for _ in range(3):
+            try:
+                async with self._db.transaction() as conn:
+                    return await run_repo.claim_next_run(conn, worker_id=self.worker_id)
+            except Exception as exc:
+                # Two claims raced on one thread; the unique index let only one win.
+                if "uq_run_one_running_per_thread" not in str(exc):
+                    raise
+        return None
+
+    async def _idle_timeout(self) -> float:
+        async with self._db.transaction() as conn:
+            due = await run_repo.next_available_at(conn)
+        if due is None:
+            return _IDLE_RECHECK_SECONDS
+        seconds = (due - datetime.now(UTC)).total_seconds()
+        return max(0.0, min(seconds, _IDLE_RECHECK_SECONDS))
+
+    async def _wait_for_wake(self, at_most_seconds: float | None) -> None:
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(at_most_seconds):
+                await self._wake.wait()
+
+    def _start(self, run: Row) -> None:
+        run_id = run["run_id"]
+        task = asyncio.create_task(self._execute(run), name=f"run-{run_id}")
+        self._tasks[run_id] = task
+
+    async def _execute(self, run: Row) -> None:
+        run_id = run["run_id"]
+        try:
+            outcome: RunOutcome = await self._worker.execute(run)
+        except asyncio.CancelledError:
+            return  # shutdown: stop() requeues it
+        except Exception:
+            logger.exception("run %s could not be recorded", run_id)
+            return
+        finally:
+            self._tasks.pop(run_id, None)
+            self._cancel_actions.pop(run_id, None)
+            self._wake.set()  # a slot is free (and the thread's next run may be due)
+        self._completions.resolve(outcome)
+        if self._on_finished is not None:
+            self._on_finished(run, outcome)
+
+    # -- liveness ----------------------------------------------------------------------------
+
+    async def _beat(self) -> None:
+        if self._tasks:
+            async with self._db.transaction() as conn:
+                await run_repo.heartbeat(conn, run_ids=list(self._tasks), worker_id=self.worker_id)
+
+    async def sweep(self) -> None:
+        """Requeue runs whose worker died (or fail them once out of attempts)."""
+        async with self._db.transaction() as conn:
+            orphans = await run_repo.find_orphaned_runs(conn, stale_seconds=STALE_AFTER_SECONDS)
+            retry = [r["run_id"] for r in orphans if r["attempt"] < self._max_attempts]
+            failed = [r["run_id"] for r in orphans if r["attempt"] >= self._max_attempts]
+            await run_repo.requeue_runs(conn, run_ids=retry)
+            if failed:
+                await run_repo.fail_runs(
+                    conn,
+                    run_ids=failed,
+                    error={"error": "WorkerLost", "message": "The run's worker stopped too often"},
+                )
+        if retry:
+            logger.warning("requeued %d runs of a stopped worker", len(retry))
+            self.wake()

@@ -1,0 +1,190 @@
+"""Drive one claimed run through its graph and record how it ended."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, cast
+from uuid import UUID
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.types import StateSnapshot
+from sqlalchemy import text
+
+from graphport.db.engine import Database
+from graphport.execution.completions import RunOutcome
+from graphport.execution.events import RunEvents
+from graphport.execution.inputs import interrupt_nodes, run_config, run_context, run_input
+from graphport.execution.listener import RUN_DONE
+from graphport.graphs.registry import AnyPregel, GraphRegistry
+from graphport.graphs.state_format import thread_interrupts, thread_status
+from graphport.repositories import checkpoints as checkpoint_repo
+from graphport.repositories import runs as run_repo
+from graphport.repositories import threads as thread_repo
+
+logger = logging.getLogger(__name__)
+
+Row = dict[str, Any]
+
+# Stream modes LangGraph computes itself; "messages-tuple" is LangGraph's "messages".
+_LANGGRAPH_MODES = {
+    "values": "values",
+    "updates": "updates",
+    "custom": "custom",
+    "debug": "debug",
+    "tasks": "tasks",
+    "checkpoints": "checkpoints",
+    "messages-tuple": "messages",
+    "messages": "messages",
+}
+
+
+@dataclass
+class WorkerDeps:
+    db: Database
+    registry: GraphRegistry
+    checkpointer: BaseCheckpointSaver[Any]
+    events: RunEvents
+    origin: str
+    timeout_seconds: float | None
+
+
+def error_json(exc: BaseException) -> Row:
+    return {"error": type(exc).__name__, "message": str(exc)}
+
+
+class RunWorker:
+    def __init__(self, deps: WorkerDeps, cancel_action: Callable[[UUID], str | None]) -> None:
+        self._deps = deps
+        self._cancel_action = cancel_action
+
+    async def execute(self, run: Row) -> RunOutcome:
+        """Run the graph; the outcome is recorded before this returns.
+
+        A CancelledError without a cancel request (shutdown) propagates: the caller requeues.
+        """
+        run_id: UUID = run["run_id"]
+        status, error = "success", None
+        try:
+            async with asyncio.timeout(self._deps.timeout_seconds):
+                await self._drive(run)
+        except TimeoutError as exc:
+            status, error = "timeout", error_json(exc) | {"message": "Run timed out"}
+        except asyncio.CancelledError:
+            action = self._cancel_action(run_id)
+            if action is None:
+                raise
+            status = "rollback" if action == "rollback" else "interrupted"
+        except Exception as exc:  # the graph failed: the run records the error
+            logger.info("run %s failed: %s: %s", run_id, type(exc).__name__, exc)
+            status, error = "error", error_json(exc)
+        finally:
+            await self._deps.events.close(run_id)
+        return await self._finish(run, status, error)
+
+    async def _drive(self, run: Row) -> None:
+        kwargs = run["kwargs"]
+        config = run_config(run)
+        deps = self._deps
+        resume = run["attempt"] > 1 and await self._has_own_checkpoint(run)
+        async with deps.registry.graph(
+            run["graph_id"], config, checkpointer=deps.checkpointer
+        ) as graph:
+            options: Row = {
+                "context": run_context(graph, kwargs.get("context")),
+                "interrupt_before": interrupt_nodes(kwargs.get("interrupt_before")),
+                "interrupt_after": interrupt_nodes(kwargs.get("interrupt_after")),
+            }
+            if kwargs.get("durability"):
+                options["durability"] = kwargs["durability"]
+            graph_input = run_input(run, resume_from_checkpoint=resume)
+            if not (kwargs.get("resumable") or deps.events.wants(run["run_id"])):
+                await graph.ainvoke(graph_input, config, **options)
+                return
+            await self._stream(graph, run, graph_input, config, options)
+
+    async def _stream(
+        self, graph: AnyPregel, run: Row, graph_input: Any, config: RunnableConfig, options: Row
+    ) -> None:
+        requested = run["kwargs"].get("stream_mode") or ["values"]
+        modes = list(dict.fromkeys(_LANGGRAPH_MODES[m] for m in requested if m in _LANGGRAPH_MODES))
+        subgraphs = bool(run["kwargs"].get("subgraphs"))
+        publish = self._deps.events.publish
+        async for chunk in graph.astream(
+            graph_input, config, stream_mode=cast(Any, modes), subgraphs=subgraphs, **options
+        ):
+            if subgraphs:
+                namespace, mode, data = chunk
+                event = mode if not namespace else f"{mode}|{'|'.join(namespace)}"
+            else:
+                mode, data = chunk
+                event = mode
+            await publish(run["run_id"], event, data)
+
+    async def _has_own_checkpoint(self, run: Row) -> bool:
+        async with self._deps.db.transaction() as conn:
+            found = await conn.execute(
+                text(
+                    "SELECT 1 FROM checkpoints WHERE thread_id = :t "
+                    "AND metadata->>'run_id' = :r LIMIT 1"
+                ),
+                {"t": str(run["thread_id"]), "r": str(run["run_id"])},
+            )
+            return found.first() is not None
+
+    async def _snapshot(self, run: Row) -> StateSnapshot | None:
+        deps = self._deps
+        config = run_config(run)
+        config["configurable"] = {"thread_id": str(run["thread_id"]), "checkpoint_ns": ""}
+        async with deps.registry.graph(
+            run["graph_id"], config, checkpointer=deps.checkpointer
+        ) as graph:
+            return await graph.aget_state(config)
+
+    async def _finish(self, run: Row, status: str, error: Row | None) -> RunOutcome:
+        run_id, thread_id = run["run_id"], run["thread_id"]
+        db = self._deps.db
+        if status == "rollback":
+            async with db.transaction() as conn:
+                await checkpoint_repo.delete_run_checkpoints(
+                    conn, thread_id=thread_id, run_id=run_id
+                )
+                await run_repo.delete_run(conn, run_id=run_id)
+        snapshot = await self._safe_snapshot(run)
+        values = snapshot.values if snapshot is not None else thread_repo.UNCHANGED
+        if status in ("error", "timeout"):
+            thread_state, interrupts = "error", {}
+        elif snapshot is not None:
+            thread_state, interrupts = thread_status(snapshot), thread_interrupts(snapshot)
+        else:
+            thread_state, interrupts = "idle", {}
+        temporary = bool(run["kwargs"].get("temporary"))
+        async with db.transaction() as conn:
+            if status != "rollback":
+                await run_repo.finish_run(conn, run_id=run_id, status=status, error=error)
+            if temporary:
+                await thread_repo.delete_thread(conn, thread_id=thread_id)
+                await checkpoint_repo.delete_thread_checkpoints(conn, thread_ids=[thread_id])
+            else:
+                await thread_repo.update_thread_state(
+                    conn,
+                    thread_id=thread_id,
+                    values=values,
+                    status=thread_state,
+                    interrupts=interrupts,
+                    error=error,
+                )
+            await run_repo.notify(conn, channel=RUN_DONE, payload=f"{self._deps.origin}:{run_id}")
+        final = "interrupted" if status == "rollback" else status
+        known = values if values is not thread_repo.UNCHANGED else None
+        return RunOutcome(run_id, final, values=known, error=error)
+
+    async def _safe_snapshot(self, run: Row) -> StateSnapshot | None:
+        try:
+            return await self._snapshot(run)
+        except Exception:  # state unreadable (bad graph factory...): the run outcome still counts
+            logger.exception("reading the final state of run %s failed", run["run_id"])
+            return None

@@ -1,0 +1,227 @@
+"""SQL for runs and the run queue. Nothing here commits: the caller owns the transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import and_, delete, exists, func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from graphport.db.tables import run, thread
+
+Row = dict[str, Any]
+
+IN_FLIGHT = ("pending", "running")
+
+# The oldest due pending run whose thread has no running run and no older pending run.
+# SKIP LOCKED lets many workers claim at once; the partial unique index on running runs
+# per thread is the final guard against two claims racing on one thread.
+_CLAIM_SQL = text(
+    """
+    WITH candidate AS (
+        SELECT r.run_id FROM run r
+        WHERE r.status = 'pending' AND r.available_at <= now()
+          AND NOT EXISTS (
+              SELECT 1 FROM run o
+              WHERE o.thread_id = r.thread_id
+                AND (o.status = 'running' OR (o.status = 'pending' AND o.seq < r.seq))
+          )
+        ORDER BY r.seq
+        LIMIT 1
+        FOR UPDATE SKIP LOCKED
+    ), claimed AS (
+        UPDATE run SET status = 'running', worker_id = :worker_id, attempt = run.attempt + 1,
+               started_at = now(), heartbeat_at = now(), updated_at = now()
+        FROM candidate WHERE run.run_id = candidate.run_id
+        RETURNING run.*
+    ), busy AS (
+        UPDATE thread SET status = 'busy', updated_at = now()
+        FROM claimed WHERE thread.thread_id = claimed.thread_id
+    )
+    SELECT * FROM claimed
+    """
+)
+
+# Running runs whose worker no longer holds its advisory lock (the process died), or whose
+# heartbeat stopped (the process hangs or lost its database connection).
+_ORPHANS_SQL = text(
+    """
+    SELECT run_id, thread_id, attempt FROM run
+    WHERE status = 'running' AND (
+        heartbeat_at < now() - make_interval(secs => :stale_seconds)
+        OR NOT EXISTS (
+            SELECT 1 FROM pg_locks l
+            WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+              AND ((l.classid::bigint << 32) | l.objid::bigint) = run.worker_id
+        )
+    )
+    FOR UPDATE SKIP LOCKED
+    """
+)
+
+
+async def create_run(conn: AsyncConnection, *, values: Row) -> Row:
+    stmt = run.insert().values(**values).returning(*run.c)
+    return dict((await conn.execute(stmt)).mappings().one())
+
+
+async def get_run(
+    conn: AsyncConnection, *, run_id: UUID, thread_id: UUID | None = None
+) -> Row | None:
+    stmt = select(run).where(run.c.run_id == run_id)
+    if thread_id is not None:
+        stmt = stmt.where(run.c.thread_id == thread_id)
+    row = (await conn.execute(stmt)).mappings().first()
+    return dict(row) if row else None
+
+
+async def list_runs(
+    conn: AsyncConnection, *, thread_id: UUID, status: str | None, limit: int, offset: int
+) -> list[Row]:
+    stmt = select(run).where(run.c.thread_id == thread_id)
+    if status:
+        stmt = stmt.where(run.c.status == status)
+    stmt = stmt.order_by(run.c.seq.desc()).limit(limit).offset(offset)
+    return [dict(r) for r in (await conn.execute(stmt)).mappings()]
+
+
+async def in_flight_runs(conn: AsyncConnection, *, thread_id: UUID) -> list[Row]:
+    stmt = (
+        select(run)
+        .where(run.c.thread_id == thread_id, run.c.status.in_(IN_FLIGHT))
+        .order_by(run.c.seq)
+        .with_for_update()
+    )
+    return [dict(r) for r in (await conn.execute(stmt)).mappings()]
+
+
+async def has_in_flight_runs(conn: AsyncConnection, *, thread_id: UUID) -> bool:
+    stmt = select(exists().where(run.c.thread_id == thread_id, run.c.status.in_(IN_FLIGHT)))
+    return bool((await conn.execute(stmt)).scalar())
+
+
+async def delete_run(conn: AsyncConnection, *, run_id: UUID) -> bool:
+    return bool((await conn.execute(delete(run).where(run.c.run_id == run_id))).rowcount)
+
+
+async def claim_next_run(conn: AsyncConnection, *, worker_id: int) -> Row | None:
+    row = (await conn.execute(_CLAIM_SQL, {"worker_id": worker_id})).mappings().first()
+    return dict(row) if row else None
+
+
+async def next_available_at(conn: AsyncConnection) -> datetime | None:
+    """When the earliest scheduled (after_seconds) pending run becomes due."""
+    stmt = select(func.min(run.c.available_at)).where(
+        run.c.status == "pending", run.c.available_at > func.now()
+    )
+    value: datetime | None = (await conn.execute(stmt)).scalar()
+    return value
+
+
+async def finish_run(
+    conn: AsyncConnection, *, run_id: UUID, status: str, error: Row | None
+) -> Row | None:
+    stmt = (
+        update(run)
+        .where(run.c.run_id == run_id, run.c.status == "running")
+        .values(status=status, error=error, ended_at=func.now(), updated_at=func.now())
+        .returning(*run.c)
+    )
+    row = (await conn.execute(stmt)).mappings().first()
+    return dict(row) if row else None
+
+
+async def set_status(conn: AsyncConnection, *, run_ids: list[UUID], status: str) -> list[Row]:
+    stmt = (
+        update(run)
+        .where(run.c.run_id.in_(run_ids))
+        .values(status=status, updated_at=func.now(), ended_at=func.now())
+        .returning(*run.c)
+    )
+    return [dict(r) for r in (await conn.execute(stmt)).mappings()]
+
+
+async def request_cancel(conn: AsyncConnection, *, run_ids: list[UUID], action: str) -> None:
+    stmt = (
+        update(run)
+        .where(run.c.run_id.in_(run_ids), run.c.status == "running")
+        .values(cancel_action=action, updated_at=func.now())
+    )
+    await conn.execute(stmt)
+
+
+async def select_runs_to_cancel(
+    conn: AsyncConnection,
+    *,
+    thread_id: UUID | None,
+    run_ids: list[UUID] | None,
+    statuses: tuple[str, ...],
+) -> list[Row]:
+    stmt = select(run).where(run.c.status.in_(statuses))
+    if thread_id is not None:
+        stmt = stmt.where(run.c.thread_id == thread_id)
+    if run_ids is not None:
+        stmt = stmt.where(run.c.run_id.in_(run_ids))
+    stmt = stmt.order_by(run.c.seq).with_for_update()
+    return [dict(r) for r in (await conn.execute(stmt)).mappings()]
+
+
+async def heartbeat(conn: AsyncConnection, *, run_ids: list[UUID], worker_id: int) -> None:
+    stmt = (
+        update(run)
+        .where(run.c.run_id.in_(run_ids), run.c.worker_id == worker_id, run.c.status == "running")
+        .values(heartbeat_at=func.now())
+    )
+    await conn.execute(stmt)
+
+
+async def find_orphaned_runs(conn: AsyncConnection, *, stale_seconds: float) -> list[Row]:
+    rows = await conn.execute(_ORPHANS_SQL, {"stale_seconds": stale_seconds})
+    return [dict(r) for r in rows.mappings()]
+
+
+async def requeue_runs(conn: AsyncConnection, *, run_ids: list[UUID]) -> None:
+    """Return runs to the queue (their thread is no longer busy until claimed again)."""
+    if not run_ids:
+        return
+    stmt = (
+        update(run)
+        .where(run.c.run_id.in_(run_ids), run.c.status == "running")
+        .values(status="pending", worker_id=None, heartbeat_at=None, updated_at=func.now())
+        .returning(run.c.thread_id)
+    )
+    thread_ids = list((await conn.execute(stmt)).scalars())
+    if thread_ids:
+        await conn.execute(
+            update(thread)
+            .where(thread.c.thread_id.in_(thread_ids), thread.c.status == "busy")
+            .values(status="idle", updated_at=func.now())
+        )
+
+
+async def notify(conn: AsyncConnection, *, channel: str, payload: str) -> None:
+    """Delivered to listeners when the surrounding transaction commits."""
+    await conn.execute(text("SELECT pg_notify(:c, :p)"), {"c": channel, "p": payload})
+
+
+async def count_in_thread(conn: AsyncConnection, *, thread_id: UUID) -> int:
+    stmt = select(func.count()).select_from(run).where(and_(run.c.thread_id == thread_id))
+    return int((await conn.execute(stmt)).scalar_one())
+
+
+async def fail_runs(conn: AsyncConnection, *, run_ids: list[UUID], error: Row) -> None:
+    stmt = (
+        update(run)
+        .where(run.c.run_id.in_(run_ids), run.c.status == "running")
+        .values(status="error", error=error, ended_at=func.now(), updated_at=func.now())
+        .returning(run.c.thread_id)
+    )
+    thread_ids = list((await conn.execute(stmt)).scalars())
+    if thread_ids:
+        await conn.execute(
+            update(thread)
+            .where(thread.c.thread_id.in_(thread_ids))
+            .values(status="error", error=error, updated_at=func.now())
+        )

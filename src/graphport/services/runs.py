@@ -1,0 +1,306 @@
+"""Runs: create (queue), wait, join, read, cancel."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID, uuid4
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from graphport.db.engine import Database
+from graphport.errors import Conflict, InvalidInput, NotFound
+from graphport.execution.completions import Completions, RunOutcome
+from graphport.execution.executor import Executor
+from graphport.execution.listener import CANCEL_RUN, NEW_RUN
+from graphport.graphs.registry import GraphRegistry, system_assistant_id
+from graphport.repositories import assistants as assistant_repo
+from graphport.repositories import checkpoints as checkpoint_repo
+from graphport.repositories import runs as repo
+from graphport.repositories import threads as thread_repo
+from graphport.schemas.runs import RunCreateStateful, RunCreateStateless, RunsCancel
+from graphport.services.assistants import select_fields
+from graphport.services.run_kwargs import build_kwargs
+from graphport.services.webhooks import WebhookPolicy
+
+Row = dict[str, Any]
+RunCreate = RunCreateStateful | RunCreateStateless
+
+RUN_FIELDS = (
+    "run_id",
+    "thread_id",
+    "assistant_id",
+    "created_at",
+    "updated_at",
+    "status",
+    "metadata",
+    "kwargs",
+    "multitask_strategy",
+)
+
+
+def run_json(row: Row, select: Sequence[str] | None = None) -> Row:
+    return select_fields(row, select or RUN_FIELDS)
+
+
+def wait_output(outcome: RunOutcome, values: Any) -> Any:
+    """What wait/join return: the final values, or ``{"__error__": ...}`` when it failed."""
+    if outcome.status in ("error", "timeout"):
+        return {"__error__": outcome.error or {"error": "Error", "message": outcome.status}}
+    return values
+
+
+class RunService:
+    def __init__(
+        self,
+        db: Database,
+        registry: GraphRegistry,
+        executor: Executor,
+        completions: Completions,
+        webhooks: WebhookPolicy,
+        *,
+        origin: str,
+    ) -> None:
+        self._db = db
+        self._registry = registry
+        self._executor = executor
+        self._completions = completions
+        self._webhooks = webhooks
+        self._origin = origin
+
+    # -- create ------------------------------------------------------------------------------
+
+    async def create(self, thread_id: UUID | None, body: RunCreate) -> Row:
+        """Queue a run. ``thread_id`` None: a stateless run on a thread of its own."""
+        if body.webhook:
+            self._webhooks.check(body.webhook)
+        assistant_id = self._assistant_uuid(body.assistant_id)
+        async with self._db.transaction() as conn:
+            assistant = await assistant_repo.get_assistant(conn, assistant_id=assistant_id)
+            if assistant is None:
+                raise NotFound(f"Assistant {assistant_id} not found")
+            if assistant["graph_id"] not in self._registry:
+                raise NotFound(f"Graph {assistant['graph_id']!r} is not loaded")
+            if thread_id is None or isinstance(body, RunCreateStateless):
+                thread_id = await self._temporary_thread(conn, assistant, thread_id)
+            else:
+                await self._prepare_thread(conn, thread_id, assistant, body)
+            created = await repo.create_run(
+                conn, values=self._run_values(thread_id, assistant, body)
+            )
+            if not self._executor.has_free_slot():
+                # another process may have a free worker: tell them (delivered on commit)
+                await repo.notify(conn, channel=NEW_RUN, payload=f"{self._origin}:")
+        self._executor.wake()
+        return created
+
+    def _assistant_uuid(self, raw: str) -> UUID:
+        try:
+            return UUID(raw)
+        except ValueError:
+            pass
+        if raw in self._registry:
+            return system_assistant_id(raw)
+        known = ", ".join(sorted(self._registry.ids())) or "none"
+        raise InvalidInput(f"Assistant or graph {raw!r} not found; graphs: {known}")
+
+    async def _temporary_thread(
+        self, conn: AsyncConnection, assistant: Row, thread_id: UUID | None
+    ) -> UUID:
+        new_id = thread_id or uuid4()
+        metadata = {
+            "graph_id": assistant["graph_id"],
+            "assistant_id": str(assistant["assistant_id"]),
+        }
+        created = await thread_repo.create_thread(
+            conn, values={"thread_id": new_id, "metadata": metadata}
+        )
+        if created is None:
+            raise Conflict(f"Thread {new_id} already exists")
+        return new_id
+
+    async def _prepare_thread(
+        self, conn: AsyncConnection, thread_id: UUID, assistant: Row, body: RunCreateStateful
+    ) -> None:
+        """Lock the thread (create it if asked), apply the multitask strategy, tag it."""
+        thread = await thread_repo.get_thread(conn, thread_id=thread_id, for_update=True)
+        if thread is None:
+            if body.if_not_exists != "create":
+                raise NotFound(f"Thread {thread_id} not found")
+            await thread_repo.create_thread(conn, values={"thread_id": thread_id})
+        else:
+            await self._apply_multitask(conn, thread_id, body.multitask_strategy)
+        tags = {"graph_id": assistant["graph_id"], "assistant_id": str(assistant["assistant_id"])}
+        if thread is None or any(thread["metadata"].get(k) != v for k, v in tags.items()):
+            await thread_repo.patch_thread(
+                conn, thread_id=thread_id, metadata=tags, ttl=None, expires_at=None
+            )
+
+    async def _apply_multitask(self, conn: AsyncConnection, thread_id: UUID, strategy: str) -> None:
+        in_flight = await repo.in_flight_runs(conn, thread_id=thread_id)
+        if not in_flight or strategy == "enqueue":
+            return
+        if strategy == "reject":
+            raise Conflict(
+                f"Thread {thread_id} is busy with run {in_flight[0]['run_id']}; "
+                "use multitask_strategy enqueue, interrupt or rollback"
+            )
+        await self._cancel_rows(conn, in_flight, strategy)
+
+    def _run_values(self, thread_id: UUID, assistant: Row, body: RunCreate) -> Row:
+        available_at = None
+        if body.after_seconds:
+            available_at = datetime.now(UTC) + timedelta(seconds=body.after_seconds)
+        values: Row = {
+            "run_id": uuid4(),
+            "thread_id": thread_id,
+            "assistant_id": assistant["assistant_id"],
+            "graph_id": assistant["graph_id"],
+            "metadata": body.metadata or {},
+            "kwargs": build_kwargs(assistant, body),
+            "multitask_strategy": body.multitask_strategy or "enqueue",
+        }
+        if available_at is not None:
+            values["available_at"] = available_at
+        return values
+
+    async def create_batch(self, bodies: list[RunCreateStateless]) -> list[Row]:
+        return [await self.create(None, body) for body in bodies]
+
+    # -- wait and join -----------------------------------------------------------------------
+
+    async def wait(self, thread_id: UUID | None, body: RunCreate) -> tuple[Row, Any]:
+        created, future = await self._create_and_expect(thread_id, body)
+        return created, await self._await_output(created, future)
+
+    async def _create_and_expect(
+        self, thread_id: UUID | None, body: RunCreate
+    ) -> tuple[Row, asyncio.Future[RunOutcome]]:
+        created = await self.create(thread_id, body)
+        # The run cannot end before this line: the executor's task needs this coroutine to yield.
+        return created, self._completions.expect(created["run_id"])
+
+    async def join(self, thread_id: UUID, run_id: UUID) -> Any:
+        future = self._completions.expect(run_id)
+        try:
+            async with self._db.transaction() as conn:
+                run = await repo.get_run(conn, run_id=run_id, thread_id=thread_id)
+            if run is None:
+                raise NotFound(f"Run {run_id} not found")
+            if run["status"] not in repo.IN_FLIGHT:
+                outcome = RunOutcome(run_id, run["status"], error=run["error"], known=False)
+                return wait_output(outcome, await self._thread_values(thread_id))
+        except BaseException:
+            self._completions.forget(run_id, future)
+            raise
+        return await self._await_output(run, future)
+
+    async def _await_output(self, run: Row, future: asyncio.Future[RunOutcome]) -> Any:
+        try:
+            outcome = await future
+        finally:
+            self._completions.forget(run["run_id"], future)
+        if outcome.known:
+            return wait_output(outcome, outcome.values)
+        async with self._db.transaction() as conn:
+            stored = await repo.get_run(conn, run_id=run["run_id"])
+        if stored is not None:
+            outcome = RunOutcome(run["run_id"], stored["status"], error=stored["error"])
+        return wait_output(outcome, await self._thread_values(run["thread_id"]))
+
+    async def _thread_values(self, thread_id: UUID) -> Any:
+        async with self._db.transaction() as conn:
+            thread = await thread_repo.get_thread(conn, thread_id=thread_id)
+        return thread["values"] if thread else None
+
+    # -- read --------------------------------------------------------------------------------
+
+    async def get(self, thread_id: UUID, run_id: UUID) -> Row:
+        async with self._db.transaction() as conn:
+            found = await repo.get_run(conn, run_id=run_id, thread_id=thread_id)
+        if found is None:
+            raise NotFound(f"Run {run_id} not found")
+        return found
+
+    async def list_runs(
+        self, thread_id: UUID, *, status: str | None, limit: int, offset: int
+    ) -> list[Row]:
+        async with self._db.transaction() as conn:
+            if await thread_repo.get_thread(conn, thread_id=thread_id) is None:
+                raise NotFound(f"Thread {thread_id} not found")
+            return await repo.list_runs(
+                conn, thread_id=thread_id, status=status, limit=limit, offset=offset
+            )
+
+    async def delete(self, thread_id: UUID, run_id: UUID) -> None:
+        async with self._db.transaction() as conn:
+            found = await repo.get_run(conn, run_id=run_id, thread_id=thread_id)
+            if found is None:
+                raise NotFound(f"Run {run_id} not found")
+            if found["status"] in repo.IN_FLIGHT:
+                raise Conflict(f"Run {run_id} is {found['status']}; cancel it before deleting")
+            await repo.delete_run(conn, run_id=run_id)
+
+    # -- cancel ------------------------------------------------------------------------------
+
+    async def cancel(self, thread_id: UUID, run_id: UUID, *, wait: bool, action: str) -> None:
+        future = self._completions.expect(run_id) if wait else None
+        try:
+            async with self._db.transaction() as conn:
+                rows = await repo.select_runs_to_cancel(
+                    conn, thread_id=thread_id, run_ids=[run_id], statuses=repo.IN_FLIGHT
+                )
+                if not rows:
+                    raise NotFound(f"Run {run_id} not found or already finished")
+                await self._cancel_rows(conn, rows, action)
+            self._signal_cancel(rows, action)
+            if future is not None and rows[0]["status"] == "running":
+                await future
+        finally:
+            if future is not None:
+                self._completions.forget(run_id, future)
+
+    async def cancel_many(self, body: RunsCancel, *, action: str) -> None:
+        statuses = repo.IN_FLIGHT if body.status in (None, "all") else (body.status or "",)
+        async with self._db.transaction() as conn:
+            rows = await repo.select_runs_to_cancel(
+                conn, thread_id=body.thread_id, run_ids=body.run_ids, statuses=statuses
+            )
+            if not rows:
+                raise NotFound("No runs matched")
+            await self._cancel_rows(conn, rows, action)
+        self._signal_cancel(rows, action)
+
+    async def _cancel_rows(self, conn: AsyncConnection, rows: list[Row], action: str) -> None:
+        """Pending runs end here; running ones are asked to stop (their worker records it)."""
+        action = "rollback" if action == "rollback" else "interrupt"
+        pending = [r for r in rows if r["status"] == "pending"]
+        running = [r["run_id"] for r in rows if r["status"] == "running"]
+        if pending:
+            ids = [r["run_id"] for r in pending]
+            if action == "rollback":
+                for r in pending:
+                    await repo.delete_run(conn, run_id=r["run_id"])
+            else:
+                await repo.set_status(conn, run_ids=ids, status="interrupted")
+        if running:
+            await repo.request_cancel(conn, run_ids=running, action=action)
+            for run_id in running:
+                await repo.notify(
+                    conn, channel=CANCEL_RUN, payload=f"{self._origin}:{run_id}:{action}"
+                )
+        if action == "rollback":
+            for r in pending:
+                await checkpoint_repo.delete_run_checkpoints(
+                    conn, thread_id=r["thread_id"], run_id=r["run_id"]
+                )
+
+    def _signal_cancel(self, rows: list[Row], action: str) -> None:
+        """Stop local running runs now; release anyone joined to a pending run we ended."""
+        for r in rows:
+            if r["status"] == "running":
+                self._executor.cancel_local(r["run_id"], action)
+            else:
+                self._completions.resolve(RunOutcome(r["run_id"], "interrupted", known=False))

@@ -1,0 +1,51 @@
+"""Which webhook URLs runs may call (langgraph.json ``webhooks.url``)."""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from graphport.errors import InvalidInput
+
+
+@dataclass(frozen=True)
+class WebhookPolicy:
+    """``allowed_domains`` (``*.example.com`` wildcards), ``require_https``,
+    ``allowed_ports``; with nothing configured any http(s) URL is accepted."""
+
+    allowed_domains: tuple[str, ...] = ()
+    allowed_ports: tuple[int, ...] = ()
+    require_https: bool = False
+    timeout_seconds: float = 10.0
+    max_attempts: int = 3
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_config(cls, raw: dict[str, Any] | None) -> WebhookPolicy:
+        raw = raw or {}
+        url = raw.get("url") or {}
+        return cls(
+            allowed_domains=tuple(url.get("allowed_domains") or ()),
+            allowed_ports=tuple(int(p) for p in url.get("allowed_ports") or ()),
+            require_https=bool(url.get("require_https", False)),
+            timeout_seconds=float(raw.get("timeout_seconds", 10.0)),
+            max_attempts=int(raw.get("max_attempts", 3)),
+            headers={str(k): str(v) for k, v in (raw.get("headers") or {}).items()},
+        )
+
+    def check(self, url: str) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise InvalidInput(f"webhook must be an http(s) URL, got {url!r}")
+        if self.require_https and parts.scheme != "https":
+            raise InvalidInput("webhook must use https")
+        host = parts.hostname.lower()
+        if self.allowed_domains and not any(
+            fnmatch.fnmatch(host, pattern.lower()) for pattern in self.allowed_domains
+        ):
+            raise InvalidInput(f"webhook host {host!r} is not in webhooks.url.allowed_domains")
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        if self.allowed_ports and port not in self.allowed_ports:
+            raise InvalidInput(f"webhook port {port} is not in webhooks.url.allowed_ports")

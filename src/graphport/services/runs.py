@@ -188,7 +188,9 @@ class RunService:
             async with self._db.transaction() as conn:
                 run = await repo.get_run(conn, run_id=run_id, thread_id=thread_id)
             if run is None:
-                raise NotFound(f"Run {run_id} not found")
+                # the official server answers 200 here; clients read the error from the body
+                self._completions.forget(run_id, future)
+                return {"__error__": {"error": "NotFound", "message": f"Run {run_id} not found"}}
             if run["status"] not in repo.IN_FLIGHT:
                 outcome = RunOutcome(run_id, run["status"], error=run["error"], known=False)
                 return wait_output(outcome, await self._thread_values(thread_id))

@@ -77,6 +77,7 @@ class RunService:
         if body.webhook:
             self._webhooks.check(body.webhook)
         assistant_id = self._assistant_uuid(body.assistant_id)
+        stopped: list[Row] = []
         async with self._db.transaction() as conn:
             assistant = await assistant_repo.get_assistant(conn, assistant_id=assistant_id)
             if assistant is None:
@@ -86,13 +87,15 @@ class RunService:
             if thread_id is None or isinstance(body, RunCreateStateless):
                 thread_id = await self._temporary_thread(conn, assistant, thread_id)
             else:
-                await self._prepare_thread(conn, thread_id, assistant, body)
+                stopped = await self._prepare_thread(conn, thread_id, assistant, body)
             created = await repo.create_run(
                 conn, values=self._run_values(thread_id, assistant, body)
             )
             if not self._executor.has_free_slot():
                 # another process may have a free worker: tell them (delivered on commit)
                 await repo.notify(conn, channel=NEW_RUN, payload=f"{self._origin}:")
+        if stopped:
+            self._signal_cancel(stopped, body.multitask_strategy or "interrupt")
         self._executor.wake()
         return created
 
@@ -123,31 +126,37 @@ class RunService:
 
     async def _prepare_thread(
         self, conn: AsyncConnection, thread_id: UUID, assistant: Row, body: RunCreateStateful
-    ) -> None:
-        """Lock the thread (create it if asked), apply the multitask strategy, tag it."""
+    ) -> list[Row]:
+        """Lock the thread (create it if asked), apply the multitask strategy, tag it.
+        Returns the runs the strategy stopped."""
+        stopped: list[Row] = []
         thread = await thread_repo.get_thread(conn, thread_id=thread_id, for_update=True)
         if thread is None:
             if body.if_not_exists != "create":
                 raise NotFound(f"Thread {thread_id} not found")
             await thread_repo.create_thread(conn, values={"thread_id": thread_id})
         else:
-            await self._apply_multitask(conn, thread_id, body.multitask_strategy)
+            stopped = await self._apply_multitask(conn, thread_id, body.multitask_strategy)
         tags = {"graph_id": assistant["graph_id"], "assistant_id": str(assistant["assistant_id"])}
         if thread is None or any(thread["metadata"].get(k) != v for k, v in tags.items()):
             await thread_repo.patch_thread(
                 conn, thread_id=thread_id, metadata=tags, ttl=None, expires_at=None
             )
+        return stopped
 
-    async def _apply_multitask(self, conn: AsyncConnection, thread_id: UUID, strategy: str) -> None:
+    async def _apply_multitask(
+        self, conn: AsyncConnection, thread_id: UUID, strategy: str
+    ) -> list[Row]:
         in_flight = await repo.in_flight_runs(conn, thread_id=thread_id)
         if not in_flight or strategy == "enqueue":
-            return
+            return []
         if strategy == "reject":
             raise Conflict(
                 f"Thread {thread_id} is busy with run {in_flight[0]['run_id']}; "
                 "use multitask_strategy enqueue, interrupt or rollback"
             )
         await self._cancel_rows(conn, in_flight, strategy)
+        return in_flight
 
     def _run_values(self, thread_id: UUID, assistant: Row, body: RunCreate) -> Row:
         available_at = None

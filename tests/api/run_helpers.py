@@ -1,0 +1,40 @@
+"""Polling helpers for run tests (bounded: they fail instead of hanging)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from langgraph_sdk.client import LangGraphClient
+
+
+async def eventually(check: Callable[[], Awaitable[Any]], *, timeout: float = 15.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.02)
+
+
+async def wait_for_status(
+    client: LangGraphClient, thread_id: str, run_id: str, *statuses: str
+) -> dict[str, Any]:
+    async def check() -> Any:
+        run = await client.runs.get(thread_id, run_id)
+        return run if run["status"] in statuses else None
+
+    found: dict[str, Any] = await eventually(check)
+    return found
+
+
+async def wait_for_log(client: LangGraphClient, thread_id: str, entry: str) -> None:
+    async def check() -> bool:
+        state = await client.threads.get_state(thread_id)
+        return entry in (state["values"] or {}).get("log", [])
+
+    await eventually(check)

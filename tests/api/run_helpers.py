@@ -10,8 +10,8 @@ from typing import Any
 from langgraph_sdk.client import LangGraphClient
 
 
-async def eventually(check: Callable[[], Awaitable[Any]], *, timeout: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout
+async def eventually(check: Callable[[], Awaitable[Any]], *, within: float = 15.0) -> Any:
+    deadline = time.monotonic() + within
     while True:
         result = await check()
         if result:

@@ -6,6 +6,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
@@ -30,6 +31,21 @@ def database_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     uri = embedded.start()
     yield uri
     embedded.stop()
+
+
+@pytest.fixture
+def fresh_database(database_uri: str) -> Iterator[str]:
+    """A database of its own on the same server, for tests that run extra server processes
+    whose queue must not be shared with the session's server."""
+    import psycopg
+
+    name = f"graphport_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(database_uri, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    parts = urlsplit(database_uri)
+    yield urlunsplit(parts._replace(path=f"/{name}"))
+    with psycopg.connect(database_uri, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")

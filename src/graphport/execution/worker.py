@@ -163,8 +163,7 @@ class RunWorker:
             thread_state, interrupts = "idle", {}
         temporary = bool(run["kwargs"].get("temporary"))
         async with db.transaction() as conn:
-            if status != "rollback":
-                await run_repo.finish_run(conn, run_id=run_id, status=status, error=error)
+            # the thread row first, then the run: every writer locks in this order
             if temporary:
                 await thread_repo.delete_thread(conn, thread_id=thread_id)
                 await checkpoint_repo.delete_thread_checkpoints(conn, thread_ids=[thread_id])
@@ -177,6 +176,8 @@ class RunWorker:
                     interrupts=interrupts,
                     error=error,
                 )
+                if status != "rollback":
+                    await run_repo.finish_run(conn, run_id=run_id, status=status, error=error)
             await run_repo.notify(conn, channel=RUN_DONE, payload=f"{self._deps.origin}:{run_id}")
         final = "interrupted" if status == "rollback" else status
         known = values if values is not thread_repo.UNCHANGED else None

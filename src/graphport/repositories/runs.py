@@ -17,7 +17,8 @@ IN_FLIGHT = ("pending", "running")
 
 # The oldest due pending run whose thread has no running run and no older pending run.
 # SKIP LOCKED lets many workers claim at once; the partial unique index on running runs
-# per thread is the final guard against two claims racing on one thread.
+# per thread is the final guard against two claims racing on one thread. The claim locks
+# run rows only (never the thread: a thread is "busy" while it has a running run).
 _CLAIM_SQL = text(
     """
     WITH candidate AS (
@@ -36,9 +37,6 @@ _CLAIM_SQL = text(
                started_at = now(), heartbeat_at = now(), updated_at = now()
         FROM candidate WHERE run.run_id = candidate.run_id
         RETURNING run.*
-    ), busy AS (
-        UPDATE thread SET status = 'busy', updated_at = now()
-        FROM claimed WHERE thread.thread_id = claimed.thread_id
     )
     SELECT * FROM claimed
     """
@@ -88,11 +86,11 @@ async def list_runs(
 
 
 async def in_flight_runs(conn: AsyncConnection, *, thread_id: UUID) -> list[Row]:
+    """Pending and running runs (no row locks: callers hold the thread's lock)."""
     stmt = (
         select(run)
         .where(run.c.thread_id == thread_id, run.c.status.in_(IN_FLIGHT))
         .order_by(run.c.seq)
-        .with_for_update()
     )
     return [dict(r) for r in (await conn.execute(stmt)).mappings()]
 
@@ -133,23 +131,32 @@ async def finish_run(
     return dict(row) if row else None
 
 
-async def set_status(conn: AsyncConnection, *, run_ids: list[UUID], status: str) -> list[Row]:
-    stmt = (
+async def end_pending(
+    conn: AsyncConnection, *, run_ids: list[UUID], delete_them: bool
+) -> list[UUID]:
+    """End runs that are still pending (interrupted, or deleted for a rollback)."""
+    where = (run.c.run_id.in_(run_ids), run.c.status == "pending")
+    if delete_them:
+        deleted = await conn.execute(delete(run).where(*where).returning(run.c.run_id))
+        return list(deleted.scalars())
+    interrupted = await conn.execute(
         update(run)
-        .where(run.c.run_id.in_(run_ids))
-        .values(status=status, updated_at=func.now(), ended_at=func.now())
-        .returning(*run.c)
+        .where(*where)
+        .values(status="interrupted", updated_at=func.now(), ended_at=func.now())
+        .returning(run.c.run_id)
     )
-    return [dict(r) for r in (await conn.execute(stmt)).mappings()]
+    return list(interrupted.scalars())
 
 
-async def request_cancel(conn: AsyncConnection, *, run_ids: list[UUID], action: str) -> None:
+async def request_cancel(conn: AsyncConnection, *, run_ids: list[UUID], action: str) -> list[UUID]:
+    """Ask running runs to stop; returns those that were running."""
     stmt = (
         update(run)
         .where(run.c.run_id.in_(run_ids), run.c.status == "running")
         .values(cancel_action=action, updated_at=func.now())
+        .returning(run.c.run_id)
     )
-    await conn.execute(stmt)
+    return list((await conn.execute(stmt)).scalars())
 
 
 async def select_runs_to_cancel(
@@ -164,7 +171,7 @@ async def select_runs_to_cancel(
         stmt = stmt.where(run.c.thread_id == thread_id)
     if run_ids is not None:
         stmt = stmt.where(run.c.run_id.in_(run_ids))
-    stmt = stmt.order_by(run.c.seq).with_for_update()
+    stmt = stmt.order_by(run.c.seq)
     return [dict(r) for r in (await conn.execute(stmt)).mappings()]
 
 
@@ -183,22 +190,15 @@ async def find_orphaned_runs(conn: AsyncConnection, *, stale_seconds: float) -> 
 
 
 async def requeue_runs(conn: AsyncConnection, *, run_ids: list[UUID]) -> None:
-    """Return runs to the queue (their thread is no longer busy until claimed again)."""
+    """Return runs to the queue."""
     if not run_ids:
         return
     stmt = (
         update(run)
         .where(run.c.run_id.in_(run_ids), run.c.status == "running")
         .values(status="pending", worker_id=None, heartbeat_at=None, updated_at=func.now())
-        .returning(run.c.thread_id)
     )
-    thread_ids = list((await conn.execute(stmt)).scalars())
-    if thread_ids:
-        await conn.execute(
-            update(thread)
-            .where(thread.c.thread_id.in_(thread_ids), thread.c.status == "busy")
-            .values(status="idle", updated_at=func.now())
-        )
+    await conn.execute(stmt)
 
 
 async def notify(conn: AsyncConnection, *, channel: str, payload: str) -> None:
@@ -212,16 +212,15 @@ async def count_in_thread(conn: AsyncConnection, *, thread_id: UUID) -> int:
 
 
 async def fail_runs(conn: AsyncConnection, *, run_ids: list[UUID], error: Row) -> None:
-    stmt = (
+    """End runs as errors; threads first, like every writer, so locks never cross."""
+    thread_ids = select(run.c.thread_id).where(run.c.run_id.in_(run_ids)).scalar_subquery()
+    await conn.execute(
+        update(thread)
+        .where(thread.c.thread_id.in_(thread_ids))
+        .values(status="error", error=error, updated_at=func.now())
+    )
+    await conn.execute(
         update(run)
         .where(run.c.run_id.in_(run_ids), run.c.status == "running")
         .values(status="error", error=error, ended_at=func.now(), updated_at=func.now())
-        .returning(run.c.thread_id)
     )
-    thread_ids = list((await conn.execute(stmt)).scalars())
-    if thread_ids:
-        await conn.execute(
-            update(thread)
-            .where(thread.c.thread_id.in_(thread_ids))
-            .values(status="error", error=error, updated_at=func.now())
-        )

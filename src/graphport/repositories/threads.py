@@ -6,12 +6,12 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, delete, func, literal, select, update
+from sqlalchemy import ColumnElement, and_, case, delete, exists, func, literal, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from graphport.db.tables import thread
+from graphport.db.tables import run, thread
 from graphport.repositories.filters import with_total
 
 Row = dict[str, Any]
@@ -32,10 +32,27 @@ def _filters(
     if values:
         clauses.append(thread.c["values"].contains(values))  # NULL values never match
     if status:
-        clauses.append(thread.c.status == status)
+        if status == "busy":
+            clauses.append(_has_running_run())
+        else:
+            clauses.append(and_(thread.c.status == status, ~_has_running_run()))
     if ids is not None:
         clauses.append(thread.c.thread_id.in_(ids))
     return clauses
+
+
+def _has_running_run() -> ColumnElement[bool]:
+    return exists().where(run.c.thread_id == thread.c.thread_id, run.c.status == "running")
+
+
+def _status() -> ColumnElement[Any]:
+    """``busy`` is derived from the queue (a running run), so claiming a run never has to
+    lock the thread row; the stored status is the last run's outcome."""
+    return case((_has_running_run(), "busy"), else_=thread.c.status).label("status")
+
+
+def _columns() -> list[ColumnElement[Any]]:
+    return [_status() if c.name == "status" else c for c in thread.c]
 
 
 def _merged_metadata(patch: dict[str, Any]) -> ColumnElement[Any]:
@@ -49,7 +66,7 @@ async def create_thread(conn: AsyncConnection, *, values: Row) -> Row | None:
         pg_insert(thread)
         .values(**values)
         .on_conflict_do_nothing(index_elements=[thread.c.thread_id])
-        .returning(*thread.c)
+        .returning(*_columns())
     )
     row = (await conn.execute(stmt)).mappings().first()
     return dict(row) if row else None
@@ -58,7 +75,7 @@ async def create_thread(conn: AsyncConnection, *, values: Row) -> Row | None:
 async def get_thread(
     conn: AsyncConnection, *, thread_id: UUID, for_update: bool = False
 ) -> Row | None:
-    stmt = select(thread).where(thread.c.thread_id == thread_id)
+    stmt = select(*_columns()).where(thread.c.thread_id == thread_id)
     if for_update:
         stmt = stmt.with_for_update()
     row = (await conn.execute(stmt)).mappings().first()
@@ -81,7 +98,10 @@ async def patch_thread(
         values["ttl"] = ttl
         values["expires_at"] = expires_at
     stmt = (
-        update(thread).where(thread.c.thread_id == thread_id).values(**values).returning(*thread.c)
+        update(thread)
+        .where(thread.c.thread_id == thread_id)
+        .values(**values)
+        .returning(*_columns())
     )
     row = (await conn.execute(stmt)).mappings().first()
     return dict(row) if row else None
@@ -110,7 +130,10 @@ async def update_thread_state(
     if metadata:
         changes["metadata"] = _merged_metadata(metadata)
     stmt = (
-        update(thread).where(thread.c.thread_id == thread_id).values(**changes).returning(*thread.c)
+        update(thread)
+        .where(thread.c.thread_id == thread_id)
+        .values(**changes)
+        .returning(*_columns())
     )
     row = (await conn.execute(stmt)).mappings().first()
     return dict(row) if row else None
@@ -134,10 +157,10 @@ async def search_threads(
     offset: int,
 ) -> tuple[list[Row], int | None]:
     """A page of threads and the total match count (None when the page is empty)."""
-    column = thread.c[sort_by]
+    column = _status() if sort_by == "status" else thread.c[sort_by]
     tiebreak = thread.c.thread_id
     stmt = with_total(
-        select(thread)
+        select(*_columns())
         .where(*_filters(metadata=metadata, values=values, status=status, ids=ids))
         .order_by(column.desc() if descending else column.asc())
         .order_by(tiebreak.desc() if descending else tiebreak.asc())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
@@ -52,6 +53,15 @@ def wait_output(outcome: RunOutcome, values: Any) -> Any:
     return values
 
 
+@dataclass(frozen=True)
+class Stopped:
+    """Runs a cancel ended while pending, and running runs asked to stop."""
+
+    ended: list[UUID]
+    running: list[UUID]
+    action: str
+
+
 class RunService:
     def __init__(
         self,
@@ -77,7 +87,7 @@ class RunService:
         if body.webhook:
             self._webhooks.check(body.webhook)
         assistant_id = self._assistant_uuid(body.assistant_id)
-        stopped: list[Row] = []
+        stopped: Stopped | None = None
         async with self._db.transaction() as conn:
             assistant = await assistant_repo.get_assistant(conn, assistant_id=assistant_id)
             if assistant is None:
@@ -94,8 +104,8 @@ class RunService:
             if not self._executor.has_free_slot():
                 # another process may have a free worker: tell them (delivered on commit)
                 await repo.notify(conn, channel=NEW_RUN, payload=f"{self._origin}:")
-        if stopped:
-            self._signal_cancel(stopped, body.multitask_strategy or "interrupt")
+        if stopped is not None:
+            self._signal_cancel(stopped)
         self._executor.wake()
         return created
 
@@ -126,10 +136,10 @@ class RunService:
 
     async def _prepare_thread(
         self, conn: AsyncConnection, thread_id: UUID, assistant: Row, body: RunCreateStateful
-    ) -> list[Row]:
+    ) -> Stopped | None:
         """Lock the thread (create it if asked), apply the multitask strategy, tag it.
         Returns the runs the strategy stopped."""
-        stopped: list[Row] = []
+        stopped = None
         thread = await thread_repo.get_thread(conn, thread_id=thread_id, for_update=True)
         if thread is None:
             if body.if_not_exists != "create":
@@ -146,17 +156,16 @@ class RunService:
 
     async def _apply_multitask(
         self, conn: AsyncConnection, thread_id: UUID, strategy: str
-    ) -> list[Row]:
+    ) -> Stopped | None:
         in_flight = await repo.in_flight_runs(conn, thread_id=thread_id)
         if not in_flight or strategy == "enqueue":
-            return []
+            return None
         if strategy == "reject":
             raise Conflict(
                 f"Thread {thread_id} is busy with run {in_flight[0]['run_id']}; "
                 "use multitask_strategy enqueue, interrupt or rollback"
             )
-        await self._cancel_rows(conn, in_flight, strategy)
-        return in_flight
+        return await self._cancel_rows(conn, in_flight, strategy)
 
     def _run_values(self, thread_id: UUID, assistant: Row, body: RunCreate) -> Row:
         available_at = None
@@ -265,9 +274,9 @@ class RunService:
                 )
                 if not rows:
                     raise NotFound(f"Run {run_id} not found or already finished")
-                await self._cancel_rows(conn, rows, action)
-            self._signal_cancel(rows, action)
-            if future is not None and rows[0]["status"] == "running":
+                stopped = await self._cancel_rows(conn, rows, action)
+            self._signal_cancel(stopped)
+            if future is not None and stopped.running:
                 await future
         finally:
             if future is not None:
@@ -281,37 +290,31 @@ class RunService:
             )
             if not rows:
                 raise NotFound("No runs matched")
-            await self._cancel_rows(conn, rows, action)
-        self._signal_cancel(rows, action)
+            stopped = await self._cancel_rows(conn, rows, action)
+        self._signal_cancel(stopped)
 
-    async def _cancel_rows(self, conn: AsyncConnection, rows: list[Row], action: str) -> None:
-        """Pending runs end here; running ones are asked to stop (their worker records it)."""
+    async def _cancel_rows(self, conn: AsyncConnection, rows: list[Row], action: str) -> Stopped:
+        """Pending runs end here; running ones are asked to stop (their worker records it).
+        Statuses are re-checked in the updates: a run may have been claimed meanwhile."""
         action = "rollback" if action == "rollback" else "interrupt"
-        pending = [r for r in rows if r["status"] == "pending"]
-        running = [r["run_id"] for r in rows if r["status"] == "running"]
-        if pending:
-            ids = [r["run_id"] for r in pending]
-            if action == "rollback":
-                for r in pending:
-                    await repo.delete_run(conn, run_id=r["run_id"])
-            else:
-                await repo.set_status(conn, run_ids=ids, status="interrupted")
-        if running:
-            await repo.request_cancel(conn, run_ids=running, action=action)
-            for run_id in running:
-                await repo.notify(
-                    conn, channel=CANCEL_RUN, payload=f"{self._origin}:{run_id}:{action}"
-                )
+        ids = [r["run_id"] for r in rows]
+        ended = await repo.end_pending(conn, run_ids=ids, delete_them=action == "rollback")
+        running = await repo.request_cancel(
+            conn, run_ids=[i for i in ids if i not in ended], action=action
+        )
+        for run_id in running:
+            await repo.notify(conn, channel=CANCEL_RUN, payload=f"{self._origin}:{run_id}:{action}")
         if action == "rollback":
-            for r in pending:
-                await checkpoint_repo.delete_run_checkpoints(
-                    conn, thread_id=r["thread_id"], run_id=r["run_id"]
-                )
+            for r in rows:
+                if r["run_id"] in ended:
+                    await checkpoint_repo.delete_run_checkpoints(
+                        conn, thread_id=r["thread_id"], run_id=r["run_id"]
+                    )
+        return Stopped(ended=ended, running=running, action=action)
 
-    def _signal_cancel(self, rows: list[Row], action: str) -> None:
+    def _signal_cancel(self, stopped: Stopped) -> None:
         """Stop local running runs now; release anyone joined to a pending run we ended."""
-        for r in rows:
-            if r["status"] == "running":
-                self._executor.cancel_local(r["run_id"], action)
-            else:
-                self._completions.resolve(RunOutcome(r["run_id"], "interrupted", known=False))
+        for run_id in stopped.running:
+            self._executor.cancel_local(run_id, stopped.action)
+        for run_id in stopped.ended:
+            self._completions.resolve(RunOutcome(run_id, "interrupted", known=False))

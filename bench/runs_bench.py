@@ -1,0 +1,188 @@
+"""Run engine benchmark (by hand, not in CI): the library ceiling and the server, side by side.
+
+    python bench/runs_bench.py            # embedded Postgres (or DATABASE_URI when set)
+
+(a) ceiling: ``graph.ainvoke`` + ``AsyncPostgresSaver`` in-process, stateful threads;
+(b) server: ``POST /threads/{t}/runs/wait`` at concurrency 1 and 16, same graph, same Postgres;
+(c) pending -> running delay when a worker is free (server timestamps);
+(d) 1,000 background runs on 100 threads: all finish, per-thread order kept, none lost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+import uuid
+from typing import Any
+
+import psycopg
+from common import (
+    cpu_seconds,
+    database_uri,
+    machine,
+    new_client,
+    rss_mib,
+    run_bounded,
+    start_server,
+    summary,
+)
+from graphs import chain, noop
+from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
+
+INPUT = {"messages": [{"role": "user", "content": "hi"}]}
+
+
+async def ceiling(uri: str, graph_name: str, n: int, concurrency: int) -> dict[str, float]:
+    graph = {"noop": noop, "chain": chain}[graph_name]
+    async with AsyncConnectionPool(
+        uri,
+        min_size=1,
+        max_size=concurrency + 2,
+        kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
+        open=False,
+    ) as pool:
+        saver = AsyncPostgresSaver(pool)
+        await saver.setup()
+        bound = graph.copy(update={"checkpointer": saver})
+        threads = [str(uuid.uuid4()) for _ in range(concurrency)]
+
+        async def one(i: int) -> float:
+            started = time.perf_counter()
+            config = {"configurable": {"thread_id": threads[i % concurrency]}}
+            out = await bound.ainvoke(INPUT, config)
+            assert out["messages"][-1].content == "ok"
+            return time.perf_counter() - started
+
+        await run_bounded(concurrency * 2, concurrency, one)  # warm up
+        seconds, latencies = await run_bounded(n, concurrency, one)
+    return summary(f"ceiling {graph_name} c={concurrency}", seconds, latencies)
+
+
+async def server_wait(url: str, graph_name: str, n: int, concurrency: int) -> dict[str, float]:
+    async with new_client(url, concurrency) as http:
+        threads = [
+            (await http.post("/threads", json={})).json()["thread_id"] for _ in range(concurrency)
+        ]
+        body = {"assistant_id": graph_name, "input": INPUT}
+
+        async def one(i: int) -> float:
+            started = time.perf_counter()
+            response = await http.post(f"/threads/{threads[i % concurrency]}/runs/wait", json=body)
+            assert response.status_code == 200, response.text
+            assert response.json()["messages"][-1]["content"] == "ok"
+            return time.perf_counter() - started
+
+        await run_bounded(concurrency * 2, concurrency, one)
+        seconds, latencies = await run_bounded(n, concurrency, one)
+    return summary(f"server runs/wait {graph_name} c={concurrency}", seconds, latencies)
+
+
+async def pending_to_running(url: str, uri: str, n: int) -> dict[str, float]:
+    """Server-side delay between a run's creation and its start, one at a time."""
+    async with new_client(url, 1) as http:
+        thread = (await http.post("/threads", json={})).json()["thread_id"]
+        run_ids = []
+        for _ in range(n):
+            run = (
+                await http.post(
+                    f"/threads/{thread}/runs", json={"assistant_id": "noop", "input": INPUT}
+                )
+            ).json()
+            run_ids.append(run["run_id"])
+            await http.get(f"/threads/{thread}/runs/{run['run_id']}/join")
+    async with await psycopg.AsyncConnection.connect(uri) as conn:
+        rows = await (
+            await conn.execute(
+                "SELECT extract(epoch FROM started_at - created_at) FROM run "
+                "WHERE run_id = ANY(%s)",
+                ([uuid.UUID(r) for r in run_ids],),
+            )
+        ).fetchall()
+    delays = sorted(float(r[0]) * 1000 for r in rows)
+    result = {"p50_ms": delays[len(delays) // 2], "p95_ms": delays[int(len(delays) * 0.95) - 1]}
+    print(
+        f"  pending -> running (worker free)            p50 {result['p50_ms']:.2f} ms  "
+        f"p95 {result['p95_ms']:.2f} ms"
+    )
+    return result
+
+
+async def background_flood(url: str, n_threads: int, per_thread: int) -> dict[str, Any]:
+    """Many background runs on many threads: all finish, in order per thread, none lost."""
+    async with new_client(url, 16) as http:
+        threads = [
+            (await http.post("/threads", json={})).json()["thread_id"] for _ in range(n_threads)
+        ]
+        created: dict[str, list[str]] = {t: [] for t in threads}
+        started = time.perf_counter()
+
+        async def submit(i: int) -> float:
+            thread = threads[i % n_threads]
+            body = {
+                "assistant_id": "noop",
+                "input": {"messages": [{"role": "user", "content": str(i)}]},
+            }
+            response = await http.post(f"/threads/{thread}/runs", json=body)
+            assert response.status_code == 200, response.text
+            created[thread].append(response.json()["run_id"])
+            return 0.0
+
+        await run_bounded(n_threads * per_thread, 16, submit)
+        for thread, run_ids in created.items():
+            await http.get(f"/threads/{thread}/runs/{run_ids[-1]}/join")
+        seconds = time.perf_counter() - started
+        lost = out_of_order = 0
+        for thread in created:
+            state = (await http.get(f"/threads/{thread}/state")).json()
+            humans = [m["content"] for m in state["values"]["messages"] if m["type"] == "human"]
+            runs = (await http.get(f"/threads/{thread}/runs", params={"limit": 1000})).json()
+            lost += sum(1 for r in runs if r["status"] != "success") + per_thread - len(runs)
+            order = [int(h) for h in humans]
+            out_of_order += order != sorted(order)
+            lost += per_thread - len(humans)
+    total = n_threads * per_thread
+    print(
+        f"  {total} background runs on {n_threads} threads: {total / seconds:.1f} runs/s, "
+        f"lost {lost}, threads out of order {out_of_order}"
+    )
+    return {"runs_per_s": total / seconds, "lost": lost, "out_of_order": out_of_order}
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=400, help="requests per measurement")
+    args = parser.parse_args()
+    uri, embedded = database_uri()
+    print(f"machine: {machine()}")
+    server = start_server(uri)
+    try:
+        pid = server.proc.pid if server.proc else 0
+        results: dict[str, Any] = {}
+        for graph_name, concurrency in (("noop", 1), ("noop", 16), ("chain", 16)):
+            results[f"ceiling_{graph_name}_{concurrency}"] = await ceiling(
+                uri, graph_name, args.n, concurrency
+            )
+            cpu_before = cpu_seconds(pid)
+            results[f"server_{graph_name}_{concurrency}"] = await server_wait(
+                server.url, graph_name, args.n, concurrency
+            )
+            cpu_ms = (cpu_seconds(pid) - cpu_before) * 1000 / (args.n + concurrency * 2)
+            ratio = (
+                results[f"server_{graph_name}_{concurrency}"]["rps"]
+                / results[f"ceiling_{graph_name}_{concurrency}"]["rps"]
+            )
+            print(f"  -> ratio to ceiling {ratio:.2f}x; server CPU {cpu_ms:.1f} ms per run")
+        await pending_to_running(server.url, uri, 100)
+        await background_flood(server.url, 100, 10)
+        print(f"server RSS {rss_mib(pid):.0f} MiB; {machine()}")
+    finally:
+        server.stop()
+        if embedded is not None:
+            embedded.stop()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

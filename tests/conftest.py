@@ -62,7 +62,7 @@ def base_url(server: ServerProcess) -> str:
 
 @pytest.fixture
 async def client(base_url: str) -> AsyncIterator[LangGraphClient]:
-    sdk = get_client(url=base_url, api_key=None)
+    sdk = get_client(url=base_url, api_key=None, timeout=30)
     yield sdk
     await sdk.http.client.aclose()
 

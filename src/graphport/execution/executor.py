@@ -175,9 +175,9 @@ class Executor:
             outcome: RunOutcome = await self._worker.execute(run)
         except asyncio.CancelledError:
             return  # shutdown: stop() requeues it
-        except Exception:
+        except Exception as exc:
             logger.exception("run %s could not be recorded", run_id)
-            return
+            outcome = await self._record_failure(run_id, exc)
         finally:
             self._tasks.pop(run_id, None)
             self._cancel_actions.pop(run_id, None)
@@ -185,6 +185,16 @@ class Executor:
         self._completions.resolve(outcome)
         if self._on_finished is not None:
             self._on_finished(run, outcome)
+
+    async def _record_failure(self, run_id: UUID, exc: Exception) -> RunOutcome:
+        """The run's end could not be written: end it as an error so nobody waits forever."""
+        error = {"error": type(exc).__name__, "message": f"Recording the run failed: {exc}"}
+        try:
+            async with self._db.transaction() as conn:
+                await run_repo.fail_runs(conn, run_ids=[run_id], error=error)
+        except Exception:  # the database is gone; the sweeper retries the run later
+            logger.exception("marking run %s as failed did not work either", run_id)
+        return RunOutcome(run_id, "error", error=error)
 
     # -- liveness ----------------------------------------------------------------------------
 

@@ -67,10 +67,10 @@ class RunWorker:
         A CancelledError without a cancel request (shutdown) propagates: the caller requeues.
         """
         run_id: UUID = run["run_id"]
-        status, error = "success", None
+        status, error, final = "success", None, None
         try:
             async with asyncio.timeout(self._deps.timeout_seconds):
-                await self._drive(run)
+                final = await self._drive(run)
         except TimeoutError as exc:
             status, error = "timeout", error_json(exc) | {"message": "Run timed out"}
         except asyncio.CancelledError:
@@ -83,9 +83,11 @@ class RunWorker:
             status, error = "error", error_json(exc)
         finally:
             await self._deps.events.close(run_id)
-        return await self._finish(run, status, error)
+        return await self._finish(run, status, error, final)
 
-    async def _drive(self, run: Row) -> None:
+    async def _drive(self, run: Row) -> Any:
+        """Run the graph. Returns the final state values when they are known without reading
+        the checkpoint back (the graph ran to its end), else None."""
         kwargs = run["kwargs"]
         config = run_config(run)
         deps = self._deps
@@ -101,10 +103,11 @@ class RunWorker:
             if kwargs.get("durability"):
                 options["durability"] = kwargs["durability"]
             graph_input = run_input(run, resume_from_checkpoint=resume)
-            if not (kwargs.get("resumable") or deps.events.wants(run["run_id"])):
-                await graph.ainvoke(graph_input, config, **options)
-                return
-            await self._stream(graph, run, graph_input, config, options)
+            if kwargs.get("resumable") or deps.events.wants(run["run_id"]):
+                await self._stream(graph, run, graph_input, config, options)
+                return None
+            output = await graph.ainvoke(graph_input, config, **options)
+            return _completed_values(graph, kwargs, output)
 
     async def _stream(
         self, graph: AnyPregel, run: Row, graph_input: Any, config: RunnableConfig, options: Row
@@ -144,7 +147,7 @@ class RunWorker:
         ) as graph:
             return await graph.aget_state(config)
 
-    async def _finish(self, run: Row, status: str, error: Row | None) -> RunOutcome:
+    async def _finish(self, run: Row, status: str, error: Row | None, final: Any) -> RunOutcome:
         run_id, thread_id = run["run_id"], run["thread_id"]
         db = self._deps.db
         if status == "rollback":
@@ -153,8 +156,12 @@ class RunWorker:
                     conn, thread_id=thread_id, run_id=run_id
                 )
                 await run_repo.delete_run(conn, run_id=run_id)
-        snapshot = await self._safe_snapshot(run)
-        values = snapshot.values if snapshot is not None else thread_repo.UNCHANGED
+        snapshot = None
+        if final is not None:
+            values: Any = final  # ran to its end: nothing pending, nothing interrupted
+        else:
+            snapshot = await self._safe_snapshot(run)
+            values = snapshot.values if snapshot is not None else thread_repo.UNCHANGED
         if status in ("error", "timeout"):
             thread_state, interrupts = "error", {}
         elif snapshot is not None:
@@ -189,3 +196,20 @@ class RunWorker:
         except Exception:  # state unreadable (bad graph factory...): the run outcome still counts
             logger.exception("reading the final state of run %s failed", run["run_id"])
             return None
+
+
+def _completed_values(graph: AnyPregel, kwargs: Row, output: Any) -> Any:
+    """``ainvoke``'s output is the thread's final state when the graph ran to its end and
+    outputs its whole state; otherwise None (the caller reads the checkpoint)."""
+    if kwargs.get("interrupt_before") or kwargs.get("interrupt_after"):
+        return None
+    if not isinstance(output, dict) or "__interrupt__" in output:
+        return None
+    if set(graph.stream_channels_list) != set(_output_channels(graph)):
+        return None
+    return output
+
+
+def _output_channels(graph: AnyPregel) -> list[str]:
+    channels = graph.output_channels
+    return [channels] if isinstance(channels, str) else list(channels)

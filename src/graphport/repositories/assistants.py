@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, and_, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -13,6 +13,9 @@ from graphport.db.tables import assistant, assistant_version
 from graphport.repositories.filters import ilike_substring, with_total
 
 Row = dict[str, Any]
+
+_GET = select(assistant).where(assistant.c.assistant_id == bindparam("assistant_id"))
+_GET_FOR_UPDATE = _GET.with_for_update()
 
 VERSION_FIELDS = ("graph_id", "name", "description", "config", "context", "metadata")
 
@@ -62,10 +65,8 @@ async def create_assistant(conn: AsyncConnection, *, values: Row) -> Row | None:
 async def get_assistant(
     conn: AsyncConnection, *, assistant_id: UUID, for_update: bool = False
 ) -> Row | None:
-    stmt = select(assistant).where(assistant.c.assistant_id == assistant_id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    row = (await conn.execute(stmt)).mappings().first()
+    stmt = _GET_FOR_UPDATE if for_update else _GET
+    row = (await conn.execute(stmt, {"assistant_id": assistant_id})).mappings().first()
     return dict(row) if row else None
 
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, delete, exists, func, select, text, update
+from sqlalchemy import and_, bindparam, delete, exists, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from graphport.db.tables import run, thread
@@ -60,9 +60,27 @@ _ORPHANS_SQL = text(
 )
 
 
+# Hot-path statements, built once (they hold no resources, only SQL).
+_INSERT_RUN = run.insert().returning(*run.c)
+_IN_FLIGHT_RUNS = (
+    select(run)
+    .where(run.c.thread_id == bindparam("thread_id"), run.c.status.in_(IN_FLIGHT))
+    .order_by(run.c.seq)
+)
+_FINISH_RUN = (
+    update(run)
+    .where(run.c.run_id == bindparam("b_run_id"), run.c.status == "running")
+    .values(
+        status=bindparam("b_status"),
+        error=bindparam("b_error", type_=run.c.error.type),
+        ended_at=func.now(),
+        updated_at=func.now(),
+    )
+)
+
+
 async def create_run(conn: AsyncConnection, *, values: Row) -> Row:
-    stmt = run.insert().values(**values).returning(*run.c)
-    return dict((await conn.execute(stmt)).mappings().one())
+    return dict((await conn.execute(_INSERT_RUN, values)).mappings().one())
 
 
 async def get_run(
@@ -87,12 +105,8 @@ async def list_runs(
 
 async def in_flight_runs(conn: AsyncConnection, *, thread_id: UUID) -> list[Row]:
     """Pending and running runs (no row locks: callers hold the thread's lock)."""
-    stmt = (
-        select(run)
-        .where(run.c.thread_id == thread_id, run.c.status.in_(IN_FLIGHT))
-        .order_by(run.c.seq)
-    )
-    return [dict(r) for r in (await conn.execute(stmt)).mappings()]
+    rows = await conn.execute(_IN_FLIGHT_RUNS, {"thread_id": thread_id})
+    return [dict(r) for r in rows.mappings()]
 
 
 async def has_in_flight_runs(conn: AsyncConnection, *, thread_id: UUID) -> bool:
@@ -120,15 +134,8 @@ async def next_available_at(conn: AsyncConnection) -> datetime | None:
 
 async def finish_run(
     conn: AsyncConnection, *, run_id: UUID, status: str, error: Row | None
-) -> Row | None:
-    stmt = (
-        update(run)
-        .where(run.c.run_id == run_id, run.c.status == "running")
-        .values(status=status, error=error, ended_at=func.now(), updated_at=func.now())
-        .returning(*run.c)
-    )
-    row = (await conn.execute(stmt)).mappings().first()
-    return dict(row) if row else None
+) -> None:
+    await conn.execute(_FINISH_RUN, {"b_run_id": run_id, "b_status": status, "b_error": error})
 
 
 async def end_pending(

@@ -6,7 +6,18 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, and_, case, delete, exists, func, literal, select, update
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    bindparam,
+    case,
+    delete,
+    exists,
+    func,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -33,26 +44,26 @@ def _filters(
         clauses.append(thread.c["values"].contains(values))  # NULL values never match
     if status:
         if status == "busy":
-            clauses.append(_has_running_run())
+            clauses.append(_HAS_RUNNING_RUN)
         else:
-            clauses.append(and_(thread.c.status == status, ~_has_running_run()))
+            clauses.append(and_(thread.c.status == status, ~_HAS_RUNNING_RUN))
     if ids is not None:
         clauses.append(thread.c.thread_id.in_(ids))
     return clauses
 
 
-def _has_running_run() -> ColumnElement[bool]:
-    return exists().where(run.c.thread_id == thread.c.thread_id, run.c.status == "running")
-
-
-def _status() -> ColumnElement[Any]:
-    """``busy`` is derived from the queue (a running run), so claiming a run never has to
-    lock the thread row; the stored status is the last run's outcome."""
-    return case((_has_running_run(), "busy"), else_=thread.c.status).label("status")
+_HAS_RUNNING_RUN = exists().where(run.c.thread_id == thread.c.thread_id, run.c.status == "running")
+# ``busy`` is derived from the queue (a running run), so claiming a run never has to lock
+# the thread row; the stored status is the last run's outcome.
+_STATUS = case((_HAS_RUNNING_RUN, "busy"), else_=thread.c.status).label("status")
+_COLUMNS = [_STATUS if c.name == "status" else c for c in thread.c]
+# Hot-path statements, built once (they hold no resources, only SQL).
+_GET_THREAD = select(*_COLUMNS).where(thread.c.thread_id == bindparam("thread_id"))
+_GET_THREAD_FOR_UPDATE = _GET_THREAD.with_for_update(of=thread)
 
 
 def _columns() -> list[ColumnElement[Any]]:
-    return [_status() if c.name == "status" else c for c in thread.c]
+    return list(_COLUMNS)
 
 
 def _merged_metadata(patch: dict[str, Any]) -> ColumnElement[Any]:
@@ -75,10 +86,8 @@ async def create_thread(conn: AsyncConnection, *, values: Row) -> Row | None:
 async def get_thread(
     conn: AsyncConnection, *, thread_id: UUID, for_update: bool = False
 ) -> Row | None:
-    stmt = select(*_columns()).where(thread.c.thread_id == thread_id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    row = (await conn.execute(stmt)).mappings().first()
+    stmt = _GET_THREAD_FOR_UPDATE if for_update else _GET_THREAD
+    row = (await conn.execute(stmt, {"thread_id": thread_id})).mappings().first()
     return dict(row) if row else None
 
 
@@ -157,7 +166,7 @@ async def search_threads(
     offset: int,
 ) -> tuple[list[Row], int | None]:
     """A page of threads and the total match count (None when the page is empty)."""
-    column = _status() if sort_by == "status" else thread.c[sort_by]
+    column = _STATUS if sort_by == "status" else thread.c[sort_by]
     tiebreak = thread.c.thread_id
     stmt = with_total(
         select(*_columns())

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -50,6 +51,9 @@ class Executor:
         self._tasks: dict[UUID, asyncio.Task[None]] = {}
         self._cancel_actions: dict[UUID, str] = {}
         self._stopping = False
+        self._reserved = 0
+        self._next_due: datetime | None = None  # earliest known scheduled run
+        self._due_checked_at = 0.0
         self._loop_task: asyncio.Task[None] | None = None
         self._worker = RunWorker(deps, self._cancel_actions.get)
         self._listener: PgListener | None = None
@@ -95,11 +99,39 @@ class Executor:
 
     # -- signals -----------------------------------------------------------------------------
 
-    def wake(self) -> None:
+    def wake(self, due: datetime | None = None) -> None:
+        """New work: now, or (``due``) a scheduled run becomes due then."""
+        if due is not None:
+            self._next_due = due if self._next_due is None else min(self._next_due, due)
         self._wake.set()
 
     def has_free_slot(self) -> bool:
-        return not self._stopping and len(self._tasks) < self._slots
+        return not self._stopping and len(self._tasks) + self._reserved < self._slots
+
+    def reserve_slot(self) -> bool:
+        """Hold a slot for a run the caller inserts as already running (no claim round trip)."""
+        if not self.has_free_slot():
+            return False
+        self._reserved += 1
+        return True
+
+    def claimed_now(self) -> Row:
+        """Column values of a run claimed at insert time by this worker."""
+        now = datetime.now(UTC)
+        return {
+            "status": "running",
+            "worker_id": self.worker_id,
+            "attempt": 1,
+            "started_at": now,
+            "heartbeat_at": now,
+        }
+
+    def release_slot(self) -> None:
+        self._reserved -= 1
+
+    def start_reserved(self, run: Row) -> None:
+        self._reserved -= 1
+        self._start(run)
 
     def cancel_local(self, run_id: UUID, action: str) -> bool:
         task = self._tasks.get(run_id)
@@ -114,7 +146,7 @@ class Executor:
         if origin == self._deps.origin:
             return  # our own notice, already handled in-process
         if channel == NEW_RUN:
-            self.wake()
+            self.wake(datetime.fromtimestamp(float(rest), UTC) if rest else None)
         elif channel == CANCEL_RUN:
             run_id, _, action = rest.partition(":")
             self.cancel_local(UUID(run_id), action or "interrupt")
@@ -151,11 +183,18 @@ class Executor:
         return None
 
     async def _idle_timeout(self) -> float:
-        async with self._db.transaction() as conn:
-            due = await run_repo.next_available_at(conn)
-        if due is None:
+        """How long to sleep: until the next scheduled run, at most the recheck period. The
+        database is asked only now and then; local and notified schedules arrive as hints."""
+        now = time.monotonic()
+        if now - self._due_checked_at >= _IDLE_RECHECK_SECONDS:
+            self._due_checked_at = now
+            async with self._db.transaction() as conn:
+                self._next_due = await run_repo.next_available_at(conn)
+        if self._next_due is None:
             return _IDLE_RECHECK_SECONDS
-        seconds = (due - datetime.now(UTC)).total_seconds()
+        seconds = (self._next_due - datetime.now(UTC)).total_seconds()
+        if seconds <= 0:
+            self._next_due = None
         return max(0.0, min(seconds, _IDLE_RECHECK_SECONDS))
 
     async def _wait_for_wake(self, at_most_seconds: float | None) -> None:

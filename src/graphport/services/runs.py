@@ -83,30 +83,47 @@ class RunService:
     # -- create ------------------------------------------------------------------------------
 
     async def create(self, thread_id: UUID | None, body: RunCreate) -> Row:
-        """Queue a run. ``thread_id`` None: a stateless run on a thread of its own."""
+        """Queue a run. ``thread_id`` None: a stateless run on a thread of its own.
+
+        When this process has a free worker slot and the thread is idle, the run is inserted
+        already running and started here: no claim round trip, no wake-up delay."""
         if body.webhook:
             self._webhooks.check(body.webhook)
         assistant_id = self._assistant_uuid(body.assistant_id)
         stopped: Stopped | None = None
-        async with self._db.transaction() as conn:
-            assistant = await assistant_repo.get_assistant(conn, assistant_id=assistant_id)
-            if assistant is None:
-                raise NotFound(f"Assistant {assistant_id} not found")
-            if assistant["graph_id"] not in self._registry:
-                raise NotFound(f"Graph {assistant['graph_id']!r} is not loaded")
-            if thread_id is None or isinstance(body, RunCreateStateless):
-                thread_id = await self._temporary_thread(conn, assistant, thread_id)
-            else:
-                stopped = await self._prepare_thread(conn, thread_id, assistant, body)
-            created = await repo.create_run(
-                conn, values=self._run_values(thread_id, assistant, body)
-            )
-            if not self._executor.has_free_slot():
-                # another process may have a free worker: tell them (delivered on commit)
-                await repo.notify(conn, channel=NEW_RUN, payload=f"{self._origin}:")
+        reserved = False
+        try:
+            async with self._db.transaction() as conn:
+                assistant = await assistant_repo.get_assistant(conn, assistant_id=assistant_id)
+                if assistant is None:
+                    raise NotFound(f"Assistant {assistant_id} not found")
+                if assistant["graph_id"] not in self._registry:
+                    raise NotFound(f"Graph {assistant['graph_id']!r} is not loaded")
+                if thread_id is None or isinstance(body, RunCreateStateless):
+                    thread_id = await self._temporary_thread(conn, assistant, thread_id)
+                    busy = False
+                else:
+                    stopped, busy = await self._prepare_thread(conn, thread_id, assistant, body)
+                values = self._run_values(thread_id, assistant, body)
+                if not busy and not body.after_seconds and self._executor.reserve_slot():
+                    reserved = True
+                    values.update(self._executor.claimed_now())
+                created = await repo.create_run(conn, values=values)
+                if not reserved and (body.after_seconds or not self._executor.has_free_slot()):
+                    # another process may have a free worker: tell them (delivered on commit)
+                    due = values.get("available_at")
+                    payload = f"{self._origin}:{due.timestamp() if due else ''}"
+                    await repo.notify(conn, channel=NEW_RUN, payload=payload)
+        except BaseException:
+            if reserved:
+                self._executor.release_slot()
+            raise
         if stopped is not None:
             self._signal_cancel(stopped)
-        self._executor.wake()
+        if reserved:
+            self._executor.start_reserved(created)
+        else:
+            self._executor.wake(created["available_at"] if body.after_seconds else None)
         return created
 
     def _assistant_uuid(self, raw: str) -> UUID:
@@ -136,36 +153,38 @@ class RunService:
 
     async def _prepare_thread(
         self, conn: AsyncConnection, thread_id: UUID, assistant: Row, body: RunCreateStateful
-    ) -> Stopped | None:
+    ) -> tuple[Stopped | None, bool]:
         """Lock the thread (create it if asked), apply the multitask strategy, tag it.
-        Returns the runs the strategy stopped."""
-        stopped = None
+        Returns the runs the strategy stopped, and whether runs were in flight."""
+        stopped, busy = None, False
         thread = await thread_repo.get_thread(conn, thread_id=thread_id, for_update=True)
         if thread is None:
             if body.if_not_exists != "create":
                 raise NotFound(f"Thread {thread_id} not found")
             await thread_repo.create_thread(conn, values={"thread_id": thread_id})
         else:
-            stopped = await self._apply_multitask(conn, thread_id, body.multitask_strategy)
+            stopped, busy = await self._apply_multitask(conn, thread_id, body.multitask_strategy)
         tags = {"graph_id": assistant["graph_id"], "assistant_id": str(assistant["assistant_id"])}
         if thread is None or any(thread["metadata"].get(k) != v for k, v in tags.items()):
             await thread_repo.patch_thread(
                 conn, thread_id=thread_id, metadata=tags, ttl=None, expires_at=None
             )
-        return stopped
+        return stopped, busy
 
     async def _apply_multitask(
         self, conn: AsyncConnection, thread_id: UUID, strategy: str
-    ) -> Stopped | None:
+    ) -> tuple[Stopped | None, bool]:
         in_flight = await repo.in_flight_runs(conn, thread_id=thread_id)
-        if not in_flight or strategy == "enqueue":
-            return None
+        if not in_flight:
+            return None, False
+        if strategy == "enqueue":
+            return None, True
         if strategy == "reject":
             raise Conflict(
                 f"Thread {thread_id} is busy with run {in_flight[0]['run_id']}; "
                 "use multitask_strategy enqueue, interrupt or rollback"
             )
-        return await self._cancel_rows(conn, in_flight, strategy)
+        return await self._cancel_rows(conn, in_flight, strategy), True
 
     def _run_values(self, thread_id: UUID, assistant: Row, body: RunCreate) -> Row:
         available_at = None

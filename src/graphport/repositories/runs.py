@@ -79,6 +79,24 @@ _FINISH_RUN = (
 )
 
 
+_LOCK_THREAD = text(
+    """
+    SELECT t.metadata, EXISTS (
+        SELECT 1 FROM run r WHERE r.thread_id = t.thread_id AND r.status IN ('pending', 'running')
+    ) AS in_flight
+    FROM thread t WHERE t.thread_id = :thread_id
+    FOR UPDATE OF t
+    """
+)
+
+
+async def lock_thread_for_run(conn: AsyncConnection, *, thread_id: UUID) -> Row | None:
+    """Lock the thread row (serialising run creation on it): its metadata, and whether
+    runs are pending or running on it. None when the thread does not exist."""
+    row = (await conn.execute(_LOCK_THREAD, {"thread_id": thread_id})).mappings().first()
+    return dict(row) if row else None
+
+
 async def create_run(conn: AsyncConnection, *, values: Row) -> Row:
     return dict((await conn.execute(_INSERT_RUN, values)).mappings().one())
 

@@ -157,12 +157,12 @@ class RunService:
         """Lock the thread (create it if asked), apply the multitask strategy, tag it.
         Returns the runs the strategy stopped, and whether runs were in flight."""
         stopped, busy = None, False
-        thread = await thread_repo.get_thread(conn, thread_id=thread_id, for_update=True)
+        thread = await repo.lock_thread_for_run(conn, thread_id=thread_id)
         if thread is None:
             if body.if_not_exists != "create":
                 raise NotFound(f"Thread {thread_id} not found")
             await thread_repo.create_thread(conn, values={"thread_id": thread_id})
-        else:
+        elif thread["in_flight"]:
             stopped, busy = await self._apply_multitask(conn, thread_id, body.multitask_strategy)
         tags = {"graph_id": assistant["graph_id"], "assistant_id": str(assistant["assistant_id"])}
         if thread is None or any(thread["metadata"].get(k) != v for k, v in tags.items()):

@@ -175,7 +175,7 @@ class RunWorker:
                 await thread_repo.delete_thread(conn, thread_id=thread_id)
                 await checkpoint_repo.delete_thread_checkpoints(conn, thread_ids=[thread_id])
             else:
-                await thread_repo.update_thread_state(
+                await thread_repo.record_run_end(
                     conn,
                     thread_id=thread_id,
                     values=values,

@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, and_, bindparam, delete, func, insert, sel
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from graphport.db.raw import driver
 from graphport.db.tables import assistant, assistant_version
 from graphport.repositories.filters import ilike_substring, with_total
 
@@ -190,3 +191,14 @@ async def ensure_system_assistant(
             "metadata": {"created_by": "system"},
         },
     )
+
+
+_RUN_VIEW_SQL = (
+    "SELECT assistant_id, graph_id, config, context FROM assistant WHERE assistant_id = $1"
+)
+
+
+async def get_assistant_for_run(conn: AsyncConnection, *, assistant_id: UUID) -> Row | None:
+    """What a run needs of its assistant (hot path: raw driver)."""
+    row = await (await driver(conn)).fetchrow(_RUN_VIEW_SQL, assistant_id)
+    return dict(row) if row else None

@@ -9,6 +9,7 @@ from uuid import UUID
 from sqlalchemy import and_, bindparam, delete, exists, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from graphport.db.raw import driver, jsonb
 from graphport.db.tables import run, thread
 
 Row = dict[str, Any]
@@ -60,45 +61,57 @@ _ORPHANS_SQL = text(
 )
 
 
-# Hot-path statements, built once (they hold no resources, only SQL).
-_INSERT_RUN = run.insert().returning(*run.c)
+# Hot-path statements (plain SQL for the raw driver; they hold no resources).
 _IN_FLIGHT_RUNS = (
     select(run)
     .where(run.c.thread_id == bindparam("thread_id"), run.c.status.in_(IN_FLIGHT))
     .order_by(run.c.seq)
 )
-_FINISH_RUN = (
-    update(run)
-    .where(run.c.run_id == bindparam("b_run_id"), run.c.status == "running")
-    .values(
-        status=bindparam("b_status"),
-        error=bindparam("b_error", type_=run.c.error.type),
-        ended_at=func.now(),
-        updated_at=func.now(),
-    )
-)
-
-
-_LOCK_THREAD = text(
-    """
+_LOCK_THREAD_SQL = """
     SELECT t.metadata, EXISTS (
         SELECT 1 FROM run r WHERE r.thread_id = t.thread_id AND r.status IN ('pending', 'running')
     ) AS in_flight
-    FROM thread t WHERE t.thread_id = :thread_id
+    FROM thread t WHERE t.thread_id = $1
     FOR UPDATE OF t
-    """
+"""
+_INSERTABLE = [c.name for c in run.c if c.name != "seq"]
+_RUN_DEFAULTS: Row = {
+    "status": "pending",
+    "attempt": 0,
+    "worker_id": None,
+    "started_at": None,
+    "ended_at": None,
+    "heartbeat_at": None,
+    "cancel_action": None,
+    "error": None,
+}
+_JSON_COLUMNS = {"metadata", "kwargs", "error"}
+_DB_CLOCK = {"created_at", "updated_at", "available_at"}  # default to the database's now()
+_INSERT_RUN_SQL = (
+    f"INSERT INTO run ({', '.join(_INSERTABLE)}) VALUES ("
+    + ", ".join(
+        f"COALESCE(${i + 1}, now())" if c in _DB_CLOCK else f"${i + 1}"
+        for i, c in enumerate(_INSERTABLE)
+    )
+    + ") RETURNING *"
+)
+_FINISH_RUN_SQL = (
+    "UPDATE run SET status = $2, error = $3, ended_at = now(), updated_at = now() "
+    "WHERE run_id = $1 AND status = 'running'"
 )
 
 
 async def lock_thread_for_run(conn: AsyncConnection, *, thread_id: UUID) -> Row | None:
     """Lock the thread row (serialising run creation on it): its metadata, and whether
     runs are pending or running on it. None when the thread does not exist."""
-    row = (await conn.execute(_LOCK_THREAD, {"thread_id": thread_id})).mappings().first()
+    row = await (await driver(conn)).fetchrow(_LOCK_THREAD_SQL, thread_id)
     return dict(row) if row else None
 
 
 async def create_run(conn: AsyncConnection, *, values: Row) -> Row:
-    return dict((await conn.execute(_INSERT_RUN, values)).mappings().one())
+    full = {**_RUN_DEFAULTS, "created_at": None, "updated_at": None, "available_at": None, **values}
+    args = [jsonb(full[c]) if c in _JSON_COLUMNS else full[c] for c in _INSERTABLE]
+    return dict(await (await driver(conn)).fetchrow(_INSERT_RUN_SQL, *args))
 
 
 async def get_run(
@@ -153,7 +166,7 @@ async def next_available_at(conn: AsyncConnection) -> datetime | None:
 async def finish_run(
     conn: AsyncConnection, *, run_id: UUID, status: str, error: Row | None
 ) -> None:
-    await conn.execute(_FINISH_RUN, {"b_run_id": run_id, "b_status": status, "b_error": error})
+    await (await driver(conn)).execute(_FINISH_RUN_SQL, run_id, status, jsonb(error))
 
 
 async def end_pending(
@@ -228,7 +241,7 @@ async def requeue_runs(conn: AsyncConnection, *, run_ids: list[UUID]) -> None:
 
 async def notify(conn: AsyncConnection, *, channel: str, payload: str) -> None:
     """Delivered to listeners when the surrounding transaction commits."""
-    await conn.execute(text("SELECT pg_notify(:c, :p)"), {"c": channel, "p": payload})
+    await (await driver(conn)).execute("SELECT pg_notify($1, $2)", channel, payload)
 
 
 async def count_in_thread(conn: AsyncConnection, *, thread_id: UUID) -> int:

@@ -22,6 +22,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from graphport.db.raw import driver, jsonb
 from graphport.db.tables import run, thread
 from graphport.repositories.filters import with_total
 
@@ -217,3 +218,32 @@ async def delete_threads_with_metadata(
 ) -> list[UUID]:
     stmt = delete(thread).where(thread.c.metadata.contains(metadata)).returning(thread.c.thread_id)
     return list((await conn.execute(stmt)).scalars())
+
+
+_RECORD_RUN_END_SQL = (
+    "UPDATE thread SET status = $2, interrupts = $3, error = $4, "
+    "values = CASE WHEN $5 THEN $6::jsonb ELSE values END, "
+    "updated_at = now(), state_updated_at = now() WHERE thread_id = $1"
+)
+
+
+async def record_run_end(
+    conn: AsyncConnection,
+    *,
+    thread_id: UUID,
+    values: Any,
+    status: str,
+    interrupts: dict[str, Any],
+    error: dict[str, Any] | None,
+) -> None:
+    """The run-end update of the thread row (hot path: raw driver, no row returned)."""
+    keep = values is UNCHANGED
+    await (await driver(conn)).execute(
+        _RECORD_RUN_END_SQL,
+        thread_id,
+        status,
+        jsonb(interrupts),
+        jsonb(error),
+        not keep,
+        None if keep else jsonb(values),
+    )

@@ -94,7 +94,9 @@ class RunService:
         reserved = False
         try:
             async with self._db.transaction() as conn:
-                assistant = await assistant_repo.get_assistant(conn, assistant_id=assistant_id)
+                assistant = await assistant_repo.get_assistant_for_run(
+                    conn, assistant_id=assistant_id
+                )
                 if assistant is None:
                     raise NotFound(f"Assistant {assistant_id} not found")
                 if assistant["graph_id"] not in self._registry:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import statistics
 import time
 import uuid
 from typing import Any
@@ -80,32 +81,38 @@ async def server_wait(url: str, graph_name: str, n: int, concurrency: int) -> di
     return summary(f"server runs/wait {graph_name} c={concurrency}", seconds, latencies)
 
 
-async def pending_to_running(url: str, uri: str, n: int) -> dict[str, float]:
-    """Server-side delay between a run's creation and its start, one at a time."""
+async def start_delays(url: str, uri: str, n: int) -> dict[str, float]:
+    """Server-side start delays: (1) a run on an idle thread (started at insert when a
+    worker slot is free) and (2) a queued run after the previous run on its thread ends."""
     async with new_client(url, 1) as http:
         thread = (await http.post("/threads", json={})).json()["thread_id"]
-        run_ids = []
+        pairs = []
         for _ in range(n):
-            run = (
-                await http.post(
-                    f"/threads/{thread}/runs", json={"assistant_id": "noop", "input": INPUT}
-                )
-            ).json()
-            run_ids.append(run["run_id"])
-            await http.get(f"/threads/{thread}/runs/{run['run_id']}/join")
+            body = {"assistant_id": "noop", "input": INPUT}
+            first = (await http.post(f"/threads/{thread}/runs", json=body)).json()
+            second = (await http.post(f"/threads/{thread}/runs", json=body)).json()
+            await http.get(f"/threads/{thread}/runs/{second['run_id']}/join")
+            pairs.append((uuid.UUID(first["run_id"]), uuid.UUID(second["run_id"])))
     async with await psycopg.AsyncConnection.connect(uri) as conn:
         rows = await (
             await conn.execute(
-                "SELECT extract(epoch FROM started_at - created_at) FROM run "
-                "WHERE run_id = ANY(%s)",
-                ([uuid.UUID(r) for r in run_ids],),
+                "SELECT a.started_at - a.created_at, b.started_at - a.ended_at "
+                "FROM unnest(%s::uuid[], %s::uuid[]) AS p(a_id, b_id) "
+                "JOIN run a ON a.run_id = p.a_id JOIN run b ON b.run_id = p.b_id",
+                ([a for a, _ in pairs], [b for _, b in pairs]),
             )
         ).fetchall()
-    delays = sorted(float(r[0]) * 1000 for r in rows)
-    result = {"p50_ms": delays[len(delays) // 2], "p95_ms": delays[int(len(delays) * 0.95) - 1]}
+    direct = sorted(r[0].total_seconds() * 1000 for r in rows)
+    handoff = sorted(r[1].total_seconds() * 1000 for r in rows)
+    result = {
+        "direct_p50_ms": direct[len(direct) // 2],
+        "queued_p50_ms": handoff[len(handoff) // 2],
+        "queued_p95_ms": handoff[int(len(handoff) * 0.95) - 1],
+    }
+    print(f"  pending -> running, idle thread + free slot  p50 {result['direct_p50_ms']:.2f} ms")
     print(
-        f"  pending -> running (worker free)            p50 {result['p50_ms']:.2f} ms  "
-        f"p95 {result['p95_ms']:.2f} ms"
+        f"  pending -> running, queued behind a run      p50 {result['queued_p50_ms']:.2f} ms"
+        f"  p95 {result['queued_p95_ms']:.2f} ms"
     )
     return result
 
@@ -151,32 +158,38 @@ async def background_flood(url: str, n_threads: int, per_thread: int) -> dict[st
     return {"runs_per_s": total / seconds, "lost": lost, "out_of_order": out_of_order}
 
 
+async def compare(
+    uri: str, server: Any, graph_name: str, concurrency: int, n: int, rounds: int
+) -> None:
+    """Ceiling and server measured alternately; medians of the rounds, and their ratio."""
+    pid = server.proc.pid
+    ceilings, servers, cpu = [], [], []
+    for _ in range(rounds):
+        ceilings.append((await ceiling(uri, graph_name, n, concurrency))["rps"])
+        before = cpu_seconds(pid)
+        servers.append((await server_wait(server.url, graph_name, n, concurrency))["rps"])
+        cpu.append((cpu_seconds(pid) - before) * 1000 / (n + concurrency * 2))
+    c, s_ = statistics.median(ceilings), statistics.median(servers)
+    print(
+        f"  => {graph_name} c={concurrency}: ceiling {c:.1f} req/s, server {s_:.1f} req/s, "
+        f"ratio {s_ / c:.2f}x, server CPU {statistics.median(cpu):.1f} ms/run"
+    )
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--n", type=int, default=400, help="requests per measurement")
+    parser.add_argument("--n", type=int, default=300, help="requests per measurement")
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     uri, embedded = database_uri()
     print(f"machine: {machine()}")
     server = start_server(uri)
     try:
-        pid = server.proc.pid if server.proc else 0
-        results: dict[str, Any] = {}
         for graph_name, concurrency in (("noop", 1), ("noop", 16), ("chain", 16)):
-            results[f"ceiling_{graph_name}_{concurrency}"] = await ceiling(
-                uri, graph_name, args.n, concurrency
-            )
-            cpu_before = cpu_seconds(pid)
-            results[f"server_{graph_name}_{concurrency}"] = await server_wait(
-                server.url, graph_name, args.n, concurrency
-            )
-            cpu_ms = (cpu_seconds(pid) - cpu_before) * 1000 / (args.n + concurrency * 2)
-            ratio = (
-                results[f"server_{graph_name}_{concurrency}"]["rps"]
-                / results[f"ceiling_{graph_name}_{concurrency}"]["rps"]
-            )
-            print(f"  -> ratio to ceiling {ratio:.2f}x; server CPU {cpu_ms:.1f} ms per run")
-        await pending_to_running(server.url, uri, 100)
+            await compare(uri, server, graph_name, concurrency, args.n, args.rounds)
+        await start_delays(server.url, uri, 100)
         await background_flood(server.url, 100, 10)
+        pid = server.proc.pid if server.proc else 0
         print(f"server RSS {rss_mib(pid):.0f} MiB; {machine()}")
     finally:
         server.stop()

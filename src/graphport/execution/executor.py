@@ -117,14 +117,7 @@ class Executor:
 
     def claimed_now(self) -> Row:
         """Column values of a run claimed at insert time by this worker."""
-        now = datetime.now(UTC)
-        return {
-            "status": "running",
-            "worker_id": self.worker_id,
-            "attempt": 1,
-            "started_at": now,
-            "heartbeat_at": now,
-        }
+        return {"status": "running", "worker_id": self.worker_id, "attempt": 1}
 
     def release_slot(self) -> None:
         self._reserved -= 1

@@ -79,20 +79,26 @@ _RUN_DEFAULTS: Row = {
     "status": "pending",
     "attempt": 0,
     "worker_id": None,
-    "started_at": None,
     "ended_at": None,
-    "heartbeat_at": None,
     "cancel_action": None,
     "error": None,
 }
 _JSON_COLUMNS = {"metadata", "kwargs", "error"}
 _DB_CLOCK = {"created_at", "updated_at", "available_at"}  # default to the database's now()
+_STARTED_CLOCK = {"started_at", "heartbeat_at"}  # now() when inserted already running
+_PARAMS = [c for c in _INSERTABLE if c not in _STARTED_CLOCK]  # the $n arguments, in order
+
+
+def _insert_value(column: str) -> str:
+    if column in _STARTED_CLOCK:
+        return f"CASE WHEN ${_PARAMS.index('status') + 1} = 'running' THEN now() END"
+    param = f"${_PARAMS.index(column) + 1}"
+    return f"COALESCE({param}, now())" if column in _DB_CLOCK else param
+
+
 _INSERT_RUN_SQL = (
     f"INSERT INTO run ({', '.join(_INSERTABLE)}) VALUES ("
-    + ", ".join(
-        f"COALESCE(${i + 1}, now())" if c in _DB_CLOCK else f"${i + 1}"
-        for i, c in enumerate(_INSERTABLE)
-    )
+    + ", ".join(_insert_value(c) for c in _INSERTABLE)
     + ") RETURNING *"
 )
 _FINISH_RUN_SQL = (
@@ -110,7 +116,7 @@ async def lock_thread_for_run(conn: AsyncConnection, *, thread_id: UUID) -> Row 
 
 async def create_run(conn: AsyncConnection, *, values: Row) -> Row:
     full = {**_RUN_DEFAULTS, "created_at": None, "updated_at": None, "available_at": None, **values}
-    args = [jsonb(full[c]) if c in _JSON_COLUMNS else full[c] for c in _INSERTABLE]
+    args = [jsonb(full[c]) if c in _JSON_COLUMNS else full[c] for c in _PARAMS]
     return dict(await (await driver(conn)).fetchrow(_INSERT_RUN_SQL, *args))
 
 

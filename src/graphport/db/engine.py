@@ -25,6 +25,7 @@ class Database:
         self.uri = uri
         self._pool_size = pool_size
         self._engine: AsyncEngine | None = None
+        self._relaxed: AsyncEngine | None = None
 
     @property
     def engine(self) -> AsyncEngine:
@@ -33,24 +34,43 @@ class Database:
         return self._engine
 
     async def start(self) -> None:
-        self._engine = create_async_engine(
+        self._engine = self._create_engine({})
+        self._relaxed = self._create_engine({"synchronous_commit": "off"})
+
+    def _create_engine(self, server_settings: dict[str, str]) -> AsyncEngine:
+        return create_async_engine(
             sqlalchemy_url(self.uri),
             pool_size=self._pool_size,
             max_overflow=self._pool_size,
             pool_pre_ping=False,
             json_serializer=_dumps,
             json_deserializer=orjson.loads,
+            connect_args={"server_settings": server_settings} if server_settings else {},
         )
 
     async def stop(self) -> None:
-        if self._engine is not None:
-            await self._engine.dispose()
-            self._engine = None
+        for engine in (self._engine, self._relaxed):
+            if engine is not None:
+                await engine.dispose()
+        self._engine = self._relaxed = None
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
         """A connection inside one transaction: committed on success, rolled back on error."""
         async with self.engine.begin() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def relaxed_transaction(self) -> AsyncIterator[AsyncConnection]:
+        """A transaction whose commit does not wait for the disk flush.
+
+        Only for changes that recovery redoes when a crash loses them: claiming a run (the
+        run is claimed again) and recording its end (the orphan sweeper requeues it and it
+        resumes from its durable checkpoint). Never for what a client was promised.
+        """
+        if self._relaxed is None:
+            raise RuntimeError("Database.start() has not been called")
+        async with self._relaxed.begin() as conn:
             yield conn
 
     async def ping(self) -> None:

@@ -167,7 +167,7 @@ class Executor:
     async def _claim(self) -> Row | None:
         for _ in range(3):
             try:
-                async with self._db.transaction() as conn:
+                async with self._db.relaxed_transaction() as conn:
                     return await run_repo.claim_next_run(conn, worker_id=self.worker_id)
             except Exception as exc:
                 # Two claims raced on one thread; the unique index let only one win.
@@ -232,7 +232,7 @@ class Executor:
 
     async def _beat(self) -> None:
         if self._tasks:
-            async with self._db.transaction() as conn:
+            async with self._db.relaxed_transaction() as conn:
                 await run_repo.heartbeat(conn, run_ids=list(self._tasks), worker_id=self.worker_id)
 
     async def sweep(self) -> None:

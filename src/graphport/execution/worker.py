@@ -169,7 +169,7 @@ class RunWorker:
         else:
             thread_state, interrupts = "idle", {}
         temporary = bool(run["kwargs"].get("temporary"))
-        async with db.transaction() as conn:
+        async with db.relaxed_transaction() as conn:
             # the thread row first, then the run: every writer locks in this order
             if temporary:
                 await thread_repo.delete_thread(conn, thread_id=thread_id)

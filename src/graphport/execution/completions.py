@@ -17,6 +17,7 @@ class RunOutcome:
     values: Any = None
     error: dict[str, Any] | None = None
     known: bool = True  # False: ended in another process; read the database for details
+    more_queued: bool = False  # runs were waiting on the same thread when this one ended
 
 
 class Completions:

@@ -48,6 +48,8 @@ class Executor:
         # A positive 63-bit id: the advisory lock that proves this worker is alive.
         self.worker_id = secrets.randbits(62) + 1
         self._wake = asyncio.Event()
+        # Set when work may be waiting in the queue; cleared when a claim finds none.
+        self._maybe_pending = True
         self._tasks: dict[UUID, asyncio.Task[None]] = {}
         self._cancel_actions: dict[UUID, str] = {}
         self._stopping = False
@@ -103,6 +105,7 @@ class Executor:
         """New work: now, or (``due``) a scheduled run becomes due then."""
         if due is not None:
             self._next_due = due if self._next_due is None else min(self._next_due, due)
+        self._maybe_pending = True
         self._wake.set()
 
     def has_free_slot(self) -> bool:
@@ -162,6 +165,7 @@ class Executor:
             if run is not None:
                 self._start(run)
                 continue
+            self._maybe_pending = False
             await self._wait_for_wake(await self._idle_timeout())
 
     async def _claim(self) -> Row | None:
@@ -213,7 +217,9 @@ class Executor:
         finally:
             self._tasks.pop(run_id, None)
             self._cancel_actions.pop(run_id, None)
-            self._wake.set()  # a slot is free (and the thread's next run may be due)
+        if self._maybe_pending or outcome.more_queued:
+            self._maybe_pending = True
+            self._wake.set()  # a slot is free and a queued run may be claimable now
         self._completions.resolve(outcome)
         if self._on_finished is not None:
             self._on_finished(run, outcome)

@@ -169,13 +169,14 @@ class RunWorker:
         else:
             thread_state, interrupts = "idle", {}
         temporary = bool(run["kwargs"].get("temporary"))
+        more_queued = False
         async with db.relaxed_transaction() as conn:
             # the thread row first, then the run: every writer locks in this order
             if temporary:
                 await thread_repo.delete_thread(conn, thread_id=thread_id)
                 await checkpoint_repo.delete_thread_checkpoints(conn, thread_ids=[thread_id])
             else:
-                await thread_repo.record_run_end(
+                more_queued = await thread_repo.record_run_end(
                     conn,
                     thread_id=thread_id,
                     values=values,
@@ -188,7 +189,7 @@ class RunWorker:
             await run_repo.notify(conn, channel=RUN_DONE, payload=f"{self._deps.origin}:{run_id}")
         final = "interrupted" if status == "rollback" else status
         known = values if values is not thread_repo.UNCHANGED else None
-        return RunOutcome(run_id, final, values=known, error=error)
+        return RunOutcome(run_id, final, values=known, error=error, more_queued=more_queued)
 
     async def _safe_snapshot(self, run: Row) -> StateSnapshot | None:
         try:

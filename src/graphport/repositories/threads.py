@@ -223,7 +223,8 @@ async def delete_threads_with_metadata(
 _RECORD_RUN_END_SQL = (
     "UPDATE thread SET status = $2, interrupts = $3, error = $4, "
     "values = CASE WHEN $5 THEN $6::jsonb ELSE values END, "
-    "updated_at = now(), state_updated_at = now() WHERE thread_id = $1"
+    "updated_at = now(), state_updated_at = now() WHERE thread_id = $1 "
+    "RETURNING EXISTS (SELECT 1 FROM run WHERE run.thread_id = $1 AND run.status = 'pending')"
 )
 
 
@@ -235,10 +236,11 @@ async def record_run_end(
     status: str,
     interrupts: dict[str, Any],
     error: dict[str, Any] | None,
-) -> None:
-    """The run-end update of the thread row (hot path: raw driver, no row returned)."""
+) -> bool:
+    """The run-end update of the thread row (hot path: raw driver). Returns whether runs
+    are queued on the thread."""
     keep = values is UNCHANGED
-    await (await driver(conn)).execute(
+    queued = await (await driver(conn)).fetchval(
         _RECORD_RUN_END_SQL,
         thread_id,
         status,
@@ -247,3 +249,4 @@ async def record_run_end(
         not keep,
         None if keep else jsonb(values),
     )
+    return bool(queued)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from graphport.api import assistants, runs, system, threads
+from graphport.api import assistants, runs, streams, system, threads
 from graphport.api.middleware import PlainTextJsonMiddleware
 from graphport.config import LanggraphConfig, ThreadTTLConfig, load_config
 from graphport.context import AppContext
@@ -19,8 +19,8 @@ from graphport.db.embedded import EmbeddedPostgres
 from graphport.db.engine import Database
 from graphport.db.migrate import run_migrations
 from graphport.errors import install_error_handlers
+from graphport.execution.broker import LocalBroker
 from graphport.execution.completions import Completions
-from graphport.execution.events import NoEvents
 from graphport.execution.executor import Executor
 from graphport.execution.webhooks import WebhookSender
 from graphport.execution.worker import WorkerDeps
@@ -28,6 +28,7 @@ from graphport.graphs.registry import GraphRegistry
 from graphport.scheduling.periodic import PeriodicTask
 from graphport.services.assistants import AssistantService
 from graphport.services.runs import RunService
+from graphport.services.streams import StreamService
 from graphport.services.thread_state import ThreadStateService
 from graphport.services.threads import ThreadService
 from graphport.services.webhooks import WebhookPolicy
@@ -66,7 +67,11 @@ async def build_context(settings: Settings, stack: AsyncExitStack) -> AppContext
     sweeper.start()
     stack.push_async_callback(sweeper.stop)
 
-    runs = await _start_run_engine(settings, config, db, registry, checkpointer, uri, stack)
+    broker = LocalBroker(retention_seconds=settings.stream_retention_secs)
+    broker_sweeper = PeriodicTask("stream-retention-sweeper", 30, _as_async(broker.sweep))
+    broker_sweeper.start()
+    stack.push_async_callback(broker_sweeper.stop)
+    runs = await _start_run_engine(settings, config, db, registry, checkpointer, uri, broker, stack)
     return AppContext(
         settings=settings,
         config=config,
@@ -77,6 +82,7 @@ async def build_context(settings: Settings, stack: AsyncExitStack) -> AppContext
         threads=threads,
         thread_state=thread_state,
         runs=runs,
+        streams=StreamService(db, runs, broker),
     )
 
 
@@ -87,6 +93,7 @@ async def _start_run_engine(
     registry: GraphRegistry,
     checkpointer: Checkpointer,
     uri: str,
+    broker: LocalBroker,
     stack: AsyncExitStack,
 ) -> RunService:
     origin = secrets.token_hex(8)
@@ -99,7 +106,7 @@ async def _start_run_engine(
         db=db,
         registry=registry,
         checkpointer=checkpointer.saver,
-        events=NoEvents(),
+        events=broker,
         origin=origin,
         timeout_seconds=settings.bg_job_timeout_secs,
     )
@@ -112,7 +119,14 @@ async def _start_run_engine(
     )
     await executor.start(listen_uri=uri)
     stack.push_async_callback(executor.stop, settings.bg_job_shutdown_grace_period_secs)
-    return RunService(db, registry, executor, completions, policy, origin=origin)
+    return RunService(db, registry, executor, completions, policy, broker, origin=origin)
+
+
+def _as_async(job: Callable[[], None]) -> Callable[[], Awaitable[None]]:
+    async def run() -> None:
+        job()
+
+    return run
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -137,6 +151,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(threads.router)
     app.include_router(runs.router)
     app.include_router(runs.stateless)
+    app.include_router(streams.router)
+    app.include_router(streams.stateless)
     app.add_middleware(PlainTextJsonMiddleware)
     app.add_middleware(
         CORSMiddleware,

@@ -10,6 +10,7 @@ from graphport.db.engine import Database
 from graphport.graphs.registry import GraphRegistry
 from graphport.services.assistants import AssistantService
 from graphport.services.runs import RunService
+from graphport.services.streams import StreamService
 from graphport.services.thread_state import ThreadStateService
 from graphport.services.threads import ThreadService
 from graphport.settings import Settings
@@ -26,3 +27,4 @@ class AppContext:
     threads: ThreadService
     thread_state: ThreadStateService
     runs: RunService
+    streams: StreamService

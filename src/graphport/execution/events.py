@@ -8,23 +8,12 @@ from uuid import UUID
 
 
 class RunEvents(Protocol):
-    def wants(self, run_id: UUID) -> bool:
-        """True when someone streams this run now (or it keeps its events for later)."""
+    def wants(self, run_id: UUID, thread_id: UUID) -> bool:
+        """True when someone streams this run or its thread now, or it keeps its events."""
         ...
 
-    async def publish(self, run_id: UUID, event: str, data: Any) -> None: ...
+    async def publish(self, run_id: UUID, thread_id: UUID, event: str, data: Any) -> None: ...
 
-    async def close(self, run_id: UUID) -> None:
-        """The run ended: no more events."""
+    async def close(self, run_id: UUID, thread_id: UUID) -> None:
+        """The run ended and its end is recorded: no more events."""
         ...
-
-
-class NoEvents:
-    def wants(self, run_id: UUID) -> bool:
-        return False
-
-    async def publish(self, run_id: UUID, event: str, data: Any) -> None:
-        return None
-
-    async def close(self, run_id: UUID) -> None:
-        return None

@@ -19,6 +19,7 @@ from graphport.execution.completions import RunOutcome
 from graphport.execution.events import RunEvents
 from graphport.execution.inputs import interrupt_nodes, run_config, run_context, run_input
 from graphport.execution.listener import RUN_DONE
+from graphport.execution.stream_modes import StreamTranslator
 from graphport.graphs.registry import AnyPregel, GraphRegistry
 from graphport.graphs.state_format import thread_interrupts, thread_status
 from graphport.repositories import checkpoints as checkpoint_repo
@@ -28,18 +29,6 @@ from graphport.repositories import threads as thread_repo
 logger = logging.getLogger(__name__)
 
 Row = dict[str, Any]
-
-# Stream modes LangGraph computes itself; "messages-tuple" is LangGraph's "messages".
-_LANGGRAPH_MODES = {
-    "values": "values",
-    "updates": "updates",
-    "custom": "custom",
-    "debug": "debug",
-    "tasks": "tasks",
-    "checkpoints": "checkpoints",
-    "messages-tuple": "messages",
-    "messages": "messages",
-}
 
 
 @dataclass
@@ -62,7 +51,8 @@ class RunWorker:
         self._cancel_action = cancel_action
 
     async def execute(self, run: Row) -> RunOutcome:
-        """Run the graph; the outcome is recorded before this returns.
+        """Run the graph; the outcome is recorded before this returns, and the run's streams
+        close after that (a client that sees the stream end finds the run finished).
 
         A CancelledError without a cancel request (shutdown) propagates: the caller requeues.
         """
@@ -81,9 +71,13 @@ class RunWorker:
         except Exception as exc:  # the graph failed: the run records the error
             logger.info("run %s failed: %s: %s", run_id, type(exc).__name__, exc)
             status, error = "error", error_json(exc)
+        events = self._deps.events
+        try:
+            if error is not None and events.wants(run_id, run["thread_id"]):
+                await events.publish(run_id, run["thread_id"], "error", error)
+            return await self._finish(run, status, error, final)
         finally:
-            await self._deps.events.close(run_id)
-        return await self._finish(run, status, error, final)
+            await events.close(run_id, run["thread_id"])
 
     async def _drive(self, run: Row) -> Any:
         """Run the graph. Returns the final state values when they are known without reading
@@ -103,7 +97,8 @@ class RunWorker:
             if kwargs.get("durability"):
                 options["durability"] = kwargs["durability"]
             graph_input = run_input(run, resume_from_checkpoint=resume)
-            if kwargs.get("resumable") or deps.events.wants(run["run_id"]):
+            streamed = kwargs.get("resumable") or kwargs.get("observable")
+            if streamed or deps.events.wants(run["run_id"], run["thread_id"]):
                 await self._stream(graph, run, graph_input, config, options)
                 return None
             output = await graph.ainvoke(graph_input, config, **options)
@@ -112,20 +107,37 @@ class RunWorker:
     async def _stream(
         self, graph: AnyPregel, run: Row, graph_input: Any, config: RunnableConfig, options: Row
     ) -> None:
-        requested = run["kwargs"].get("stream_mode") or ["values"]
-        modes = list(dict.fromkeys(_LANGGRAPH_MODES[m] for m in requested if m in _LANGGRAPH_MODES))
+        """Run with the requested stream modes, publishing every event."""
+        run_id, thread_id = run["run_id"], run["thread_id"]
+        translator = StreamTranslator(run["kwargs"].get("stream_mode") or ["values"])
         subgraphs = bool(run["kwargs"].get("subgraphs"))
-        publish = self._deps.events.publish
+        events = self._deps.events
+        await events.publish(
+            run_id, thread_id, "metadata", {"run_id": str(run_id), "attempt": run["attempt"]}
+        )
+        modes = cast(Any, translator.langgraph_modes() or ["values"])
+        if translator.wants_events():
+            async for event in graph.astream_events(
+                graph_input,
+                config,
+                version="v2",
+                stream_mode=modes,
+                subgraphs=subgraphs,
+                **options,
+            ):
+                await events.publish(run_id, thread_id, "events", event)
+                if event["event"] == "on_chain_stream" and not event.get("parent_ids"):
+                    for name, data in translator.translate_chunk(
+                        event["data"]["chunk"], subgraphs=subgraphs
+                    ):
+                        if name.split("|")[0] != "values" or "values" in translator.requested:
+                            await events.publish(run_id, thread_id, name, data)
+            return
         async for chunk in graph.astream(
-            graph_input, config, stream_mode=cast(Any, modes), subgraphs=subgraphs, **options
+            graph_input, config, stream_mode=modes, subgraphs=subgraphs, **options
         ):
-            if subgraphs:
-                namespace, mode, data = chunk
-                event = mode if not namespace else f"{mode}|{'|'.join(namespace)}"
-            else:
-                mode, data = chunk
-                event = mode
-            await publish(run["run_id"], event, data)
+            for name, data in translator.translate_chunk(chunk, subgraphs=subgraphs):
+                await events.publish(run_id, thread_id, name, data)
 
     async def _has_own_checkpoint(self, run: Row) -> bool:
         async with self._deps.db.transaction() as conn:

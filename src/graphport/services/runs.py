@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from graphport.db.engine import Database
 from graphport.errors import Conflict, InvalidInput, NotFound
+from graphport.execution.broker import LocalBroker
 from graphport.execution.completions import Completions, RunOutcome
 from graphport.execution.executor import Executor
 from graphport.execution.listener import CANCEL_RUN, NEW_RUN
@@ -70,6 +71,7 @@ class RunService:
         executor: Executor,
         completions: Completions,
         webhooks: WebhookPolicy,
+        broker: LocalBroker,
         *,
         origin: str,
     ) -> None:
@@ -78,11 +80,14 @@ class RunService:
         self._executor = executor
         self._completions = completions
         self._webhooks = webhooks
+        self._broker = broker
         self._origin = origin
 
     # -- create ------------------------------------------------------------------------------
 
-    async def create(self, thread_id: UUID | None, body: RunCreate) -> Row:
+    async def create(
+        self, thread_id: UUID | None, body: RunCreate, *, observable: bool = True
+    ) -> Row:
         """Queue a run. ``thread_id`` None: a stateless run on a thread of its own.
 
         When this process has a free worker slot and the thread is idle, the run is inserted
@@ -107,6 +112,9 @@ class RunService:
                 else:
                     stopped, busy = await self._prepare_thread(conn, thread_id, assistant, body)
                 values = self._run_values(thread_id, assistant, body)
+                # Background and streamed runs produce events (a join may come at any time);
+                # a run someone waits on only does when a stream joins before it starts.
+                values["kwargs"]["observable"] = observable
                 if not busy and not body.after_seconds and self._executor.reserve_slot():
                     reserved = True
                     values.update(self._executor.claimed_now())
@@ -122,6 +130,10 @@ class RunService:
             raise
         if stopped is not None:
             self._signal_cancel(stopped)
+        if observable or body.stream_resumable:
+            self._broker.prepare(
+                created["run_id"], created["thread_id"], resumable=body.stream_resumable
+            )
         if reserved:
             self._executor.start_reserved(created)
         else:
@@ -217,7 +229,7 @@ class RunService:
     async def _create_and_expect(
         self, thread_id: UUID | None, body: RunCreate
     ) -> tuple[Row, asyncio.Future[RunOutcome]]:
-        created = await self.create(thread_id, body)
+        created = await self.create(thread_id, body, observable=False)
         # The run cannot end before this line: the executor's task needs this coroutine to yield.
         return created, self._completions.expect(created["run_id"])
 

@@ -1,0 +1,98 @@
+"""Streaming routes: create-and-stream, join a run's stream, join a thread's stream."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Header, Query
+
+from graphport.api.deps import Streams
+from graphport.api.sse import SSEResponse, stream_headers
+from graphport.schemas.runs import RunCreateStateful, RunCreateStateless, StreamMode
+from graphport.services.streams import StreamHandle
+
+router = APIRouter(tags=["Thread Runs"])
+stateless = APIRouter(prefix="/runs", tags=["Stateless Runs"])
+
+LastEventId = Annotated[str | None, Header(alias="Last-Event-ID")]
+Modes = Annotated[list[StreamMode] | None, Query()]
+SSE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/event-stream": {}}, "description": "Event stream"}
+}
+
+
+def _response(handle: StreamHandle) -> SSEResponse:
+    return SSEResponse(
+        handle.subscriber,
+        with_ids=handle.with_ids,
+        on_close=handle.on_close,
+        headers=stream_headers(handle.location, handle.content_location),
+    )
+
+
+@router.post(
+    "/threads/{thread_id}/runs/stream", response_class=SSEResponse, responses=SSE, status_code=200
+)
+async def stream_run(thread_id: UUID, body: RunCreateStateful, streams: Streams) -> SSEResponse:
+    return _response(await streams.stream_new_run(thread_id, body))
+
+
+@stateless.post("/stream", response_class=SSEResponse, responses=SSE, status_code=200)
+async def stream_stateless_run(body: RunCreateStateless, streams: Streams) -> SSEResponse:
+    return _response(await streams.stream_new_run(None, body))
+
+
+@router.get(
+    "/threads/{thread_id}/runs/{run_id}/stream",
+    response_class=SSEResponse,
+    responses=SSE,
+    status_code=200,
+)
+async def join_run_stream(
+    thread_id: UUID,
+    run_id: UUID,
+    streams: Streams,
+    last_event_id: LastEventId = None,
+    stream_mode: Modes = None,
+    cancel_on_disconnect: Annotated[bool, Query()] = False,
+) -> SSEResponse:
+    handle = await streams.join_run(
+        thread_id,
+        run_id,
+        last_event_id=last_event_id,
+        modes=stream_mode,
+        cancel_on_disconnect=cancel_on_disconnect,
+    )
+    return _response(handle)
+
+
+@stateless.get("/{run_id}/stream", response_class=SSEResponse, responses=SSE, status_code=200)
+async def join_stateless_run_stream(
+    run_id: UUID,
+    streams: Streams,
+    last_event_id: LastEventId = None,
+    stream_mode: Modes = None,
+    cancel_on_disconnect: Annotated[bool, Query()] = False,
+) -> SSEResponse:
+    handle = await streams.join_run(
+        None,
+        run_id,
+        last_event_id=last_event_id,
+        modes=stream_mode,
+        cancel_on_disconnect=cancel_on_disconnect,
+    )
+    return _response(handle)
+
+
+@router.get(
+    "/threads/{thread_id}/stream", response_class=SSEResponse, responses=SSE, status_code=200
+)
+async def join_thread_stream(
+    thread_id: UUID,
+    streams: Streams,
+    last_event_id: LastEventId = None,
+    stream_modes: Modes = None,
+) -> SSEResponse:
+    handle = await streams.join_thread(thread_id, last_event_id=last_event_id, modes=stream_modes)
+    return _response(handle)

@@ -1,0 +1,199 @@
+"""The in-process stream broker: fans a run's events out to its streams and keeps them
+for replay when the run is resumable. (A Redis broker for many processes implements the
+same ``RunEvents`` interface.)"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from graphport.serialization import dumps
+
+THREAD_HISTORY = 10_000  # events a thread stream can replay with Last-Event-ID
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    id: int
+    event: str
+    data: bytes  # JSON, encoded once for every subscriber
+
+
+END = Event(-1, "", b"")  # sentinel: the stream is over
+
+
+def event_mode(event: str) -> str:
+    """The stream mode an event belongs to: ``messages/partial|ns`` -> ``messages``."""
+    return event.split("|", 1)[0].split("/", 1)[0]
+
+
+class Subscriber:
+    __slots__ = ("queue", "modes", "home", "thread")
+
+    def __init__(self, modes: Iterable[str] | None) -> None:
+        self.queue: asyncio.Queue[Event] = asyncio.Queue()
+        self.modes = _normalise(modes)
+        self.home: set[Subscriber] | None = None  # the subscriber set it belongs to
+        self.thread: _ThreadChannel | None = None
+
+    def offer(self, event: Event) -> None:
+        if (
+            event is END
+            or self.modes is None
+            or event.event in ("metadata", "error")
+            or event_mode(event.event) in self.modes
+        ):
+            self.queue.put_nowait(event)
+
+
+def _normalise(modes: Iterable[str] | None) -> set[str] | None:
+    if not modes:
+        return None
+    return {"messages" if m == "messages-tuple" else m for m in modes}
+
+
+@dataclass
+class _RunChannel:
+    thread_id: UUID
+    resumable: bool
+    events: list[Event] = field(default_factory=list)
+    subscribers: set[Subscriber] = field(default_factory=set)
+    next_id: int = 1
+    closed_at: float | None = None
+
+
+@dataclass
+class _ThreadChannel:
+    history: deque[Event] = field(default_factory=lambda: deque(maxlen=THREAD_HISTORY))
+    subscribers: set[Subscriber] = field(default_factory=set)
+    next_id: int = 1
+    idle_since: float | None = None
+
+
+class LocalBroker:
+    def __init__(self, *, retention_seconds: float = 600.0) -> None:
+        self._runs: dict[UUID, _RunChannel] = {}
+        self._threads: dict[UUID, _ThreadChannel] = {}
+        self._retention = retention_seconds
+
+    # -- producer side (RunEvents) -------------------------------------------------------------
+
+    def prepare(self, run_id: UUID, thread_id: UUID, *, resumable: bool) -> None:
+        """Open the run's channel before it starts, so early subscribers and replays work."""
+        if run_id not in self._runs:
+            self._runs[run_id] = _RunChannel(thread_id, resumable)
+
+    def wants(self, run_id: UUID, thread_id: UUID) -> bool:
+        channel = self._runs.get(run_id)
+        if channel is not None and (channel.resumable or channel.subscribers):
+            return True
+        thread = self._threads.get(thread_id)
+        return thread is not None and bool(thread.subscribers)
+
+    async def publish(self, run_id: UUID, thread_id: UUID, event: str, data: Any) -> None:
+        channel = self._runs.get(run_id)
+        if channel is None:
+            channel = self._runs[run_id] = _RunChannel(thread_id, resumable=False)
+        encoded = dumps(data)
+        item = Event(channel.next_id, event, encoded)
+        channel.next_id += 1
+        if channel.resumable:
+            channel.events.append(item)
+        for subscriber in channel.subscribers:
+            subscriber.offer(item)
+        self._to_thread(thread_id, event, encoded)
+
+    async def close(self, run_id: UUID, thread_id: UUID) -> None:
+        channel = self._runs.get(run_id)
+        if channel is not None:
+            channel.closed_at = time.monotonic()
+            for subscriber in channel.subscribers:
+                subscriber.offer(END)
+            channel.subscribers.clear()
+            if not channel.resumable:
+                del self._runs[run_id]
+        done = {"status": "run_done", "run_id": str(run_id)}
+        self._to_thread(thread_id, "metadata", dumps(done))
+
+    def _to_thread(self, thread_id: UUID, event: str, encoded: bytes) -> None:
+        thread = self._threads.get(thread_id)
+        if thread is None or not thread.subscribers:
+            return
+        item = Event(thread.next_id, event, encoded)
+        thread.next_id += 1
+        thread.history.append(item)
+        for subscriber in thread.subscribers:
+            subscriber.offer(item)
+
+    # -- consumer side -------------------------------------------------------------------------
+
+    def subscribe_run(
+        self, run_id: UUID, *, last_event_id: str | None, modes: Iterable[str] | None
+    ) -> Subscriber | None:
+        """Live events of the run, after replaying those following ``last_event_id``
+        (``-1``: all). None when the run has no open or retained channel here."""
+        channel = self._runs.get(run_id)
+        if channel is None:
+            return None
+        subscriber = Subscriber(modes)
+        if last_event_id is not None:
+            after = _parse_id(last_event_id)
+            for item in channel.events:
+                if item.id > after:
+                    subscriber.offer(item)
+        if channel.closed_at is not None:
+            subscriber.offer(END)
+        else:
+            channel.subscribers.add(subscriber)
+            subscriber.home = channel.subscribers
+        return subscriber
+
+    def subscribe_thread(
+        self, thread_id: UUID, *, last_event_id: str | None, modes: Iterable[str] | None
+    ) -> Subscriber:
+        thread = self._threads.setdefault(thread_id, _ThreadChannel())
+        thread.idle_since = None
+        subscriber = Subscriber(modes)
+        if last_event_id is not None:
+            after = _parse_id(last_event_id)
+            for item in thread.history:
+                if item.id > after:
+                    subscriber.offer(item)
+        thread.subscribers.add(subscriber)
+        subscriber.home, subscriber.thread = thread.subscribers, thread
+        return subscriber
+
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        if subscriber.home is not None:
+            subscriber.home.discard(subscriber)
+            subscriber.home = None
+        thread = subscriber.thread
+        if thread is not None and not thread.subscribers:
+            thread.idle_since = time.monotonic()
+
+    def sweep(self) -> None:
+        """Forget finished runs' events and idle thread histories past the retention."""
+        now = time.monotonic()
+        for run_id, channel in list(self._runs.items()):
+            if channel.closed_at is not None and now - channel.closed_at > self._retention:
+                del self._runs[run_id]
+        for thread_id, thread in list(self._threads.items()):
+            if thread.idle_since is not None and now - thread.idle_since > self._retention:
+                del self._threads[thread_id]
+
+    def open_streams(self) -> int:
+        return sum(len(c.subscribers) for c in self._runs.values()) + sum(
+            len(t.subscribers) for t in self._threads.values()
+        )
+
+
+def _parse_id(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        return 0

@@ -1,0 +1,118 @@
+"""Run and thread streams: what a client subscribes to, and what happens when it leaves."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from uuid import UUID
+
+from graphport.db.engine import Database
+from graphport.errors import NotFound
+from graphport.execution.broker import END, Event, LocalBroker, Subscriber
+from graphport.repositories import runs as run_repo
+from graphport.repositories import threads as thread_repo
+from graphport.serialization import dumps
+from graphport.services.runs import RunCreate, RunService
+
+OnClose = Callable[[bool], Awaitable[None]]
+
+
+@dataclass
+class StreamHandle:
+    subscriber: Subscriber
+    with_ids: bool
+    on_close: OnClose
+    location: str | None = None
+    content_location: str | None = None
+
+
+def _error_stream(error: str, message: str) -> Subscriber:
+    """A stream with a single ``error`` event (what clients get for an unknown run)."""
+    subscriber = Subscriber(None)
+    subscriber.offer(Event(1, "error", dumps({"error": error, "message": message})))
+    subscriber.offer(END)
+    return subscriber
+
+
+class StreamService:
+    def __init__(self, db: Database, runs: RunService, broker: LocalBroker) -> None:
+        self._db = db
+        self._runs = runs
+        self._broker = broker
+
+    async def stream_new_run(self, thread_id: UUID | None, body: RunCreate) -> StreamHandle:
+        created = await self._runs.create(thread_id, body)
+        run_id, run_thread = created["run_id"], created["thread_id"]
+        # Subscribed before the run's task gets to run: no event can be missed.
+        subscriber = self._broker.subscribe_run(run_id, last_event_id=None, modes=None)
+        assert subscriber is not None  # create() prepared the channel
+        cancel = body.on_disconnect == "cancel"
+        base = f"/threads/{run_thread}/runs/{run_id}"
+        stream_at = f"{base}/stream" if thread_id is not None else f"/runs/{run_id}/stream"
+        return StreamHandle(
+            subscriber,
+            with_ids=body.stream_resumable,
+            on_close=self._closer(subscriber, run_thread, run_id, cancel),
+            location=stream_at,
+            content_location=base,
+        )
+
+    async def join_run(
+        self,
+        thread_id: UUID | None,
+        run_id: UUID,
+        *,
+        last_event_id: str | None,
+        modes: Sequence[str] | None,
+        cancel_on_disconnect: bool,
+    ) -> StreamHandle:
+        async with self._db.transaction() as conn:
+            run = await run_repo.get_run(conn, run_id=run_id, thread_id=thread_id)
+        if run is None:
+            subscriber = _error_stream("NotFound", f"Run {run_id} not found")
+            return StreamHandle(subscriber, with_ids=False, on_close=_nothing)
+        resumable = bool(run["kwargs"].get("resumable"))
+        joined = self._broker.subscribe_run(run_id, last_event_id=last_event_id, modes=modes)
+        if joined is None and run["status"] in run_repo.IN_FLIGHT:
+            self._broker.prepare(run_id, run["thread_id"], resumable=False)
+            joined = self._broker.subscribe_run(run_id, last_event_id=None, modes=modes)
+        if joined is None:
+            joined = Subscriber(modes)  # a finished run without kept events: an empty stream
+            joined.offer(END)
+        subscriber = joined
+        return StreamHandle(
+            subscriber,
+            with_ids=resumable,
+            on_close=self._closer(subscriber, run["thread_id"], run_id, cancel_on_disconnect),
+        )
+
+    async def join_thread(
+        self, thread_id: UUID, *, last_event_id: str | None, modes: Sequence[str] | None
+    ) -> StreamHandle:
+        async with self._db.transaction() as conn:
+            if await thread_repo.get_thread(conn, thread_id=thread_id) is None:
+                raise NotFound(f"Thread {thread_id} not found")
+        subscriber = self._broker.subscribe_thread(
+            thread_id, last_event_id=last_event_id, modes=modes
+        )
+
+        async def close(_left: bool) -> None:
+            self._broker.unsubscribe(subscriber)
+
+        return StreamHandle(subscriber, with_ids=True, on_close=close)
+
+    def _closer(
+        self, subscriber: Subscriber, thread_id: UUID, run_id: UUID, cancel_on_leave: bool
+    ) -> OnClose:
+        async def close(left: bool) -> None:
+            self._broker.unsubscribe(subscriber)
+            if left and cancel_on_leave:
+                with contextlib.suppress(NotFound):  # it had already finished
+                    await self._runs.cancel(thread_id, run_id, wait=False, action="interrupt")
+
+        return close
+
+
+async def _nothing(_left: bool) -> None:
+    return None

@@ -51,6 +51,8 @@ class SSEResponse(Response):
         headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(content=None, headers=headers, media_type=self.media_type)
+        # a stream has no length: drop the content-length the base class computed
+        self.raw_headers = [(k, v) for k, v in self.raw_headers if k != b"content-length"]
         self._subscriber = subscriber
         self._with_ids = with_ids
         self._on_close = on_close

@@ -27,6 +27,7 @@ from graphport.execution.worker import WorkerDeps
 from graphport.graphs.registry import GraphRegistry
 from graphport.scheduling.periodic import PeriodicTask
 from graphport.services.assistants import AssistantService
+from graphport.services.metrics import MetricsService
 from graphport.services.runs import RunService
 from graphport.services.streams import StreamService
 from graphport.services.thread_state import ThreadStateService
@@ -71,7 +72,9 @@ async def build_context(settings: Settings, stack: AsyncExitStack) -> AppContext
     broker_sweeper = PeriodicTask("stream-retention-sweeper", 30, _as_async(broker.sweep))
     broker_sweeper.start()
     stack.push_async_callback(broker_sweeper.stop)
-    runs = await _start_run_engine(settings, config, db, registry, checkpointer, uri, broker, stack)
+    runs, executor = await _start_run_engine(
+        settings, config, db, registry, checkpointer, uri, broker, stack
+    )
     return AppContext(
         settings=settings,
         config=config,
@@ -83,6 +86,7 @@ async def build_context(settings: Settings, stack: AsyncExitStack) -> AppContext
         thread_state=thread_state,
         runs=runs,
         streams=StreamService(db, runs, broker),
+        metrics=MetricsService(db, executor, broker),
     )
 
 
@@ -95,7 +99,7 @@ async def _start_run_engine(
     uri: str,
     broker: LocalBroker,
     stack: AsyncExitStack,
-) -> RunService:
+) -> tuple[RunService, Executor]:
     origin = secrets.token_hex(8)
     policy = WebhookPolicy.from_config(config.webhooks)
     webhooks = WebhookSender(policy)
@@ -119,7 +123,8 @@ async def _start_run_engine(
     )
     await executor.start(listen_uri=uri)
     stack.push_async_callback(executor.stop, settings.bg_job_shutdown_grace_period_secs)
-    return RunService(db, registry, executor, completions, policy, broker, origin=origin)
+    runs = RunService(db, registry, executor, completions, policy, broker, origin=origin)
+    return runs, executor
 
 
 def _as_async(job: Callable[[], None]) -> Callable[[], Awaitable[None]]:

@@ -9,6 +9,7 @@ from graphport.db.checkpointer import Checkpointer
 from graphport.db.engine import Database
 from graphport.graphs.registry import GraphRegistry
 from graphport.services.assistants import AssistantService
+from graphport.services.metrics import MetricsService
 from graphport.services.runs import RunService
 from graphport.services.streams import StreamService
 from graphport.services.thread_state import ThreadStateService
@@ -28,3 +29,4 @@ class AppContext:
     thread_state: ThreadStateService
     runs: RunService
     streams: StreamService
+    metrics: MetricsService

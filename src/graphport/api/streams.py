@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 from uuid import UUID
 
 from fastapi import APIRouter, Header, Query
 
 from graphport.api.deps import Streams
 from graphport.api.sse import SSEResponse, stream_headers
+from graphport.errors import InvalidInput
 from graphport.schemas.runs import RunCreateStateful, RunCreateStateless, StreamMode
 from graphport.services.streams import StreamHandle
 
@@ -16,7 +17,19 @@ router = APIRouter(tags=["Thread Runs"])
 stateless = APIRouter(prefix="/runs", tags=["Stateless Runs"])
 
 LastEventId = Annotated[str | None, Header(alias="Last-Event-ID")]
-Modes = Annotated[list[StreamMode] | None, Query()]
+Modes = Annotated[list[str] | None, Query()]
+_KNOWN_MODES = set(get_args(StreamMode))
+
+
+def _modes(raw: list[str] | None) -> list[str] | None:
+    """Stream modes to keep; the SDK sends an empty ``stream_mode=`` for "all"."""
+    modes = [m for value in raw or [] for m in value.split(",") if m]
+    unknown = sorted(set(modes) - _KNOWN_MODES)
+    if unknown:
+        raise InvalidInput(f"unknown stream mode(s): {', '.join(unknown)}")
+    return modes or None
+
+
 SSE: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/event-stream": {}}, "description": "Event stream"}
 }
@@ -61,7 +74,7 @@ async def join_run_stream(
         thread_id,
         run_id,
         last_event_id=last_event_id,
-        modes=stream_mode,
+        modes=_modes(stream_mode),
         cancel_on_disconnect=cancel_on_disconnect,
     )
     return _response(handle)
@@ -79,7 +92,7 @@ async def join_stateless_run_stream(
         None,
         run_id,
         last_event_id=last_event_id,
-        modes=stream_mode,
+        modes=_modes(stream_mode),
         cancel_on_disconnect=cancel_on_disconnect,
     )
     return _response(handle)
@@ -94,5 +107,7 @@ async def join_thread_stream(
     last_event_id: LastEventId = None,
     stream_modes: Modes = None,
 ) -> SSEResponse:
-    handle = await streams.join_thread(thread_id, last_event_id=last_event_id, modes=stream_modes)
+    handle = await streams.join_thread(
+        thread_id, last_event_id=last_event_id, modes=_modes(stream_modes)
+    )
     return _response(handle)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from graphport.api.deps import Context
 from graphport.api.responses import json_response
@@ -23,3 +24,12 @@ async def ok(context: Context, check_db: Annotated[int, Query()] = 0) -> Respons
 @router.get("/info")
 async def info(context: Context) -> dict[str, Any]:
     return server_info(context.config)
+
+
+@router.get("/metrics")
+async def metrics(
+    context: Context, format: Annotated[Literal["prometheus", "json"], Query()] = "prometheus"
+) -> Response:
+    if format == "json":
+        return json_response(await context.metrics.snapshot())
+    return Response(await context.metrics.prometheus(), media_type=CONTENT_TYPE_LATEST)

@@ -111,6 +111,10 @@ class Executor:
     def has_free_slot(self) -> bool:
         return not self._stopping and len(self._tasks) + self._reserved < self._slots
 
+    def slots(self) -> tuple[int, int]:
+        """(slots, slots in use) of this worker."""
+        return self._slots, len(self._tasks) + self._reserved
+
     def reserve_slot(self) -> bool:
         """Hold a slot for a run the caller inserts as already running (no claim round trip)."""
         if not self.has_free_slot():

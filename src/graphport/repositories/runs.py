@@ -268,3 +268,8 @@ async def fail_runs(conn: AsyncConnection, *, run_ids: list[UUID], error: Row) -
         .where(run.c.run_id.in_(run_ids), run.c.status == "running")
         .values(status="error", error=error, ended_at=func.now(), updated_at=func.now())
     )
+
+
+async def count_by_status(conn: AsyncConnection) -> dict[str, int]:
+    rows = await conn.execute(select(run.c.status, func.count()).group_by(run.c.status))
+    return {status: int(n) for status, n in rows}

@@ -80,9 +80,13 @@ async def test_schemas(client: LangGraphClient) -> None:
         "model_name": {"title": "Model Name", "type": "string"}
     }
 
+    # Studio's assistant form reads config_schema: it is the context schema
+    assert schemas["config_schema"] == schemas["context_schema"]
+
     nested = await client.assistants.get_schemas(NESTED)
     assert nested["state_schema"]["properties"]["value"]["type"] == "string"
     assert nested["context_schema"] is None
+    assert nested["config_schema"] == {}
 
 
 async def test_subgraphs(client: LangGraphClient) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import warnings
 from typing import Any
 
 from langgraph.channels.base import BaseChannel
@@ -56,10 +55,9 @@ def _state_jsonschema(graph: AnyPregel) -> dict[str, Any]:
 
 
 def _config_jsonschema(graph: AnyPregel) -> dict[str, Any]:
-    # Deprecated upstream in favour of context, but clients still read config_schema.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return graph.get_config_jsonschema()
+    """The assistant-config form Studio renders: the context schema (what ``configurable``
+    mirrors since LangGraph 0.6), or an empty schema when the graph has none."""
+    return graph.get_context_jsonschema() or {}
 
 
 def _safe(part: str, build: Any) -> JsonSchema:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
@@ -50,7 +51,17 @@ class Checkpointer:
 
     async def _setup(self) -> None:
         async with self.pool.connection() as lock_conn:
-            await lock_conn.execute("SELECT pg_advisory_lock(%s)", (_SETUP_LOCK_KEY,))
+            # Poll a try-lock rather than block in pg_advisory_lock: a statement waiting on
+            # the lock would hold a snapshot, and setup's CREATE INDEX CONCURRENTLY in the
+            # process holding the lock waits for every such snapshot (a silent deadlock).
+            while True:
+                cursor = await lock_conn.execute(
+                    "SELECT pg_try_advisory_lock(%s) AS locked", (_SETUP_LOCK_KEY,)
+                )
+                row = await cursor.fetchone()
+                if row and row["locked"]:
+                    break
+                await asyncio.sleep(0.05)
             try:
                 await self.saver.setup()
             finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from importlib import resources
 
 from alembic import command
@@ -27,5 +28,11 @@ def _upgrade(connection: Connection) -> None:
 
 async def run_migrations(engine: AsyncEngine) -> None:
     async with engine.begin() as conn:
-        await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK_KEY})
+        # Poll a try-lock (see Checkpointer._setup: never wait on a lock inside a snapshot).
+        while not (
+            await conn.execute(
+                text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK_KEY}
+            )
+        ).scalar():
+            await asyncio.sleep(0.05)
         await conn.run_sync(_upgrade)

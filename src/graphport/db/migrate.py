@@ -29,10 +29,9 @@ def _upgrade(connection: Connection) -> None:
 async def run_migrations(engine: AsyncEngine) -> None:
     async with engine.begin() as conn:
         # Poll a try-lock (see Checkpointer._setup: never wait on a lock inside a snapshot).
-        while not (
-            await conn.execute(
-                text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK_KEY}
-            )
-        ).scalar():
+        try_lock = text("SELECT pg_try_advisory_xact_lock(:k)")
+        while True:
+            if (await conn.execute(try_lock, {"k": _MIGRATION_LOCK_KEY})).scalar():
+                break
             await asyncio.sleep(0.05)
         await conn.run_sync(_upgrade)

@@ -224,3 +224,46 @@ async def test_list_filters_and_paging(client: LangGraphClient) -> None:
     assert len(await client.runs.list(thread["thread_id"], status="success")) == 3
     selected = await client.runs.list(thread["thread_id"], select=["run_id", "status"])
     assert all(set(r) == {"run_id", "status"} for r in selected)
+
+
+async def test_run_from_a_past_checkpoint_forks(client: LangGraphClient) -> None:
+    thread = await client.threads.create()
+    thread_id = thread["thread_id"]
+    first = await client.runs.wait(thread_id, "slow", input={})
+    after_first = await client.threads.get_state(thread_id)
+    await client.runs.wait(thread_id, "slow", input={})
+    replayed = await client.runs.wait(
+        thread_id, "slow", input={}, checkpoint_id=after_first["checkpoint_id"]
+    )
+    # the third run continued from the end of the first one, not from the second one
+    assert replayed["log"][: len(first["log"])] == first["log"]
+    assert len(replayed["log"]) == len(first["log"]) * 2
+    history = await client.threads.get_history(thread_id, limit=50)
+    assert after_first["checkpoint_id"] in {h["parent_checkpoint_id"] for h in history[:4]}
+    by_dict = await client.runs.wait(
+        thread_id, "slow", input={}, checkpoint={"checkpoint_id": after_first["checkpoint_id"]}
+    )
+    assert len(by_dict["log"]) == len(first["log"]) * 2
+
+
+async def test_durability_and_feedback_keys_are_kept(
+    client: LangGraphClient, http: httpx.AsyncClient
+) -> None:
+    thread = await client.threads.create()
+    run = (
+        await http.post(
+            f"/threads/{thread['thread_id']}/runs",
+            json={
+                "assistant_id": "slow",
+                "input": {},
+                "durability": "exit",
+                "feedback_keys": ["score"],
+            },
+        )
+    ).json()
+    await client.runs.join(thread["thread_id"], run["run_id"])
+    run = await client.runs.get(thread["thread_id"], run["run_id"])
+    assert run["kwargs"]["durability"] == "exit"
+    assert run["kwargs"]["feedback_keys"] == ["score"]
+    history = await client.threads.get_history(thread["thread_id"], limit=50)
+    assert len(history) == 1  # "exit" writes only the final checkpoint

@@ -42,6 +42,11 @@ async def test_graph_xray_depths(client: LangGraphClient) -> None:
     assert "child:inner:deep" in _ids(two)
 
 
+async def test_graph_by_graph_id(client: LangGraphClient, http: httpx.AsyncClient) -> None:
+    assert await client.assistants.get_graph("nested") == await client.assistants.get_graph(NESTED)
+    assert (await http.get("/assistants/not-a-graph/graph")).status_code == 422
+
+
 async def test_graph_bad_xray_and_unknown(http: httpx.AsyncClient, client: LangGraphClient) -> None:
     response = await http.get(f"/assistants/{NESTED}/graph", params={"xray": "lots"})
     assert response.status_code == 422

@@ -87,9 +87,11 @@ async def delete_assistant(
 
 @router.get("/{assistant_id}/graph")
 async def get_assistant_graph(
-    assistant_id: UUID, service: Assistants, xray: Annotated[str, Query()] = "false"
+    assistant_id: str, service: Assistants, xray: Annotated[str, Query()] = "false"
 ) -> Response:
-    return json_response(await service.graph(assistant_id, parse_xray(xray)))
+    """Accepts a graph id too (its system assistant), as the official server does."""
+    resolved = service.resolve_id(assistant_id)
+    return json_response(await service.graph(resolved, parse_xray(xray)))
 
 
 @router.get("/{assistant_id}/schemas", response_model=GraphSchema)

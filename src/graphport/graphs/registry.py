@@ -66,6 +66,14 @@ class GraphRegistry:
     def __contains__(self, graph_id: object) -> bool:
         return graph_id in self._entries
 
+    def resolve_assistant_id(self, raw: str) -> UUID | None:
+        """An assistant id given as a UUID, or a graph id standing for that graph's system
+        assistant; None when it is neither."""
+        try:
+            return UUID(raw)
+        except ValueError:
+            return system_assistant_id(raw) if raw in self._entries else None
+
     def entry(self, graph_id: str) -> GraphEntry:
         return self._entries[graph_id]
 

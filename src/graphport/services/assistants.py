@@ -73,6 +73,13 @@ class AssistantService:
         self._db = db
         self._registry = registry
 
+    def resolve_id(self, raw: str) -> UUID:
+        """An assistant id, or a graph id standing for that graph's system assistant."""
+        resolved = self._registry.resolve_assistant_id(raw)
+        if resolved is None:
+            raise InvalidInput(f"Invalid assistant ID {raw!r}: not a UUID nor a graph id")
+        return resolved
+
     async def ensure_system_assistants(self) -> None:
         async with self._db.transaction() as conn:
             for graph_id in self._registry.ids():

@@ -17,7 +17,7 @@ from graphport.execution.broker import LocalBroker
 from graphport.execution.completions import Completions, RunOutcome
 from graphport.execution.executor import Executor
 from graphport.execution.listener import CANCEL_RUN, NEW_RUN
-from graphport.graphs.registry import GraphRegistry, system_assistant_id
+from graphport.graphs.registry import GraphRegistry
 from graphport.repositories import assistants as assistant_repo
 from graphport.repositories import checkpoints as checkpoint_repo
 from graphport.repositories import runs as repo
@@ -141,12 +141,9 @@ class RunService:
         return created
 
     def _assistant_uuid(self, raw: str) -> UUID:
-        try:
-            return UUID(raw)
-        except ValueError:
-            pass
-        if raw in self._registry:
-            return system_assistant_id(raw)
+        resolved = self._registry.resolve_assistant_id(raw)
+        if resolved is not None:
+            return resolved
         known = ", ".join(sorted(self._registry.ids())) or "none"
         raise InvalidInput(f"Assistant or graph {raw!r} not found; graphs: {known}")
 

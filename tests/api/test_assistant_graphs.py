@@ -106,3 +106,12 @@ async def test_subgraphs(client: LangGraphClient) -> None:
     assert set(nested_ns) == {"child|inner"}
     assert await client.assistants.get_subgraphs(CHAT) == {}
     assert await client.assistants.get_subgraphs(NESTED, namespace="nope") == {}
+
+
+async def test_factory_with_server_runtime(client: LangGraphClient) -> None:
+    drawn = await client.assistants.get_graph("runtime_factory")
+    assert "report" in _ids(drawn)
+    output = await client.runs.wait(None, "runtime_factory", input={}, context={"k": "v"})
+    assert "('access_context', 'threads.create_run')" in output["answer"]
+    assert "('is_for_execution', True)" in output["answer"]
+    assert "('context', {'k': 'v'})" in output["answer"]

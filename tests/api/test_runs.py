@@ -267,3 +267,16 @@ async def test_durability_and_feedback_keys_are_kept(
     assert run["kwargs"]["feedback_keys"] == ["score"]
     history = await client.threads.get_history(thread["thread_id"], limit=50)
     assert len(history) == 1  # "exit" writes only the final checkpoint
+
+
+async def test_client_side_and_unsupported_run_fields(http: httpx.AsyncClient) -> None:
+    ok = await http.post(
+        "/runs/wait", json={"assistant_id": "slow", "input": {}, "raise_error": True}
+    )
+    assert ok.status_code == 200
+    assert ok.json()["log"][-1] == "after"
+    traced = await http.post(
+        "/runs", json={"assistant_id": "slow", "input": {}, "langsmith_tracer": {"project": "x"}}
+    )
+    assert traced.status_code == 422
+    assert "LangSmith" in str(traced.json()["detail"])

@@ -87,7 +87,11 @@ class RunWorker:
         deps = self._deps
         resume = run["attempt"] > 1 and await self._has_own_checkpoint(run)
         async with deps.registry.graph(
-            run["graph_id"], config, checkpointer=deps.checkpointer
+            run["graph_id"],
+            config,
+            checkpointer=deps.checkpointer,
+            access_context="threads.create_run",
+            context=kwargs.get("context"),
         ) as graph:
             options: Row = {
                 "context": run_context(graph, kwargs.get("context")),
@@ -155,7 +159,7 @@ class RunWorker:
         config = run_config(run)
         config["configurable"] = {"thread_id": str(run["thread_id"]), "checkpoint_ns": ""}
         async with deps.registry.graph(
-            run["graph_id"], config, checkpointer=deps.checkpointer
+            run["graph_id"], config, checkpointer=deps.checkpointer, access_context="threads.read"
         ) as graph:
             return await graph.aget_state(config)
 

@@ -23,6 +23,7 @@ from langgraph.pregel import Pregel
 
 from graphport.config import LanggraphConfig
 from graphport.errors import ConfigError
+from graphport.graphs.factories import AccessContext, call_factory
 
 AnyPregel = Pregel[Any, Any, Any, Any]
 
@@ -84,6 +85,8 @@ class GraphRegistry:
         config: RunnableConfig | None = None,
         *,
         checkpointer: BaseCheckpointSaver[Any] | None = None,
+        access_context: AccessContext = "assistants.read",
+        context: Any = None,
     ) -> AsyncIterator[AnyPregel]:
         """The compiled graph (built by its factory when it has one), bound to the
         server's checkpointer when one is given."""
@@ -92,7 +95,12 @@ class GraphRegistry:
             yield self._bound(entry.graph_id, entry.graph, checkpointer)
             return
         assert entry.factory is not None
-        made = _call_factory(entry.factory, config or RunnableConfig(configurable={}))
+        made = call_factory(
+            entry.factory,
+            config or RunnableConfig(configurable={}),
+            access_context=access_context,
+            context=context,
+        )
         if inspect.isawaitable(made):
             made = await made
         if isinstance(made, AbstractAsyncContextManager):
@@ -196,14 +204,6 @@ def _import_file(path: Path) -> ModuleType:
         del sys.modules[name]
         raise
     return module
-
-
-def _call_factory(factory: Callable[..., Any], config: RunnableConfig) -> Any:
-    try:
-        params = inspect.signature(factory).parameters
-    except (TypeError, ValueError):
-        return factory()
-    return factory(config) if params else factory()
 
 
 def _bind(graph: AnyPregel, checkpointer: BaseCheckpointSaver[Any] | None) -> AnyPregel:

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from graphport.db.raw import driver
 from graphport.db.tables import assistant, assistant_version
-from graphport.repositories.filters import ilike_substring, with_total
+from graphport.repositories.filters import fetch_page, ilike_substring
 
 Row = dict[str, Any]
 
@@ -130,18 +130,14 @@ async def search_assistants(
     """A page of assistants and the total match count (None when the page is empty)."""
     order = assistant.c[sort_by].desc() if descending else assistant.c[sort_by].asc()
     tiebreak = assistant.c.assistant_id.desc() if descending else assistant.c.assistant_id.asc()
-    stmt = with_total(
+    stmt = (
         select(assistant)
         .where(*_filters(metadata=metadata, graph_id=graph_id, name=name, description=description))
         .order_by(order, tiebreak)
         .limit(limit)
         .offset(offset)
     )
-    rows = [dict(r) for r in (await conn.execute(stmt)).mappings()]
-    total = rows[0]["__total"] if rows else None
-    for r in rows:
-        del r["__total"]
-    return rows, total
+    return await fetch_page(conn, stmt)
 
 
 async def count_assistants(

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from graphport.db.raw import driver, jsonb
 from graphport.db.tables import run, thread
-from graphport.repositories.filters import with_total
+from graphport.repositories.filters import fetch_page
 
 Row = dict[str, Any]
 
@@ -169,7 +169,7 @@ async def search_threads(
     """A page of threads and the total match count (None when the page is empty)."""
     column = _STATUS if sort_by == "status" else thread.c[sort_by]
     tiebreak = thread.c.thread_id
-    stmt = with_total(
+    stmt = (
         select(*_columns())
         .where(*_filters(metadata=metadata, values=values, status=status, ids=ids))
         .order_by(column.desc() if descending else column.asc())
@@ -177,11 +177,7 @@ async def search_threads(
         .limit(limit)
         .offset(offset)
     )
-    rows = [dict(r) for r in (await conn.execute(stmt)).mappings()]
-    total = rows[0]["__total"] if rows else None
-    for r in rows:
-        del r["__total"]
-    return rows, total
+    return await fetch_page(conn, stmt)
 
 
 async def count_threads(

@@ -70,11 +70,21 @@ class _RunCreateBase(RequestModel):
     checkpoint_during: bool | None = None
     durability: Durability | None = None
     langsmith_tracer: Json | None = None
+    # Older SDKs send this with ``wait``: the server's answer is the same either way (the
+    # ``__error__`` body), the client raises on it when true.
+    raise_error: bool | None = None
 
     @field_validator("stream_mode", mode="after")
     @classmethod
     def _modes_as_list(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else list(dict.fromkeys(value))
+
+    @field_validator("langsmith_tracer", mode="after")
+    @classmethod
+    def _no_langsmith(cls, value: Json | None) -> Json | None:
+        if value is not None:
+            raise ValueError("LangSmith tracing is not available on this server")
+        return value
 
     @model_validator(mode="after")
     def _input_or_command(self) -> _RunCreateBase:

@@ -46,6 +46,11 @@ class Page:
     total: int
     next_offset: int | None
 
+    @classmethod
+    def of(cls, items: list[Row], total: int, offset: int) -> Page:
+        end = offset + len(items)
+        return cls(items, total, end if end < total else None)
+
 
 def reconcile_context(config: dict[str, Any], context: dict[str, Any] | None) -> tuple[Row, Row]:
     """Mirror ``context`` and ``config.configurable`` so each reads the same values.
@@ -165,9 +170,7 @@ class AssistantService:
                     name=body.name,
                     description=body.description,
                 )
-        end = body.offset + len(rows)
-        items = [select_fields(r, body.select) for r in rows]
-        return Page(items, total, end if end < total else None)
+        return Page.of([select_fields(r, body.select) for r in rows], total, body.offset)
 
     async def count(self, body: AssistantCountRequest) -> int:
         async with self._db.transaction() as conn:

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, get_args
 from uuid import UUID, uuid4
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -22,7 +22,12 @@ from graphport.repositories import assistants as assistant_repo
 from graphport.repositories import checkpoints as checkpoint_repo
 from graphport.repositories import runs as repo
 from graphport.repositories import threads as thread_repo
-from graphport.schemas.runs import RunCreateStateful, RunCreateStateless, RunsCancel
+from graphport.schemas.runs import (
+    RunCreateStateful,
+    RunCreateStateless,
+    RunsCancel,
+    RunSelectField,
+)
 from graphport.services.assistants import select_fields
 from graphport.services.run_kwargs import build_kwargs
 from graphport.services.webhooks import WebhookPolicy
@@ -30,17 +35,7 @@ from graphport.services.webhooks import WebhookPolicy
 Row = dict[str, Any]
 RunCreate = RunCreateStateful | RunCreateStateless
 
-RUN_FIELDS = (
-    "run_id",
-    "thread_id",
-    "assistant_id",
-    "created_at",
-    "updated_at",
-    "status",
-    "metadata",
-    "kwargs",
-    "multitask_strategy",
-)
+RUN_FIELDS = get_args(RunSelectField)
 
 
 def run_json(row: Row, select: Sequence[str] | None = None) -> Row:

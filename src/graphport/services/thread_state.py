@@ -14,6 +14,7 @@ from langgraph.types import Command, StateSnapshot, StateUpdate
 
 from graphport.db.engine import Database
 from graphport.errors import Conflict, InvalidInput, NotFound
+from graphport.graphs.factories import AccessContext
 from graphport.graphs.registry import AnyPregel, GraphRegistry, system_assistant_id
 from graphport.graphs.state_format import (
     checkpoint_of,
@@ -90,14 +91,18 @@ class ThreadStateService:
         return found
 
     @asynccontextmanager
-    async def _graph(self, thread: Row) -> AsyncIterator[AnyPregel | None]:
+    async def _graph(
+        self, thread: Row, access: AccessContext = "threads.read"
+    ) -> AsyncIterator[AnyPregel | None]:
         """The thread's graph bound to the checkpointer, or None before its first run."""
         graph_id = thread["metadata"].get("graph_id")
         if not isinstance(graph_id, str) or graph_id not in self._registry:
             yield None
             return
         config = await self._assistant_config(thread, graph_id)
-        async with self._registry.graph(graph_id, config, checkpointer=self._checkpointer) as graph:
+        async with self._registry.graph(
+            graph_id, config, checkpointer=self._checkpointer, access_context=access
+        ) as graph:
             yield graph
 
     async def _assistant_config(self, thread: Row, graph_id: str) -> RunnableConfig:
@@ -165,7 +170,7 @@ class ThreadStateService:
                 checkpoint_id=body.checkpoint_id,
                 checkpoint_ns=checkpoint.checkpoint_ns if checkpoint else "",
             )
-        async with self._graph(thread) as graph:
+        async with self._graph(thread, "threads.update") as graph:
             if graph is None:
                 raise InvalidInput(
                     f"Thread {thread_id} has no graph yet: run it once, or create it with "
@@ -178,7 +183,12 @@ class ThreadStateService:
             except (InvalidUpdateError, ValueError, KeyError) as exc:
                 raise InvalidInput(f"Invalid state update: {exc}") from exc
             await self._record(thread_id, graph)
-        return {"checkpoint": checkpoint_of(new_config)}
+        written = checkpoint_of(new_config)
+        return {
+            "checkpoint": written,
+            "configurable": written,
+            "checkpoint_id": written["checkpoint_id"] if written else None,
+        }
 
     async def apply_supersteps(self, thread: Row, supersteps: list[Superstep]) -> Row:
         """Replay updates (as if the named nodes ran) to seed a new thread's state."""
@@ -186,7 +196,7 @@ class ThreadStateService:
         updates = [
             [StateUpdate(_update_values(u), u.as_node) for u in step.updates] for step in supersteps
         ]
-        async with self._graph(thread) as graph:
+        async with self._graph(thread, "threads.update") as graph:
             assert graph is not None
             try:
                 await graph.abulk_update_state(_thread_config(thread_id), updates)

@@ -130,7 +130,7 @@ class ThreadService:
                 metadata=body.metadata,
                 values=body.values,
                 status=body.status,
-                sort_by=body.sort_by or "created_at",
+                sort_by=body.sort_by or "updated_at",  # recently active threads first
                 descending=(body.sort_order or "desc") == "desc",
                 limit=body.limit,
                 offset=body.offset,
@@ -143,9 +143,7 @@ class ThreadService:
                     status=body.status,
                     ids=body.ids,
                 )
-        end = body.offset + len(rows)
-        items = [thread_json(r, body.select) for r in rows]
-        return Page(items, total, end if end < total else None)
+        return Page.of([thread_json(r, body.select) for r in rows], total, body.offset)
 
     async def count(self, body: ThreadCountRequest) -> int:
         async with self._db.transaction() as conn:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any, get_args
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Depends, Header, Query
 
 from graphport.api.deps import Streams
 from graphport.api.sse import SSEResponse, stream_headers
@@ -56,6 +57,26 @@ async def stream_stateless_run(body: RunCreateStateless, streams: Streams) -> SS
     return _response(await streams.stream_new_run(None, body))
 
 
+@dataclass
+class JoinOptions:
+    """Query and headers of a run join: where to resume, which modes, leave = cancel?"""
+
+    last_event_id: str | None
+    modes: list[str] | None
+    cancel_on_disconnect: bool
+
+
+def join_options(
+    last_event_id: LastEventId = None,
+    stream_mode: Modes = None,
+    cancel_on_disconnect: Annotated[bool, Query()] = False,
+) -> JoinOptions:
+    return JoinOptions(last_event_id, _modes(stream_mode), cancel_on_disconnect)
+
+
+Join = Annotated[JoinOptions, Depends(join_options)]
+
+
 @router.get(
     "/threads/{thread_id}/runs/{run_id}/stream",
     response_class=SSEResponse,
@@ -63,39 +84,14 @@ async def stream_stateless_run(body: RunCreateStateless, streams: Streams) -> SS
     status_code=200,
 )
 async def join_run_stream(
-    thread_id: UUID,
-    run_id: UUID,
-    streams: Streams,
-    last_event_id: LastEventId = None,
-    stream_mode: Modes = None,
-    cancel_on_disconnect: Annotated[bool, Query()] = False,
+    thread_id: UUID, run_id: UUID, streams: Streams, options: Join
 ) -> SSEResponse:
-    handle = await streams.join_run(
-        thread_id,
-        run_id,
-        last_event_id=last_event_id,
-        modes=_modes(stream_mode),
-        cancel_on_disconnect=cancel_on_disconnect,
-    )
-    return _response(handle)
+    return _response(await streams.join_run(thread_id, run_id, **vars(options)))
 
 
 @stateless.get("/{run_id}/stream", response_class=SSEResponse, responses=SSE, status_code=200)
-async def join_stateless_run_stream(
-    run_id: UUID,
-    streams: Streams,
-    last_event_id: LastEventId = None,
-    stream_mode: Modes = None,
-    cancel_on_disconnect: Annotated[bool, Query()] = False,
-) -> SSEResponse:
-    handle = await streams.join_run(
-        None,
-        run_id,
-        last_event_id=last_event_id,
-        modes=_modes(stream_mode),
-        cancel_on_disconnect=cancel_on_disconnect,
-    )
-    return _response(handle)
+async def join_stateless_run_stream(run_id: UUID, streams: Streams, options: Join) -> SSEResponse:
+    return _response(await streams.join_run(None, run_id, **vars(options)))
 
 
 @router.get(

@@ -97,3 +97,17 @@ def machine() -> str:
 def new_client(url: str, concurrency: int) -> httpx.AsyncClient:
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     return httpx.AsyncClient(base_url=url, timeout=60, limits=limits)
+
+
+def saver_pool(uri: str, size: int) -> Any:
+    """A psycopg pool set up as graphport's checkpointer uses it (the ceiling's)."""
+    from psycopg.rows import dict_row
+    from psycopg_pool import AsyncConnectionPool
+
+    return AsyncConnectionPool(
+        uri,
+        min_size=1,
+        max_size=size,
+        kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
+        open=False,
+    )

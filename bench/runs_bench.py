@@ -25,26 +25,19 @@ from common import (
     new_client,
     rss_mib,
     run_bounded,
+    saver_pool,
     start_server,
     summary,
 )
 from graphs import chain, noop
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
-from psycopg.rows import dict_row
-from psycopg_pool import AsyncConnectionPool
 
 INPUT = {"messages": [{"role": "user", "content": "hi"}]}
 
 
 async def ceiling(uri: str, graph_name: str, n: int, concurrency: int) -> dict[str, float]:
     graph = {"noop": noop, "chain": chain}[graph_name]
-    async with AsyncConnectionPool(
-        uri,
-        min_size=1,
-        max_size=concurrency + 2,
-        kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
-        open=False,
-    ) as pool:
+    async with saver_pool(uri, concurrency + 2) as pool:
         saver = AsyncPostgresSaver(pool)
         await saver.setup()
         bound = graph.copy(update={"checkpointer": saver})

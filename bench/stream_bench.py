@@ -17,24 +17,16 @@ import time
 import uuid
 from typing import Any
 
-from common import database_uri, machine, new_client, rss_mib, start_server
+from common import database_uri, machine, new_client, rss_mib, saver_pool, start_server
 from graphs import tokens
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
-from psycopg.rows import dict_row
-from psycopg_pool import AsyncConnectionPool
 
 INPUT = {"messages": [{"role": "user", "content": "hi"}]}
 TOKEN_CHUNKS = 199
 
 
 async def ceiling(uri: str, n: int, concurrency: int) -> dict[str, float]:
-    async with AsyncConnectionPool(
-        uri,
-        min_size=1,
-        max_size=concurrency + 2,
-        kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
-        open=False,
-    ) as pool:
+    async with saver_pool(uri, concurrency + 2) as pool:
         saver = AsyncPostgresSaver(pool)
         await saver.setup()
         graph = tokens.copy(update={"checkpointer": saver})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, cast, get_args
 from uuid import UUID, uuid4
 
 from langchain_core.runnables import RunnableConfig
@@ -21,23 +21,13 @@ from graphport.schemas.assistants import (
     AssistantCreate,
     AssistantPatch,
     AssistantSearchRequest,
+    AssistantSelectField,
     AssistantVersionsSearchRequest,
 )
 
 Row = dict[str, Any]
 
-_RESPONSE_FIELDS = (
-    "assistant_id",
-    "graph_id",
-    "config",
-    "context",
-    "created_at",
-    "updated_at",
-    "metadata",
-    "version",
-    "name",
-    "description",
-)
+_RESPONSE_FIELDS = get_args(AssistantSelectField)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, get_args
 from uuid import UUID, uuid4
 
 from graphport.db.engine import Database
@@ -16,6 +16,7 @@ from graphport.schemas.threads import (
     ThreadCreate,
     ThreadPatch,
     ThreadSearchRequest,
+    ThreadSelectField,
     ThreadTTL,
 )
 from graphport.services.assistants import Page, select_fields
@@ -23,18 +24,7 @@ from graphport.services.thread_state import ThreadStateService
 
 Row = dict[str, Any]
 
-RESPONSE_FIELDS = (
-    "thread_id",
-    "created_at",
-    "updated_at",
-    "state_updated_at",
-    "metadata",
-    "config",
-    "status",
-    "values",
-    "interrupts",
-    "error",
-)
+RESPONSE_FIELDS = tuple(f for f in get_args(ThreadSelectField) if f != "context")
 
 
 def thread_json(row: Row, select: Sequence[str] | None = None) -> Row:

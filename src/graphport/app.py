@@ -61,13 +61,6 @@ async def build_context(settings: Settings, stack: AsyncExitStack) -> AppContext
     assistant_service = AssistantService(db, registry)
     await assistant_service.ensure_system_assistants()
     thread_state = ThreadStateService(db, registry, checkpointer.saver)
-    ttl = config.checkpointer.ttl
-    threads = ThreadService(db, thread_state, default_ttl_minutes=ttl.default_ttl if ttl else None)
-    sweep_minutes = ttl.sweep_interval_minutes if ttl else ThreadTTLConfig().sweep_interval_minutes
-    sweeper = PeriodicTask("thread-ttl-sweeper", sweep_minutes * 60, threads.delete_expired)
-    sweeper.start()
-    stack.push_async_callback(sweeper.stop)
-
     broker = LocalBroker(retention_seconds=settings.stream_retention_secs)
     broker_sweeper = PeriodicTask("stream-retention-sweeper", 30, _as_async(broker.sweep))
     broker_sweeper.start()
@@ -75,6 +68,15 @@ async def build_context(settings: Settings, stack: AsyncExitStack) -> AppContext
     runs, executor = await _start_run_engine(
         settings, config, db, registry, checkpointer, uri, broker, stack
     )
+
+    ttl = config.checkpointer.ttl
+    threads = ThreadService(
+        db, thread_state, runs, default_ttl_minutes=ttl.default_ttl if ttl else None
+    )
+    sweep_minutes = ttl.sweep_interval_minutes if ttl else ThreadTTLConfig().sweep_interval_minutes
+    sweeper = PeriodicTask("thread-ttl-sweeper", sweep_minutes * 60, threads.delete_expired)
+    sweeper.start()
+    stack.push_async_callback(sweeper.stop)
     return AppContext(
         settings=settings,
         config=config,

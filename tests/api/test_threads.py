@@ -11,6 +11,7 @@ import pytest
 from langgraph_sdk.client import LangGraphClient
 from langgraph_sdk.errors import ConflictError, NotFoundError
 
+from tests.api.run_helpers import wait_for_status
 from tests.api.thread_helpers import HUMAN, seeded_thread
 
 
@@ -198,6 +199,12 @@ async def test_patch_ttl(client: LangGraphClient, http: httpx.AsyncClient) -> No
     assert patched.status_code == 200
     bad = await http.patch(f"/threads/{thread['thread_id']}", json={"ttl": {"ttl": 0}})
     assert bad.status_code == 422
+    shown = await client.threads.get(thread["thread_id"], include=["ttl"])
+    assert shown["ttl"]["ttl"] == 30
+    assert shown["ttl"]["strategy"] == "delete"
+    assert shown["ttl"]["expires_at"] > shown["updated_at"]
+    assert "ttl" not in await client.threads.get(thread["thread_id"])
+    assert (await http.get(f"/threads/{thread['thread_id']}?include=nope")).status_code == 422
 
 
 async def test_delete_assistant_with_its_threads(
@@ -215,3 +222,17 @@ async def test_delete_assistant_with_its_threads(
     with pytest.raises(NotFoundError):
         await client.threads.get(owned["thread_id"])
     assert (await client.threads.get(other["thread_id"]))["thread_id"] == other["thread_id"]
+
+
+async def test_deleting_a_busy_thread_stops_its_run(client: LangGraphClient) -> None:
+    thread = await client.threads.create()
+    run = await client.runs.create(thread["thread_id"], "slow", input={"delay": 2})
+    await wait_for_status(client, thread["thread_id"], run["run_id"], "running")
+    started = time.monotonic()
+    await client.threads.delete(thread["thread_id"])
+    assert time.monotonic() - started < 2  # the run was stopped, not waited for
+    with pytest.raises(NotFoundError):
+        await client.threads.get(thread["thread_id"])
+    await asyncio.sleep(2.5)  # past the moment the run would have written its steps
+    await client.threads.create(thread_id=thread["thread_id"], graph_id="slow")
+    assert await client.threads.get_history(thread["thread_id"]) == []

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response
 
 from graphport.api.deps import Threads, ThreadState
 from graphport.api.responses import json_response, pagination_headers
+from graphport.errors import InvalidInput
 from graphport.schemas.threads import (
     CheckpointConfig,
     Thread,
@@ -45,8 +46,13 @@ async def count_threads(service: Threads, body: ThreadCountRequest | None = None
 
 
 @router.get("/{thread_id}", response_model=Thread)
-async def get_thread(thread_id: UUID, service: Threads) -> Response:
-    return json_response(await service.get(thread_id))
+async def get_thread(
+    thread_id: UUID, service: Threads, include: Annotated[str | None, Query()] = None
+) -> Response:
+    extras = {part for part in (include or "").split(",") if part}
+    if extras - {"ttl"}:
+        raise InvalidInput(f"include supports only 'ttl', got {include!r}")
+    return json_response(await service.get(thread_id, include_ttl="ttl" in extras))
 
 
 @router.patch("/{thread_id}", response_model=Thread)

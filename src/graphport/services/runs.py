@@ -307,6 +307,23 @@ class RunService:
             if future is not None:
                 self._completions.forget(run_id, future)
 
+    async def stop_thread_runs(self, thread_id: UUID, *, wait_seconds: float = 5.0) -> None:
+        """Interrupt every run in flight on a thread (before the thread is deleted), waiting
+        a little for running ones so they write nothing after the thread is gone."""
+        async with self._db.transaction() as conn:
+            rows = await repo.in_flight_runs(conn, thread_id=thread_id)
+            if not rows:
+                return
+            stopped = await self._cancel_rows(conn, rows, "interrupt")
+        futures = [self._completions.expect(run_id) for run_id in stopped.running]
+        self._signal_cancel(stopped)
+        try:
+            if futures:
+                await asyncio.wait(futures, timeout=wait_seconds)
+        finally:
+            for run_id, future in zip(stopped.running, futures, strict=True):
+                self._completions.forget(run_id, future)
+
     async def cancel_many(self, body: RunsCancel, *, action: str) -> None:
         statuses = repo.IN_FLIGHT if body.status in (None, "all") else (body.status or "",)
         async with self._db.transaction() as conn:

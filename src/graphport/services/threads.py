@@ -20,6 +20,7 @@ from graphport.schemas.threads import (
     ThreadTTL,
 )
 from graphport.services.assistants import Page, select_fields
+from graphport.services.runs import RunService
 from graphport.services.thread_state import ThreadStateService
 
 Row = dict[str, Any]
@@ -36,11 +37,13 @@ class ThreadService:
         self,
         db: Database,
         state: ThreadStateService,
+        runs: RunService,
         *,
         default_ttl_minutes: float | None = None,
     ) -> None:
         self._db = db
         self._state = state
+        self._runs = runs
         self._default_ttl = default_ttl_minutes
 
     def _ttl(self, ttl: ThreadTTL | None) -> tuple[Row | None, datetime | None]:
@@ -80,12 +83,16 @@ class ThreadService:
                 raise
         return thread_json(created)
 
-    async def get(self, thread_id: UUID) -> Row:
+    async def get(self, thread_id: UUID, *, include_ttl: bool = False) -> Row:
         async with self._db.transaction() as conn:
             found = await repo.get_thread(conn, thread_id=thread_id)
         if found is None:
             raise NotFound(f"Thread {thread_id} not found")
-        return thread_json(found)
+        shown = thread_json(found)
+        if include_ttl:
+            ttl = found["ttl"]
+            shown["ttl"] = None if ttl is None else {**ttl, "expires_at": found["expires_at"]}
+        return shown
 
     async def update(self, thread_id: UUID, body: ThreadPatch) -> Row:
         ttl, expires_at = self._ttl(body.ttl) if body.ttl is not None else (None, None)
@@ -98,7 +105,8 @@ class ThreadService:
         return thread_json(updated)
 
     async def delete(self, thread_id: UUID) -> None:
-        """Delete the thread and its checkpoints in one transaction."""
+        """Stop the thread's runs, then delete it and its checkpoints in one transaction."""
+        await self._runs.stop_thread_runs(thread_id)
         async with self._db.transaction() as conn:
             if not await repo.delete_thread(conn, thread_id=thread_id):
                 raise NotFound(f"Thread {thread_id} not found")

@@ -26,7 +26,10 @@ def database_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         return
     from graphport.db.embedded import EmbeddedPostgres
 
-    shared = tmp_path_factory.getbasetemp().parent / "pgdata"
+    # One server per pytest session, shared by its xdist workers (their basetemps are
+    # siblings under the session's), never by two sessions.
+    base = tmp_path_factory.getbasetemp()
+    shared = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "pgdata"
     embedded = EmbeddedPostgres(Path(shared))
     uri = embedded.start()
     yield uri

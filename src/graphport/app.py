@@ -10,7 +10,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from graphport.api import assistants, runs, streams, system, threads
+from graphport.api import assistants, runs, store, streams, system, threads
 from graphport.api.middleware import PlainTextJsonMiddleware
 from graphport.config import LanggraphConfig, ThreadTTLConfig, load_config
 from graphport.context import AppContext
@@ -18,6 +18,7 @@ from graphport.db.checkpointer import Checkpointer
 from graphport.db.embedded import EmbeddedPostgres
 from graphport.db.engine import Database
 from graphport.db.migrate import run_migrations
+from graphport.db.store import Store
 from graphport.errors import install_error_handlers
 from graphport.execution.broker import LocalBroker
 from graphport.execution.completions import Completions
@@ -29,6 +30,7 @@ from graphport.scheduling.periodic import PeriodicTask
 from graphport.services.assistants import AssistantService
 from graphport.services.metrics import MetricsService
 from graphport.services.runs import RunService
+from graphport.services.store import StoreService
 from graphport.services.streams import StreamService
 from graphport.services.thread_state import ThreadStateService
 from graphport.services.threads import ThreadService
@@ -57,6 +59,19 @@ async def build_context(settings: Settings, stack: AsyncExitStack) -> AppContext
     checkpointer = Checkpointer(uri, pool_size=settings.db_pool_size)
     await checkpointer.start(setup=settings.run_migrations)
     stack.push_async_callback(checkpointer.stop)
+
+    memory = Store(checkpointer.pool, config.store, config.base_dir)
+    await memory.start(setup=settings.run_migrations)
+    stack.push_async_callback(memory.stop)
+    registry.attach_store(memory.store)
+    store_ttl = (config.store or {}).get("ttl") or {}
+    store_sweeper = PeriodicTask(
+        "store-ttl-sweeper",
+        float(store_ttl.get("sweep_interval_minutes") or 5) * 60,
+        memory.store.sweep_ttl,
+    )
+    store_sweeper.start()
+    stack.push_async_callback(store_sweeper.stop)
 
     assistant_service = AssistantService(db, registry)
     await assistant_service.ensure_system_assistants()
@@ -89,6 +104,7 @@ async def build_context(settings: Settings, stack: AsyncExitStack) -> AppContext
         runs=runs,
         streams=StreamService(db, runs, broker),
         metrics=MetricsService(db, executor, broker),
+        store=StoreService(memory.store, has_index=memory.has_index),
     )
 
 
@@ -160,6 +176,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(runs.stateless)
     app.include_router(streams.router)
     app.include_router(streams.stateless)
+    app.include_router(store.router)
     app.add_middleware(PlainTextJsonMiddleware)
     app.add_middleware(
         CORSMiddleware,

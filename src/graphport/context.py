@@ -11,6 +11,7 @@ from graphport.graphs.registry import GraphRegistry
 from graphport.services.assistants import AssistantService
 from graphport.services.metrics import MetricsService
 from graphport.services.runs import RunService
+from graphport.services.store import StoreService
 from graphport.services.streams import StreamService
 from graphport.services.thread_state import ThreadStateService
 from graphport.services.threads import ThreadService
@@ -30,3 +31,4 @@ class AppContext:
     runs: RunService
     streams: StreamService
     metrics: MetricsService
+    store: StoreService

@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from graphport.context import AppContext
 from graphport.services.assistants import AssistantService
 from graphport.services.runs import RunService
+from graphport.services.store import StoreService
 from graphport.services.streams import StreamService
 from graphport.services.thread_state import ThreadStateService
 from graphport.services.threads import ThreadService
@@ -39,9 +40,14 @@ def get_stream_service(request: Request) -> StreamService:
     return get_context(request).streams
 
 
+def get_store_service(request: Request) -> StoreService:
+    return get_context(request).store
+
+
 Context = Annotated[AppContext, Depends(get_context)]
 Assistants = Annotated[AssistantService, Depends(get_assistant_service)]
 Threads = Annotated[ThreadService, Depends(get_thread_service)]
 ThreadState = Annotated[ThreadStateService, Depends(get_thread_state_service)]
 Runs = Annotated[RunService, Depends(get_run_service)]
 Streams = Annotated[StreamService, Depends(get_stream_service)]
+Store = Annotated[StoreService, Depends(get_store_service)]

@@ -20,6 +20,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import StateGraph
 from langgraph.pregel import Pregel
+from langgraph.store.base import BaseStore
 
 from graphport.config import LanggraphConfig
 from graphport.errors import ConfigError
@@ -50,6 +51,12 @@ class GraphRegistry:
     def __init__(self, entries: dict[str, GraphEntry]) -> None:
         self._entries = entries
         self._bound_cache: dict[tuple[str, int], AnyPregel] = {}
+        self._store: BaseStore | None = None
+
+    def attach_store(self, store: BaseStore) -> None:
+        """The long-term memory store every graph gets (set once at startup)."""
+        self._store = store
+        self._bound_cache.clear()
 
     @classmethod
     def from_config(cls, config: LanggraphConfig) -> GraphRegistry:
@@ -100,17 +107,23 @@ class GraphRegistry:
             config or RunnableConfig(configurable={}),
             access_context=access_context,
             context=context,
+            store=self._store,
         )
         if inspect.isawaitable(made):
             made = await made
         if isinstance(made, AbstractAsyncContextManager):
             async with made as graph:
-                yield _bind(_as_compiled(entry.graph_id, entry.spec, graph), checkpointer)
+                yield self._bind(_as_compiled(entry.graph_id, entry.spec, graph), checkpointer)
         elif isinstance(made, AbstractContextManager):
             with made as graph:
-                yield _bind(_as_compiled(entry.graph_id, entry.spec, graph), checkpointer)
+                yield self._bind(_as_compiled(entry.graph_id, entry.spec, graph), checkpointer)
         else:
-            yield _bind(_as_compiled(entry.graph_id, entry.spec, made), checkpointer)
+            yield self._bind(_as_compiled(entry.graph_id, entry.spec, made), checkpointer)
+
+    def _bind(self, graph: AnyPregel, checkpointer: BaseCheckpointSaver[Any] | None) -> AnyPregel:
+        if checkpointer is None:
+            return graph
+        return graph.copy(update={"checkpointer": checkpointer, "store": self._store})
 
     def _bound(
         self, graph_id: str, graph: AnyPregel, checkpointer: BaseCheckpointSaver[Any] | None
@@ -121,7 +134,7 @@ class GraphRegistry:
         key = (graph_id, id(checkpointer))
         bound = self._bound_cache.get(key)
         if bound is None:
-            bound = self._bound_cache[key] = _bind(graph, checkpointer)
+            bound = self._bound_cache[key] = self._bind(graph, checkpointer)
         return bound
 
 
@@ -149,18 +162,22 @@ def _extend_import_path(config: LanggraphConfig) -> None:
             sys.path.insert(0, str(path))
 
 
-def _load_entry(base_dir: Path, graph_id: str, spec: str, description: str | None) -> GraphEntry:
+def load_attribute(base_dir: Path, what: str, spec: str) -> Any:
+    """The object ``./file.py:attribute`` or ``package.module:attribute`` names."""
     location, sep, attr = spec.rpartition(":")
     if not sep or not location or not attr:
         raise ConfigError(
-            f"graph {graph_id!r}: {spec!r} must look like './file.py:attribute' or "
-            "'package.module:attribute'"
+            f"{what}: {spec!r} must look like './file.py:attribute' or 'package.module:attribute'"
         )
-    module = _import_module(base_dir, graph_id, location)
+    module = _import_module(base_dir, what, location)
     try:
-        target = getattr(module, attr)
+        return getattr(module, attr)
     except AttributeError:
-        raise ConfigError(f"graph {graph_id!r}: {location} has no attribute {attr!r}") from None
+        raise ConfigError(f"{what}: {location} has no attribute {attr!r}") from None
+
+
+def _load_entry(base_dir: Path, graph_id: str, spec: str, description: str | None) -> GraphEntry:
+    target = load_attribute(base_dir, f"graph {graph_id!r}", spec)
     if isinstance(target, Pregel | StateGraph):
         return GraphEntry(graph_id, spec, description, _as_compiled(graph_id, spec, target), None)
     if callable(target):
@@ -171,7 +188,7 @@ def _load_entry(base_dir: Path, graph_id: str, spec: str, description: str | Non
     )
 
 
-def _import_module(base_dir: Path, graph_id: str, location: str) -> ModuleType:
+def _import_module(base_dir: Path, what: str, location: str) -> ModuleType:
     is_file = location.endswith(".py") or "/" in location or location.startswith(".")
     try:
         if not is_file:
@@ -181,7 +198,7 @@ def _import_module(base_dir: Path, graph_id: str, location: str) -> ModuleType:
         raise
     except Exception as exc:
         raise ConfigError(
-            f"graph {graph_id!r}: importing {location} failed: {type(exc).__name__}: {exc}"
+            f"{what}: importing {location} failed: {type(exc).__name__}: {exc}"
         ) from exc
 
 
@@ -204,12 +221,6 @@ def _import_file(path: Path) -> ModuleType:
         del sys.modules[name]
         raise
     return module
-
-
-def _bind(graph: AnyPregel, checkpointer: BaseCheckpointSaver[Any] | None) -> AnyPregel:
-    if checkpointer is None:
-        return graph
-    return graph.copy(update={"checkpointer": checkpointer})
 
 
 def _as_compiled(graph_id: str, spec: str, value: Any) -> AnyPregel:

@@ -1,0 +1,51 @@
+"""Store routes: parse, call the service once, respond."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from graphport.api.deps import Store
+from graphport.api.responses import json_response
+from graphport.schemas.store import (
+    StoreDeleteRequest,
+    StoreListNamespacesRequest,
+    StorePutRequest,
+    StoreSearchRequest,
+)
+from graphport.services.store import parse_namespace
+
+router = APIRouter(prefix="/store", tags=["Store"])
+
+
+@router.put("/items", status_code=204)
+async def put_item(body: StorePutRequest, store: Store) -> Response:
+    await store.put(body)
+    return Response(status_code=204)
+
+
+@router.get("/items")
+async def get_item(
+    store: Store,
+    key: Annotated[str, Query()],
+    namespace: Annotated[str | None, Query()] = None,
+    refresh_ttl: Annotated[bool | None, Query()] = None,
+) -> Response:
+    return json_response(await store.get(parse_namespace(namespace), key, refresh_ttl=refresh_ttl))
+
+
+@router.delete("/items", status_code=204)
+async def delete_item(body: StoreDeleteRequest, store: Store) -> Response:
+    await store.delete(body)
+    return Response(status_code=204)
+
+
+@router.post("/items/search")
+async def search_items(store: Store, body: StoreSearchRequest | None = None) -> Response:
+    return json_response(await store.search(body or StoreSearchRequest()))
+
+
+@router.post("/namespaces")
+async def list_namespaces(store: Store, body: StoreListNamespacesRequest | None = None) -> Response:
+    return json_response(await store.list_namespaces(body or StoreListNamespacesRequest()))

@@ -10,7 +10,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from graphport.api import assistants, runs, store, streams, system, threads
+from graphport.api import assistants, crons, runs, store, streams, system, threads
 from graphport.api.middleware import PlainTextJsonMiddleware
 from graphport.config import LanggraphConfig, ThreadTTLConfig, load_config
 from graphport.context import AppContext
@@ -26,8 +26,10 @@ from graphport.execution.executor import Executor
 from graphport.execution.webhooks import WebhookSender
 from graphport.execution.worker import WorkerDeps
 from graphport.graphs.registry import GraphRegistry
+from graphport.scheduling.crons import CronScheduler
 from graphport.scheduling.periodic import PeriodicTask
 from graphport.services.assistants import AssistantService
+from graphport.services.crons import CronService
 from graphport.services.metrics import MetricsService
 from graphport.services.runs import RunService
 from graphport.services.store import StoreService
@@ -92,6 +94,10 @@ async def build_context(settings: Settings, stack: AsyncExitStack) -> AppContext
     sweeper = PeriodicTask("thread-ttl-sweeper", sweep_minutes * 60, threads.delete_expired)
     sweeper.start()
     stack.push_async_callback(sweeper.stop)
+    crons = CronService(db, registry, runs)
+    scheduler = CronScheduler(crons)
+    scheduler.start()
+    stack.push_async_callback(scheduler.stop)
     return AppContext(
         settings=settings,
         config=config,
@@ -105,6 +111,7 @@ async def build_context(settings: Settings, stack: AsyncExitStack) -> AppContext
         streams=StreamService(db, runs, broker),
         metrics=MetricsService(db, executor, broker),
         store=StoreService(memory.store, has_index=memory.has_index),
+        crons=crons,
     )
 
 
@@ -177,6 +184,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(streams.router)
     app.include_router(streams.stateless)
     app.include_router(store.router)
+    app.include_router(crons.router)
     app.add_middleware(PlainTextJsonMiddleware)
     app.add_middleware(
         CORSMiddleware,

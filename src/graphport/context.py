@@ -9,6 +9,7 @@ from graphport.db.checkpointer import Checkpointer
 from graphport.db.engine import Database
 from graphport.graphs.registry import GraphRegistry
 from graphport.services.assistants import AssistantService
+from graphport.services.crons import CronService
 from graphport.services.metrics import MetricsService
 from graphport.services.runs import RunService
 from graphport.services.store import StoreService
@@ -32,3 +33,4 @@ class AppContext:
     streams: StreamService
     metrics: MetricsService
     store: StoreService
+    crons: CronService

@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 
 from graphport.context import AppContext
 from graphport.services.assistants import AssistantService
+from graphport.services.crons import CronService
 from graphport.services.runs import RunService
 from graphport.services.store import StoreService
 from graphport.services.streams import StreamService
@@ -44,6 +45,10 @@ def get_store_service(request: Request) -> StoreService:
     return get_context(request).store
 
 
+def get_cron_service(request: Request) -> CronService:
+    return get_context(request).crons
+
+
 Context = Annotated[AppContext, Depends(get_context)]
 Assistants = Annotated[AssistantService, Depends(get_assistant_service)]
 Threads = Annotated[ThreadService, Depends(get_thread_service)]
@@ -51,3 +56,4 @@ ThreadState = Annotated[ThreadStateService, Depends(get_thread_state_service)]
 Runs = Annotated[RunService, Depends(get_run_service)]
 Streams = Annotated[StreamService, Depends(get_stream_service)]
 Store = Annotated[StoreService, Depends(get_store_service)]
+Crons = Annotated[CronService, Depends(get_cron_service)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     ForeignKey,
@@ -141,4 +142,31 @@ run = Table(
         postgresql_where=text("status = 'running'"),
     ),
     Index("ix_run_running_worker", "worker_id", postgresql_where=text("status = 'running'")),
+)
+
+cron = Table(
+    "cron",
+    metadata,
+    Column("cron_id", UUID(as_uuid=True), primary_key=True),
+    Column("assistant_id", UUID(as_uuid=True), nullable=False),
+    Column(
+        "thread_id",
+        UUID(as_uuid=True),
+        ForeignKey("thread.thread_id", ondelete="CASCADE"),
+        nullable=True,
+    ),
+    Column("user_id", Text, nullable=True),
+    Column("schedule", Text, nullable=False),
+    Column("timezone", Text, nullable=False, server_default=text("'UTC'")),
+    Column("payload", JSONB, nullable=False, server_default=_EMPTY_OBJECT),
+    Column("metadata", JSONB, nullable=False, server_default=_EMPTY_OBJECT),
+    Column("on_run_completed", Text, nullable=True),
+    Column("end_time", DateTime(timezone=True), nullable=True),
+    Column("next_run_date", DateTime(timezone=True), nullable=True),
+    Column("enabled", Boolean, nullable=False, server_default=text("true")),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_cron_due", "next_run_date", postgresql_where=text("enabled")),
+    Index("ix_cron_assistant_id", "assistant_id"),
+    Index("ix_cron_thread_id", "thread_id"),
 )

@@ -26,7 +26,7 @@ def server_info(config: LanggraphConfig) -> dict[str, Any]:
         "langgraph_py_version": _package_version("langgraph"),
         "flags": {
             "assistants": True,
-            "crons": False,
+            "crons": True,
             "langsmith": False,
             "langsmith_tracing_replicas": False,
         },

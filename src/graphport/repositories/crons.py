@@ -1,0 +1,102 @@
+"""SQL for crons. Nothing here commits: the caller owns the transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import ColumnElement, delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from graphport.db.tables import cron
+from graphport.repositories.filters import fetch_page
+
+Row = dict[str, Any]
+
+
+def _filters(
+    *,
+    assistant_id: UUID | None,
+    thread_id: UUID | None,
+    metadata: dict[str, Any] | None,
+    enabled: bool | None,
+) -> list[ColumnElement[bool]]:
+    clauses: list[ColumnElement[bool]] = []
+    if assistant_id is not None:
+        clauses.append(cron.c.assistant_id == assistant_id)
+    if thread_id is not None:
+        clauses.append(cron.c.thread_id == thread_id)
+    if metadata:
+        clauses.append(cron.c.metadata.contains(metadata))
+    if enabled is not None:
+        clauses.append(cron.c.enabled == enabled)
+    return clauses
+
+
+async def create_cron(conn: AsyncConnection, *, values: Row) -> Row:
+    stmt = cron.insert().values(**values).returning(*cron.c)
+    return dict((await conn.execute(stmt)).mappings().one())
+
+
+async def get_cron(conn: AsyncConnection, *, cron_id: UUID, for_update: bool = False) -> Row | None:
+    stmt = select(cron).where(cron.c.cron_id == cron_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    row = (await conn.execute(stmt)).mappings().first()
+    return dict(row) if row else None
+
+
+async def update_cron(conn: AsyncConnection, *, cron_id: UUID, values: Row) -> Row:
+    stmt = (
+        update(cron)
+        .where(cron.c.cron_id == cron_id)
+        .values(**values, updated_at=func.now())
+        .returning(*cron.c)
+    )
+    return dict((await conn.execute(stmt)).mappings().one())
+
+
+async def delete_cron(conn: AsyncConnection, *, cron_id: UUID) -> bool:
+    return bool((await conn.execute(delete(cron).where(cron.c.cron_id == cron_id))).rowcount)
+
+
+async def search_crons(
+    conn: AsyncConnection,
+    *,
+    filters: Row,
+    sort_by: str,
+    descending: bool,
+    limit: int,
+    offset: int,
+) -> tuple[list[Row], int | None]:
+    column = cron.c[sort_by]
+    stmt = (
+        select(cron)
+        .where(*_filters(**filters))
+        .order_by(column.desc() if descending else column.asc(), cron.c.cron_id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return await fetch_page(conn, stmt)
+
+
+async def count_crons(conn: AsyncConnection, *, filters: Row) -> int:
+    stmt = select(func.count()).select_from(cron).where(*_filters(**filters))
+    return int((await conn.execute(stmt)).scalar_one())
+
+
+async def claim_due_crons(conn: AsyncConnection, *, limit: int) -> list[Row]:
+    """Enabled crons whose time has come; rows another scheduler holds are skipped."""
+    stmt = (
+        select(cron)
+        .where(cron.c.enabled, cron.c.next_run_date <= func.now())
+        .order_by(cron.c.next_run_date)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return [dict(r) for r in (await conn.execute(stmt)).mappings()]
+
+
+async def next_due(conn: AsyncConnection) -> Any:
+    stmt = select(func.min(cron.c.next_run_date)).where(cron.c.enabled)
+    return (await conn.execute(stmt)).scalar()

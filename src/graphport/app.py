@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from graphport.api import assistants, crons, runs, store, streams, system, threads
-from graphport.api.middleware import PlainTextJsonMiddleware
+from graphport.api.middleware import PlainTextJsonMiddleware, RequestTimingMiddleware
 from graphport.config import LanggraphConfig, ThreadTTLConfig, load_config
 from graphport.context import AppContext
 from graphport.db.checkpointer import Checkpointer
@@ -30,7 +30,7 @@ from graphport.scheduling.crons import CronScheduler
 from graphport.scheduling.periodic import PeriodicTask
 from graphport.services.assistants import AssistantService
 from graphport.services.crons import CronService
-from graphport.services.metrics import MetricsService
+from graphport.services.metrics import MetricsService, Timings
 from graphport.services.runs import RunService
 from graphport.services.store import StoreService
 from graphport.services.streams import StreamService
@@ -44,7 +44,7 @@ logger = logging.getLogger(__name__)
 EXPOSED_HEADERS = ["Location", "Content-Location", "X-Pagination-Total", "X-Pagination-Next"]
 
 
-async def build_context(settings: Settings, stack: AsyncExitStack) -> AppContext:
+async def build_context(settings: Settings, stack: AsyncExitStack, timings: Timings) -> AppContext:
     """Build resources in order; ``stack`` tears them down in reverse."""
     config = load_config(settings.config_path)
     registry = GraphRegistry.from_config(config)
@@ -83,7 +83,7 @@ async def build_context(settings: Settings, stack: AsyncExitStack) -> AppContext
     broker_sweeper.start()
     stack.push_async_callback(broker_sweeper.stop)
     runs, executor = await _start_run_engine(
-        settings, config, db, registry, checkpointer, uri, broker, stack
+        settings, config, db, registry, checkpointer, uri, broker, timings, stack
     )
 
     ttl = config.checkpointer.ttl
@@ -109,7 +109,7 @@ async def build_context(settings: Settings, stack: AsyncExitStack) -> AppContext
         thread_state=thread_state,
         runs=runs,
         streams=StreamService(db, runs, broker),
-        metrics=MetricsService(db, executor, broker),
+        metrics=MetricsService(db, executor, broker, timings),
         store=StoreService(memory.store, has_index=memory.has_index),
         crons=crons,
     )
@@ -123,6 +123,7 @@ async def _start_run_engine(
     checkpointer: Checkpointer,
     uri: str,
     broker: LocalBroker,
+    timings: Timings,
     stack: AsyncExitStack,
 ) -> tuple[RunService, Executor]:
     origin = secrets.token_hex(8)
@@ -144,12 +145,19 @@ async def _start_run_engine(
         completions,
         slots=settings.n_jobs_per_worker,
         max_attempts=settings.bg_job_max_retries + 1,
-        on_finished=webhooks.on_finished,
+        on_finished=(webhooks.on_finished, timings.run_finished),
     )
     await executor.start(listen_uri=uri)
     stack.push_async_callback(executor.stop, settings.bg_job_shutdown_grace_period_secs)
     runs = RunService(db, registry, executor, completions, policy, broker, origin=origin)
     return runs, executor
+
+
+def _observer(timings: Timings) -> Callable[[str, str, int, float], None]:
+    def observe(method: str, route: str, status: int, seconds: float) -> None:
+        timings.http.labels(method, route, str(status)).observe(seconds)
+
+    return observe
 
 
 def _as_async(job: Callable[[], None]) -> Callable[[], Awaitable[None]]:
@@ -162,11 +170,12 @@ def _as_async(job: Callable[[], None]) -> Callable[[], Awaitable[None]]:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """An app that builds its resources when it starts, not when it is created."""
     resolved = settings or Settings()
+    timings = Timings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            app.state.context = await build_context(resolved, stack)
+            app.state.context = await build_context(resolved, stack, timings)
             logger.info("graphport ready: graphs %s", ", ".join(app.state.context.registry.ids()))
             yield
 
@@ -186,6 +195,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(store.router)
     app.include_router(crons.router)
     app.add_middleware(PlainTextJsonMiddleware)
+    app.add_middleware(RequestTimingMiddleware, observe=_observer(timings))
     app.add_middleware(
         CORSMiddleware,
         allow_origins=["*"],

@@ -74,3 +74,32 @@ async def test_cors_exposes_pagination_headers(http: httpx.AsyncClient) -> None:
     exposed = response.headers["access-control-expose-headers"].lower()
     for header in ("location", "content-location", "x-pagination-total", "x-pagination-next"):
         assert header in exposed
+
+
+async def test_metrics_prometheus_and_json(http: httpx.AsyncClient) -> None:
+    thread = (await http.post("/threads", json={})).json()
+    await http.post(
+        f"/threads/{thread['thread_id']}/runs/wait", json={"assistant_id": "slow", "input": {}}
+    )
+    text = await http.get("/metrics")
+    assert text.status_code == 200
+    assert text.headers["content-type"].startswith("text/plain")
+    body = text.text
+    for name in (
+        'graphport_runs{status="success"}',
+        "graphport_worker_slots ",
+        "graphport_worker_slots_used ",
+        "graphport_queue_pending ",
+        "graphport_open_streams ",
+        "graphport_run_duration_seconds_bucket",
+        "graphport_run_queue_wait_seconds_count",
+        'graphport_http_request_duration_seconds_count{method="POST",route="/threads/{thread_id}/runs/wait",status="200"}',
+    ):
+        assert name in body, name
+    data = (await http.get("/metrics", params={"format": "json"})).json()
+    assert data["runs"]["success"] >= 1
+    assert data["workers"]["slots"] == 10
+    assert data["workers"]["free"] + data["workers"]["used"] == 10
+    assert data["timings"]["run_duration"]["count"] >= 1
+    assert data["timings"]["http_requests"]["count"] >= 1
+    assert (await http.get("/metrics", params={"format": "xml"})).status_code == 422

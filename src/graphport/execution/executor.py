@@ -8,7 +8,7 @@ import contextlib
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -37,7 +37,7 @@ class Executor:
         *,
         slots: int,
         max_attempts: int,
-        on_finished: Callable[[Row, RunOutcome], None] | None = None,
+        on_finished: Sequence[Callable[[Row, RunOutcome, float], None]] = (),
     ) -> None:
         self._deps = deps
         self._db: Database = deps.db
@@ -211,6 +211,7 @@ class Executor:
 
     async def _execute(self, run: Row) -> None:
         run_id = run["run_id"]
+        started = time.monotonic()
         try:
             outcome: RunOutcome = await self._worker.execute(run)
         except asyncio.CancelledError:
@@ -225,8 +226,8 @@ class Executor:
             self._maybe_pending = True
             self._wake.set()  # a slot is free and a queued run may be claimable now
         self._completions.resolve(outcome)
-        if self._on_finished is not None:
-            self._on_finished(run, outcome)
+        for listener in self._on_finished:
+            listener(run, outcome, time.monotonic() - started)
 
     async def _record_failure(self, run_id: UUID, exc: Exception) -> RunOutcome:
         """The run's end could not be written: end it as an error so nobody waits forever."""

@@ -60,7 +60,7 @@ class WebhookSender:
             await self._client.aclose()
             self._client = None
 
-    def on_finished(self, run: Row, outcome: RunOutcome) -> None:
+    def on_finished(self, run: Row, outcome: RunOutcome, _seconds: float = 0.0) -> None:
         url = run["kwargs"].get("webhook")
         if not url or self._client is None:
             return

@@ -203,9 +203,9 @@ class RunWorker:
                 if status != "rollback":
                     await run_repo.finish_run(conn, run_id=run_id, status=status, error=error)
             await run_repo.notify(conn, channel=RUN_DONE, payload=f"{self._deps.origin}:{run_id}")
-        final = "interrupted" if status == "rollback" else status
+        ended_as = "interrupted" if status == "rollback" else status
         known = values if values is not thread_repo.UNCHANGED else None
-        return RunOutcome(run_id, final, values=known, error=error, more_queued=more_queued)
+        return RunOutcome(run_id, ended_as, values=known, error=error, more_queued=more_queued)
 
     async def _safe_snapshot(self, run: Row) -> StateSnapshot | None:
         try:

@@ -31,6 +31,8 @@ def test_dev_on_embedded_postgres_persists_across_restart(tmp_path: Path) -> Non
     finally:
         server.stop()
     assert (data_dir / "PG_VERSION").exists()
+    # SIGTERM stops the embedded Postgres with the server: nothing is left running
+    assert not (data_dir / "postmaster.pid").exists()
 
     again = ServerProcess(database_uri=None, data_dir=data_dir, command="dev").start()
     try:

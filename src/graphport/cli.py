@@ -6,8 +6,11 @@ import argparse
 import asyncio
 import logging
 import os
+import signal
 import socket
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from graphport.errors import ConfigError
@@ -65,17 +68,33 @@ def _check_port_free(host: str, port: int) -> None:
             raise SystemExit(f"graphport: cannot listen on {host}:{port}: {exc.strerror}") from None
 
 
-def _start_database_if_needed() -> None:
-    """Start the embedded Postgres here so that --reload restarts keep one server."""
+@contextmanager
+def _database() -> Iterator[None]:
+    """Start the embedded Postgres here (so --reload restarts keep one server) unless
+    DATABASE_URI is set, and stop it when the command ends."""
     from graphport.db.embedded import EmbeddedPostgres
     from graphport.settings import Settings
 
     settings = Settings()
     if settings.database_uri:
+        yield
         return
     embedded = EmbeddedPostgres(settings.resolved_data_dir())
     os.environ["DATABASE_URI"] = embedded.start()
-    # pgserver stops the server when the last process using it exits.
+    try:
+        yield
+    finally:
+        embedded.stop()
+
+
+def _exit_on_sigterm() -> None:
+    """uvicorn re-raises SIGTERM after its graceful shutdown; make that a normal exit so
+    cleanups (the embedded Postgres) run instead of the process dying on the signal."""
+
+    def handle(_signum: int, _frame: object) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, handle)
 
 
 def _validate_config() -> None:
@@ -87,12 +106,17 @@ def _validate_config() -> None:
 
 
 def _serve(args: argparse.Namespace) -> None:
-    import uvicorn
-
     _check_port_free(args.host, args.port)
     _validate_config()
-    _start_database_if_needed()
+    _exit_on_sigterm()
     reload = bool(getattr(args, "reload", False))
+    with _database():
+        _run_uvicorn(args, reload)
+
+
+def _run_uvicorn(args: argparse.Namespace, reload: bool) -> None:
+    import uvicorn
+
     uvicorn.run(
         "graphport.app:create_app",
         factory=True,
@@ -110,8 +134,6 @@ def _migrate() -> None:
     from graphport.db.migrate import run_migrations
     from graphport.settings import Settings
 
-    _start_database_if_needed()
-
     async def run() -> None:
         db = Database(Settings().database_uri or "", pool_size=1)
         await db.start()
@@ -120,7 +142,8 @@ def _migrate() -> None:
         finally:
             await db.stop()
 
-    asyncio.run(run())
+    with _database():
+        asyncio.run(run())
     print("graphport: migrations applied")
 
 

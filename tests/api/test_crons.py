@@ -12,6 +12,8 @@ import pytest
 from langgraph_sdk.client import LangGraphClient
 from langgraph_sdk.errors import NotFoundError
 
+from tests.webhook_receiver import webhook_receiver
+
 
 async def test_create_get_update_delete(client: LangGraphClient, http: httpx.AsyncClient) -> None:
     cron = await client.crons.create(
@@ -92,27 +94,44 @@ async def test_end_time_in_the_past_never_fires(client: LangGraphClient) -> None
 
 async def test_cron_fires_on_its_minute_with_its_payload(client: LangGraphClient) -> None:
     thread = await client.threads.create()
-    cron = await client.crons.create_for_thread(
-        thread["thread_id"],
-        "slow",
-        schedule="* * * * *",
-        input={"delay": 0},
-        metadata={"from": "cron"},
-    )
-    due = datetime.fromisoformat(cron["next_run_date"])
-    deadline = time.monotonic() + 75
-    runs: list[dict[str, object]] = []
-    while time.monotonic() < deadline and not runs:
-        runs = await client.runs.list(thread["thread_id"])
-        await asyncio.sleep(0.5)
-    assert runs, "the cron did not fire within its minute"
-    (run,) = runs
-    assert run["metadata"] == {"from": "cron", "cron_id": cron["cron_id"]}
-    assert run["kwargs"]["input"] == {"delay": 0}
-    created = datetime.fromisoformat(str(run["created_at"]))
-    assert due <= created < due + timedelta(seconds=5)
-    joined = await client.runs.join(thread["thread_id"], str(run["run_id"]))
-    assert joined["log"][-1] == "after"
-    after = (await client.crons.search(thread_id=thread["thread_id"]))[0]
-    assert datetime.fromisoformat(after["next_run_date"]) == due + timedelta(minutes=1)
-    await client.crons.delete(cron["cron_id"])
+    with webhook_receiver() as receiver:
+        cron = await client.crons.create_for_thread(
+            thread["thread_id"],
+            "slow",
+            schedule="* * * * *",
+            input={"delay": 0},
+            metadata={"from": "cron"},
+        )
+        # a stateless cron firing the same minute: a new thread per run, kept
+        stateless = await client.crons.create(
+            "slow",
+            schedule="* * * * *",
+            input={},
+            webhook=receiver.url,
+            on_run_completed="keep",
+        )
+        due = datetime.fromisoformat(cron["next_run_date"])
+        deadline = time.monotonic() + 75
+        runs: list[dict[str, object]] = []
+        while time.monotonic() < deadline and not runs:
+            runs = await client.runs.list(thread["thread_id"])
+            await asyncio.sleep(0.5)
+        assert runs, "the cron did not fire within its minute"
+        (run,) = runs
+        assert run["metadata"] == {"from": "cron", "cron_id": cron["cron_id"]}
+        assert run["kwargs"]["input"] == {"delay": 0}
+        created = datetime.fromisoformat(str(run["created_at"]))
+        assert due <= created < due + timedelta(seconds=5)
+        joined = await client.runs.join(thread["thread_id"], str(run["run_id"]))
+        assert joined["log"][-1] == "after"
+        after = (await client.crons.search(thread_id=thread["thread_id"]))[0]
+        assert datetime.fromisoformat(after["next_run_date"]) == due + timedelta(minutes=1)
+
+        assert await asyncio.to_thread(receiver.arrived.wait, 15)
+        payload = receiver.received[0]
+    assert payload["metadata"]["cron_id"] == stateless["cron_id"]
+    assert payload["status"] == "success"
+    kept = await client.threads.get(payload["thread_id"])  # on_run_completed="keep"
+    assert kept["values"]["log"][-1] == "after"
+    for made in (cron, stateless):
+        await client.crons.delete(made["cron_id"])

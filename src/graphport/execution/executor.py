@@ -247,11 +247,16 @@ class Executor:
                 await run_repo.heartbeat(conn, run_ids=list(self._tasks), worker_id=self.worker_id)
 
     async def sweep(self) -> None:
-        """Requeue runs whose worker died (or fail them once out of attempts)."""
+        """Requeue runs whose worker died (or fail them once out of attempts); a run that
+        was being cancelled is not run again."""
         async with self._db.transaction() as conn:
             orphans = await run_repo.find_orphaned_runs(conn, stale_seconds=STALE_AFTER_SECONDS)
-            retry = [r["run_id"] for r in orphans if r["attempt"] < self._max_attempts]
-            failed = [r["run_id"] for r in orphans if r["attempt"] >= self._max_attempts]
+            cancelled = [r["run_id"] for r in orphans if r["cancel_action"]]
+            live = [r for r in orphans if not r["cancel_action"]]
+            retry = [r["run_id"] for r in live if r["attempt"] < self._max_attempts]
+            failed = [r["run_id"] for r in live if r["attempt"] >= self._max_attempts]
+            if cancelled:
+                await run_repo.end_cancelled(conn, run_ids=cancelled)
             await run_repo.requeue_runs(conn, run_ids=retry)
             if failed:
                 await run_repo.fail_runs(

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, bindparam, delete, exists, func, select, text, update
+from sqlalchemy import bindparam, delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from graphport.db.raw import driver, jsonb
@@ -47,7 +47,7 @@ _CLAIM_SQL = text(
 # heartbeat stopped (the process hangs or lost its database connection).
 _ORPHANS_SQL = text(
     """
-    SELECT run_id, thread_id, attempt FROM run
+    SELECT run_id, thread_id, attempt, cancel_action FROM run
     WHERE status = 'running' AND (
         heartbeat_at < now() - make_interval(secs => :stale_seconds)
         OR NOT EXISTS (
@@ -144,11 +144,6 @@ async def in_flight_runs(conn: AsyncConnection, *, thread_id: UUID) -> list[Row]
     """Pending and running runs (no row locks: callers hold the thread's lock)."""
     rows = await conn.execute(_IN_FLIGHT_RUNS, {"thread_id": thread_id})
     return [dict(r) for r in rows.mappings()]
-
-
-async def has_in_flight_runs(conn: AsyncConnection, *, thread_id: UUID) -> bool:
-    stmt = select(exists().where(run.c.thread_id == thread_id, run.c.status.in_(IN_FLIGHT)))
-    return bool((await conn.execute(stmt)).scalar())
 
 
 async def delete_run(conn: AsyncConnection, *, run_id: UUID) -> bool:
@@ -250,11 +245,6 @@ async def notify(conn: AsyncConnection, *, channel: str, payload: str) -> None:
     await (await driver(conn)).execute("SELECT pg_notify($1, $2)", channel, payload)
 
 
-async def count_in_thread(conn: AsyncConnection, *, thread_id: UUID) -> int:
-    stmt = select(func.count()).select_from(run).where(and_(run.c.thread_id == thread_id))
-    return int((await conn.execute(stmt)).scalar_one())
-
-
 async def fail_runs(conn: AsyncConnection, *, run_ids: list[UUID], error: Row) -> None:
     """End runs as errors; threads first, like every writer, so locks never cross."""
     thread_ids = select(run.c.thread_id).where(run.c.run_id.in_(run_ids)).scalar_subquery()
@@ -273,3 +263,12 @@ async def fail_runs(conn: AsyncConnection, *, run_ids: list[UUID], error: Row) -
 async def count_by_status(conn: AsyncConnection) -> dict[str, int]:
     rows = await conn.execute(select(run.c.status, func.count()).group_by(run.c.status))
     return {status: int(n) for status, n in rows}
+
+
+async def end_cancelled(conn: AsyncConnection, *, run_ids: list[UUID]) -> None:
+    """Runs whose cancel was asked before their worker died end as interrupted."""
+    await conn.execute(
+        update(run)
+        .where(run.c.run_id.in_(run_ids), run.c.status == "running")
+        .values(status="interrupted", ended_at=func.now(), updated_at=func.now())
+    )

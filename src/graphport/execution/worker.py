@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 from uuid import UUID
 
+import orjson
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import StateSnapshot
@@ -25,6 +26,7 @@ from graphport.graphs.state_format import thread_interrupts, thread_status
 from graphport.repositories import checkpoints as checkpoint_repo
 from graphport.repositories import runs as run_repo
 from graphport.repositories import threads as thread_repo
+from graphport.serialization import dumps
 
 logger = logging.getLogger(__name__)
 
@@ -184,6 +186,10 @@ class RunWorker:
             thread_state, interrupts = thread_status(snapshot), thread_interrupts(snapshot)
         else:
             thread_state, interrupts = "idle", {}
+        if values is not thread_repo.UNCHANGED:
+            # Encoded once: the thread row, the wait response and the webhook reuse the bytes
+            # (a long conversation's values are the biggest thing a run writes).
+            values = orjson.Fragment(dumps(values))
         temporary = bool(run["kwargs"].get("temporary"))
         more_queued = False
         async with db.relaxed_transaction() as conn:

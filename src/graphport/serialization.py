@@ -9,12 +9,18 @@ from typing import Any
 from uuid import UUID
 
 import orjson
+from langchain_core.messages import BaseMessage
 from pydantic import BaseModel
 
 
 def json_default(value: Any) -> Any:
     """Encode what orjson does not know natively; never fail on an odd value."""
-    if isinstance(value, BaseModel):  # LangChain messages included: all their fields
+    if isinstance(value, BaseMessage):
+        # Same output as model_dump (fields in order, nested values encoded by orjson),
+        # ten times faster: messages are most of a conversation's state.
+        extra = value.__pydantic_extra__
+        return {**value.__dict__, **extra} if extra else value.__dict__
+    if isinstance(value, BaseModel):
         return value.model_dump(mode="json")
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return dataclasses.asdict(value)

@@ -280,3 +280,28 @@ async def test_client_side_and_unsupported_run_fields(http: httpx.AsyncClient) -
     )
     assert traced.status_code == 422
     assert "LangSmith" in str(traced.json()["detail"])
+
+
+async def test_strict_resume(client: LangGraphClient, http: httpx.AsyncClient) -> None:
+    thread = await client.threads.create()
+    thread_id = thread["thread_id"]
+    body = {"assistant_id": "interrupting", "command": {"resume": "yes"}, "strict_resume": True}
+    idle = await http.post(f"/threads/{thread_id}/runs/wait", json=body)
+    assert idle.status_code == 422
+    assert "UnknownInterruptError" in idle.json()["detail"]
+    await client.runs.wait(thread_id, "interrupting", input={"log": []})
+    wrong = await http.post(
+        f"/threads/{thread_id}/runs/wait",
+        json={**body, "command": {"resume": {"0" * 32: "yes"}}},
+    )
+    assert wrong.status_code == 422
+    assert (await client.threads.get(thread_id))["status"] == "interrupted"
+    (pending,) = (await client.threads.get(thread_id))["interrupts"].values()
+    right = await http.post(
+        f"/threads/{thread_id}/runs/wait",
+        json={**body, "command": {"resume": {pending[0]["id"]: "yes"}}},
+    )
+    assert right.status_code == 200
+    assert right.json()["log"][-1] == "answer:yes"
+    info = (await http.get("/info")).json()
+    assert info["flags"]["strict_resume"] is True

@@ -68,7 +68,7 @@ _IN_FLIGHT_RUNS = (
     .order_by(run.c.seq)
 )
 _LOCK_THREAD_SQL = """
-    SELECT t.metadata, EXISTS (
+    SELECT t.metadata, t.interrupts, EXISTS (
         SELECT 1 FROM run r WHERE r.thread_id = t.thread_id AND r.status IN ('pending', 'running')
     ) AS in_flight
     FROM thread t WHERE t.thread_id = $1

@@ -58,6 +58,18 @@ class Stopped:
     action: str
 
 
+def _check_strict_resume(resume: Any, interrupts: dict[str, list[Row]]) -> None:
+    """``strict_resume``: refuse an answer to an interrupt that is not waiting (the thread
+    stays as it was) instead of letting the graph ignore it."""
+    pending = {i.get("id") for found in interrupts.values() for i in found}
+    if not pending:
+        raise InvalidInput("UnknownInterruptError: the thread has no pending interrupt to resume")
+    if isinstance(resume, dict) and any(len(str(k)) == 32 for k in resume):
+        unknown = sorted(str(k) for k in resume if k not in pending)
+        if unknown:
+            raise InvalidInput(f"UnknownInterruptError: no pending interrupt {', '.join(unknown)}")
+
+
 class RunService:
     def __init__(
         self,
@@ -168,8 +180,13 @@ class RunService:
             if body.if_not_exists != "create":
                 raise NotFound(f"Thread {thread_id} not found")
             await thread_repo.create_thread(conn, values={"thread_id": thread_id})
-        elif thread["in_flight"]:
-            stopped, busy = await self._apply_multitask(conn, thread_id, body.multitask_strategy)
+        else:
+            if body.strict_resume and body.command and body.command.resume is not None:
+                _check_strict_resume(body.command.resume, thread["interrupts"])
+            if thread["in_flight"]:
+                stopped, busy = await self._apply_multitask(
+                    conn, thread_id, body.multitask_strategy
+                )
         tags = {"graph_id": assistant["graph_id"], "assistant_id": str(assistant["assistant_id"])}
         if thread is None or any(thread["metadata"].get(k) != v for k, v in tags.items()):
             await thread_repo.patch_thread(

@@ -29,6 +29,7 @@ def server_info(config: LanggraphConfig) -> dict[str, Any]:
             "crons": True,
             "langsmith": False,
             "langsmith_tracing_replicas": False,
+            "strict_resume": True,
         },
         "host": {"kind": "self-hosted", "project_id": None, "host_revision_id": None},
         "metadata": {"server": "graphport", "graphport_version": _package_version("graphport")},

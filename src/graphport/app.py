@@ -64,7 +64,6 @@ async def build_context(settings: Settings, stack: AsyncExitStack, timings: Timi
 
     memory = Store(checkpointer.pool, config.store, config.base_dir)
     await memory.start(setup=settings.run_migrations)
-    stack.push_async_callback(memory.stop)
     registry.attach_store(memory.store)
     store_ttl = (config.store or {}).get("ttl") or {}
     store_sweeper = PeriodicTask(

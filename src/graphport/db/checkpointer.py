@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
+from graphport.db.locks import setup_under_lock
 from graphport.db.urls import psycopg_conninfo
 
 # Serialises langgraph's own setup() (it is not safe to run twice at once).
@@ -47,25 +47,7 @@ class Checkpointer:
         await self._pool.open(wait=True)
         self._saver = AsyncPostgresSaver(self._pool)
         if setup:
-            await self._setup()
-
-    async def _setup(self) -> None:
-        async with self.pool.connection() as lock_conn:
-            # Poll a try-lock rather than block in pg_advisory_lock: a statement waiting on
-            # the lock would hold a snapshot, and setup's CREATE INDEX CONCURRENTLY in the
-            # process holding the lock waits for every such snapshot (a silent deadlock).
-            while True:
-                cursor = await lock_conn.execute(
-                    "SELECT pg_try_advisory_lock(%s) AS locked", (_SETUP_LOCK_KEY,)
-                )
-                row = await cursor.fetchone()
-                if row and row["locked"]:
-                    break
-                await asyncio.sleep(0.05)
-            try:
-                await self.saver.setup()
-            finally:
-                await lock_conn.execute("SELECT pg_advisory_unlock(%s)", (_SETUP_LOCK_KEY,))
+            await setup_under_lock(self.pool, _SETUP_LOCK_KEY, self.saver.setup)
 
     async def stop(self) -> None:
         if self._pool is not None:

@@ -3,7 +3,6 @@ same store graphs get injected, so what a graph writes the API reads and vice ve
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 from langgraph.store.postgres.aio import AsyncPostgresStore
 from psycopg_pool import AsyncConnectionPool
 
+from graphport.db.locks import setup_under_lock
 from graphport.errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ def load_embed(spec: Any, base_dir: Path) -> Any:
 
 
 class Store:
-    """Owns the AsyncPostgresStore and its TTL sweeper; ``start()``/``stop()``."""
+    """Owns the AsyncPostgresStore."""
 
     def __init__(
         self, pool: AsyncConnectionPool[Any], config: dict[str, Any] | None, base_dir: Path
@@ -43,30 +43,13 @@ class Store:
         ttl = config.get("ttl")
         self._pool = pool
         self.has_index = index is not None
-        self._ttl = ttl
         try:
             self.store = AsyncPostgresStore(pool, index=index, ttl=ttl)  # type: ignore[arg-type]
         except Exception as exc:
             raise ConfigError(f"store configuration: {type(exc).__name__}: {exc}") from exc
 
     async def start(self, *, setup: bool = True) -> None:
+        """Create the store's tables. Expiry is swept by the app's own periodic task
+        (fractional minutes allowed), not LangGraph's sweeper."""
         if setup:
-            async with self._pool.connection() as lock_conn:
-                while True:  # poll: see Checkpointer._setup for why not block
-                    cursor = await lock_conn.execute(
-                        "SELECT pg_try_advisory_lock(%s) AS locked", (_SETUP_LOCK_KEY,)
-                    )
-                    row = await cursor.fetchone()
-                    if row and row["locked"]:
-                        break
-                    await asyncio.sleep(0.05)
-                try:
-                    await self.store.setup()
-                finally:
-                    await lock_conn.execute("SELECT pg_advisory_unlock(%s)", (_SETUP_LOCK_KEY,))
-        if self._ttl and self._ttl.get("sweep_interval_minutes"):
-            await self.store.start_ttl_sweeper()
-
-    async def stop(self) -> None:
-        if self._ttl and self._ttl.get("sweep_interval_minutes"):
-            await self.store.stop_ttl_sweeper(timeout=5)
+            await setup_under_lock(self._pool, _SETUP_LOCK_KEY, self.store.setup)

@@ -19,9 +19,8 @@ def merge_config(assistant_config: Row, run_config: Row | None) -> Row:
     }
     if configurable:
         merged["configurable"] = configurable
-    for key in ("tags",):
-        if key in assistant_config and key in run_config:
-            merged[key] = list(dict.fromkeys([*assistant_config[key], *run_config[key]]))
+    if "tags" in assistant_config and "tags" in run_config:
+        merged["tags"] = list(dict.fromkeys([*assistant_config["tags"], *run_config["tags"]]))
     if "metadata" in assistant_config or "metadata" in run_config:
         merged["metadata"] = {
             **(assistant_config.get("metadata") or {}),

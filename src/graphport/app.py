@@ -12,6 +12,8 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from graphport.api import assistants, crons, runs, store, streams, system, threads
 from graphport.api.middleware import PlainTextJsonMiddleware, RequestTimingMiddleware
+from graphport.auth.loader import load_auth
+from graphport.auth.middleware import AuthenticationMiddleware
 from graphport.config import LanggraphConfig, ThreadTTLConfig, load_config
 from graphport.context import AppContext
 from graphport.db.checkpointer import Checkpointer
@@ -48,6 +50,7 @@ async def build_context(settings: Settings, stack: AsyncExitStack, timings: Timi
     """Build resources in order; ``stack`` tears them down in reverse."""
     config = load_config(settings.config_path)
     registry = GraphRegistry.from_config(config)
+    auth = load_auth(config, dev_mode=settings.dev_mode)
     uri = settings.database_uri
     if uri is None:
         embedded = EmbeddedPostgres(settings.resolved_data_dir())
@@ -111,6 +114,7 @@ async def build_context(settings: Settings, stack: AsyncExitStack, timings: Timi
         metrics=MetricsService(db, executor, broker, timings),
         store=StoreService(memory.store, has_index=memory.has_index),
         crons=crons,
+        auth=auth,
     )
 
 
@@ -194,6 +198,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(store.router)
     app.include_router(crons.router)
     app.add_middleware(PlainTextJsonMiddleware)
+    app.add_middleware(AuthenticationMiddleware)
     app.add_middleware(RequestTimingMiddleware, observe=_observer(timings))
     app.add_middleware(
         CORSMiddleware,

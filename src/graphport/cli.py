@@ -54,6 +54,8 @@ def _export(args: argparse.Namespace) -> None:
     os.environ["GRAPHPORT_CONFIG"] = str(args.config.resolve())
     if args.data_dir is not None:
         os.environ["GRAPHPORT_DATA_DIR"] = str(args.data_dir.resolve())
+    if args.command == "dev":
+        os.environ["GRAPHPORT_DEV"] = "true"  # e.g. Studio's local sign-in
     if getattr(args, "no_migrate", False):
         os.environ["GRAPHPORT_MIGRATE"] = "false"
 
@@ -98,11 +100,15 @@ def _exit_on_sigterm() -> None:
 
 
 def _validate_config() -> None:
+    from graphport.auth.loader import load_auth
     from graphport.config import load_config
     from graphport.graphs.registry import GraphRegistry
     from graphport.settings import Settings
 
-    GraphRegistry.from_config(load_config(Settings().config_path))
+    settings = Settings()
+    config = load_config(settings.config_path)
+    GraphRegistry.from_config(config)
+    load_auth(config, dev_mode=settings.dev_mode)
 
 
 def _serve(args: argparse.Namespace) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from graphport.auth.loader import AuthSetup
 from graphport.config import LanggraphConfig
 from graphport.db.checkpointer import Checkpointer
 from graphport.db.engine import Database
@@ -34,3 +35,4 @@ class AppContext:
     metrics: MetricsService
     store: StoreService
     crons: CronService
+    auth: AuthSetup | None = None

@@ -18,13 +18,22 @@ class GraphportError(Exception):
 
     status_code = 500
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, *, headers: dict[str, str] | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.headers = headers
 
 
 class BadRequest(GraphportError):
     status_code = 400
+
+
+class Unauthorized(GraphportError):
+    status_code = 401
+
+
+class Forbidden(GraphportError):
+    status_code = 403
 
 
 class NotFound(GraphportError):
@@ -45,6 +54,14 @@ class Unavailable(GraphportError):
     status_code = 500
 
 
+class AuthRejected(GraphportError):
+    """An auth handler raised ``Auth.exceptions.HTTPException``: its status, detail, headers."""
+
+    def __init__(self, status_code: int, detail: str, headers: dict[str, str] | None) -> None:
+        super().__init__(detail, headers=headers)
+        self.status_code = status_code
+
+
 class ConfigError(Exception):
     """langgraph.json or a graph it names cannot be loaded; stops startup."""
 
@@ -55,7 +72,7 @@ def _error(status: int, detail: Any, headers: dict[str, str] | None = None) -> J
 
 async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, GraphportError)
-    return _error(exc.status_code, exc.detail)
+    return _error(exc.status_code, exc.detail, exc.headers)
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:

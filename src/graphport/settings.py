@@ -28,6 +28,7 @@ class Settings(BaseSettings):
         default=180, alias="BG_JOB_SHUTDOWN_GRACE_PERIOD_SECS", ge=0
     )
     stream_retention_secs: float = Field(default=600, alias="GRAPHPORT_STREAM_RETENTION_SECS", ge=0)
+    dev_mode: bool = Field(default=False, alias="GRAPHPORT_DEV")
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")
 
     def resolved_data_dir(self) -> Path:

@@ -6,7 +6,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from graphport.auth.actor import ANONYMOUS, Actor
+from graphport.auth.middleware import ACTOR_KEY
 from graphport.context import AppContext
+from graphport.errors import Unauthorized
 from graphport.services.assistants import AssistantService
 from graphport.services.crons import CronService
 from graphport.services.runs import RunService
@@ -19,6 +22,16 @@ from graphport.services.threads import ThreadService
 def get_context(request: Request) -> AppContext:
     context: AppContext = request.app.state.context
     return context
+
+
+def get_actor(request: Request) -> Actor:
+    """The caller, as the authentication middleware found them (anonymous without auth)."""
+    actor: Actor | None = request.scope.get(ACTOR_KEY)
+    if actor is not None:
+        return actor
+    if get_context(request).auth is not None:
+        raise Unauthorized("Unauthorized")  # never anonymous when auth is configured
+    return ANONYMOUS
 
 
 def get_assistant_service(request: Request) -> AssistantService:
@@ -49,6 +62,7 @@ def get_cron_service(request: Request) -> CronService:
     return get_context(request).crons
 
 
+CurrentActor = Annotated[Actor, Depends(get_actor)]
 Context = Annotated[AppContext, Depends(get_context)]
 Assistants = Annotated[AssistantService, Depends(get_assistant_service)]
 Threads = Annotated[ThreadService, Depends(get_thread_service)]

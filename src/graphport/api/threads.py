@@ -7,7 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Response
 
-from graphport.api.deps import Threads, ThreadState
+from graphport.api.deps import CurrentActor, Threads, ThreadState
 from graphport.api.responses import json_response, pagination_headers
 from graphport.errors import InvalidInput
 from graphport.schemas.threads import (
@@ -30,59 +30,70 @@ Subgraphs = Annotated[bool, Query(description="Include subgraph states in tasks.
 
 
 @router.post("", response_model=Thread)
-async def create_thread(service: Threads, body: ThreadCreate | None = None) -> Response:
-    return json_response(await service.create(body or ThreadCreate()))
+async def create_thread(
+    service: Threads, actor: CurrentActor, body: ThreadCreate | None = None
+) -> Response:
+    return json_response(await service.create(body or ThreadCreate(), actor=actor))
 
 
 @router.post("/search", response_model=list[Thread])
-async def search_threads(service: Threads, body: ThreadSearchRequest | None = None) -> Response:
-    page = await service.search(body or ThreadSearchRequest())
+async def search_threads(
+    service: Threads, actor: CurrentActor, body: ThreadSearchRequest | None = None
+) -> Response:
+    page = await service.search(body or ThreadSearchRequest(), actor=actor)
     return json_response(page.items, headers=pagination_headers(page.total, page.next_offset))
 
 
 @router.post("/count", response_model=int)
-async def count_threads(service: Threads, body: ThreadCountRequest | None = None) -> Response:
-    return json_response(await service.count(body or ThreadCountRequest()))
+async def count_threads(
+    service: Threads, actor: CurrentActor, body: ThreadCountRequest | None = None
+) -> Response:
+    return json_response(await service.count(body or ThreadCountRequest(), actor=actor))
 
 
 @router.get("/{thread_id}", response_model=Thread)
 async def get_thread(
-    thread_id: UUID, service: Threads, include: Annotated[str | None, Query()] = None
+    thread_id: UUID,
+    service: Threads,
+    actor: CurrentActor,
+    include: Annotated[str | None, Query()] = None,
 ) -> Response:
     extras = {part for part in (include or "").split(",") if part}
     if extras - {"ttl"}:
         raise InvalidInput(f"include supports only 'ttl', got {include!r}")
-    return json_response(await service.get(thread_id, include_ttl="ttl" in extras))
+    return json_response(await service.get(thread_id, include_ttl="ttl" in extras, actor=actor))
 
 
 @router.patch("/{thread_id}", response_model=Thread)
-async def patch_thread(thread_id: UUID, body: ThreadPatch, service: Threads) -> Response:
-    return json_response(await service.update(thread_id, body))
+async def patch_thread(
+    thread_id: UUID, body: ThreadPatch, service: Threads, actor: CurrentActor
+) -> Response:
+    return json_response(await service.update(thread_id, body, actor=actor))
 
 
 @router.delete("/{thread_id}", status_code=204)
-async def delete_thread(thread_id: UUID, service: Threads) -> Response:
-    await service.delete(thread_id)
+async def delete_thread(thread_id: UUID, service: Threads, actor: CurrentActor) -> Response:
+    await service.delete(thread_id, actor=actor)
     return Response(status_code=204)
 
 
 @router.post("/{thread_id}/copy", response_model=Thread)
-async def copy_thread(thread_id: UUID, service: Threads) -> Response:
-    return json_response(await service.copy(thread_id))
+async def copy_thread(thread_id: UUID, service: Threads, actor: CurrentActor) -> Response:
+    return json_response(await service.copy(thread_id, actor=actor))
 
 
 @router.get("/{thread_id}/state", response_model=ThreadStateModel)
 async def get_thread_state(
-    thread_id: UUID, state: ThreadState, subgraphs: Subgraphs = False
+    thread_id: UUID, state: ThreadState, actor: CurrentActor, subgraphs: Subgraphs = False
 ) -> Response:
-    return json_response(await state.get_state(thread_id, subgraphs=subgraphs))
+    return json_response(await state.get_state(thread_id, subgraphs=subgraphs, actor=actor))
 
 
 @router.post("/{thread_id}/state", response_model=ThreadStateUpdateResponse)
 async def update_thread_state(
-    thread_id: UUID, body: ThreadStateUpdate, state: ThreadState
+    thread_id: UUID, body: ThreadStateUpdate, state: ThreadState, actor: CurrentActor
 ) -> Response:
-    return json_response(await state.update_state(thread_id, body))
+    return json_response(await state.update_state(thread_id, body, actor=actor))
 
 
 @router.post("/{thread_id}/state/checkpoint", response_model=ThreadStateModel)
@@ -90,22 +101,30 @@ async def get_thread_state_at_checkpoint_post(
     thread_id: UUID,
     body: ThreadStateCheckpointRequest,
     state: ThreadState,
+    actor: CurrentActor,
     subgraphs: Subgraphs = False,
 ) -> Response:
     return json_response(
         await state.get_state(
-            thread_id, checkpoint=body.checkpoint, subgraphs=subgraphs or body.subgraphs
+            thread_id,
+            checkpoint=body.checkpoint,
+            subgraphs=subgraphs or body.subgraphs,
+            actor=actor,
         )
     )
 
 
 @router.get("/{thread_id}/state/{checkpoint_id}", response_model=ThreadStateModel)
 async def get_thread_state_at_checkpoint(
-    thread_id: UUID, checkpoint_id: str, state: ThreadState, subgraphs: Subgraphs = False
+    thread_id: UUID,
+    checkpoint_id: str,
+    state: ThreadState,
+    actor: CurrentActor,
+    subgraphs: Subgraphs = False,
 ) -> Response:
     checkpoint = CheckpointConfig(checkpoint_id=checkpoint_id)
     return json_response(
-        await state.get_state(thread_id, checkpoint=checkpoint, subgraphs=subgraphs)
+        await state.get_state(thread_id, checkpoint=checkpoint, subgraphs=subgraphs, actor=actor)
     )
 
 
@@ -113,17 +132,20 @@ async def get_thread_state_at_checkpoint(
 async def get_thread_history(
     thread_id: UUID,
     state: ThreadState,
+    actor: CurrentActor,
     limit: Annotated[int, Query(ge=1, le=1000)] = 10,
     before: Annotated[str | None, Query()] = None,
 ) -> Response:
     return json_response(
-        await state.history(thread_id, limit=limit, before=before, metadata=None, checkpoint=None)
+        await state.history(
+            thread_id, limit=limit, before=before, metadata=None, checkpoint=None, actor=actor
+        )
     )
 
 
 @router.post("/{thread_id}/history", response_model=list[ThreadStateModel])
 async def get_thread_history_post(
-    thread_id: UUID, state: ThreadState, body: ThreadStateSearch | None = None
+    thread_id: UUID, state: ThreadState, actor: CurrentActor, body: ThreadStateSearch | None = None
 ) -> Response:
     search = body or ThreadStateSearch()
     return json_response(
@@ -133,5 +155,6 @@ async def get_thread_history_post(
             before=search.before,
             metadata=search.metadata,
             checkpoint=search.checkpoint,
+            actor=actor,
         )
     )

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, literal_column
+from sqlalchemy import ColumnElement, Select, and_, func, literal, literal_column, true
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+from graphport.auth.filters import AuthFilter
 
 
 def escape_like(value: str) -> str:
@@ -30,3 +33,29 @@ async def fetch_page(
     for r in rows[1:]:
         del r["__total"]
     return rows, total
+
+
+def auth_conditions(
+    metadata: ColumnElement[Any], scope: AuthFilter | None
+) -> list[ColumnElement[bool]]:
+    """An auth handler's filter as JSONB conditions on ``metadata`` (ANDed by the caller).
+
+    ``$eq`` on a scalar is containment (``@>``, which a GIN index serves) and equality for
+    anything else; ``$contains`` means the key holds a list containing the value(s)."""
+    clauses: list[ColumnElement[bool]] = []
+    for cond in scope or ():
+        if cond.op == "$eq" and not isinstance(cond.value, dict | list):
+            clauses.append(metadata.op("@>")(literal({cond.key: cond.value}, type_=JSONB)))
+            continue
+        field = metadata.op("->", return_type=JSONB)(literal(cond.key))
+        if cond.op == "$eq":
+            clauses.append(field == literal(cond.value, type_=JSONB))
+        else:
+            wanted = cond.value if isinstance(cond.value, list) else [cond.value]
+            clauses.append(field.op("@>")(literal(wanted, type_=JSONB)))
+    return clauses
+
+
+def visible(metadata: ColumnElement[Any], scope: AuthFilter | None) -> ColumnElement[bool]:
+    """One condition: true when there is no filter."""
+    return and_(true(), *auth_conditions(metadata, scope))

@@ -24,7 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from graphport.db.raw import driver, jsonb
 from graphport.db.tables import run, thread
-from graphport.repositories.filters import fetch_page
+from graphport.auth.filters import AuthFilter
+from graphport.repositories.filters import auth_conditions, fetch_page
 
 Row = dict[str, Any]
 
@@ -37,8 +38,9 @@ def _filters(
     values: dict[str, Any] | None,
     status: str | None,
     ids: list[UUID] | None = None,
+    scope: AuthFilter | None = None,
 ) -> list[ColumnElement[bool]]:
-    clauses: list[ColumnElement[bool]] = []
+    clauses = auth_conditions(thread.c.metadata, scope)
     if metadata:
         clauses.append(thread.c.metadata.contains(metadata))
     if values:
@@ -85,11 +87,25 @@ async def create_thread(conn: AsyncConnection, *, values: Row) -> Row | None:
 
 
 async def get_thread(
-    conn: AsyncConnection, *, thread_id: UUID, for_update: bool = False
+    conn: AsyncConnection,
+    *,
+    thread_id: UUID,
+    for_update: bool = False,
+    scope: AuthFilter | None = None,
 ) -> Row | None:
+    """The thread, or None when it does not exist or ``scope`` (an auth filter) hides it."""
     stmt = _GET_THREAD_FOR_UPDATE if for_update else _GET_THREAD
+    if scope:
+        stmt = stmt.where(*auth_conditions(thread.c.metadata, scope))
     row = (await conn.execute(stmt, {"thread_id": thread_id})).mappings().first()
     return dict(row) if row else None
+
+
+async def thread_visible(conn: AsyncConnection, *, thread_id: UUID, scope: AuthFilter) -> bool:
+    stmt = select(literal(1)).where(
+        thread.c.thread_id == thread_id, *auth_conditions(thread.c.metadata, scope)
+    )
+    return (await conn.execute(stmt)).first() is not None
 
 
 async def patch_thread(
@@ -99,6 +115,7 @@ async def patch_thread(
     metadata: dict[str, Any] | None,
     ttl: dict[str, Any] | None,
     expires_at: datetime | None,
+    scope: AuthFilter | None = None,
 ) -> Row | None:
     """Merge metadata (top-level keys) and replace the TTL when one is given."""
     values: dict[str, Any] = {"updated_at": func.now()}
@@ -109,7 +126,7 @@ async def patch_thread(
         values["expires_at"] = expires_at
     stmt = (
         update(thread)
-        .where(thread.c.thread_id == thread_id)
+        .where(thread.c.thread_id == thread_id, *auth_conditions(thread.c.metadata, scope))
         .values(**values)
         .returning(*_columns())
     )
@@ -149,8 +166,12 @@ async def update_thread_state(
     return dict(row) if row else None
 
 
-async def delete_thread(conn: AsyncConnection, *, thread_id: UUID) -> bool:
-    stmt = delete(thread).where(thread.c.thread_id == thread_id)
+async def delete_thread(
+    conn: AsyncConnection, *, thread_id: UUID, scope: AuthFilter | None = None
+) -> bool:
+    stmt = delete(thread).where(
+        thread.c.thread_id == thread_id, *auth_conditions(thread.c.metadata, scope)
+    )
     return bool((await conn.execute(stmt)).rowcount)
 
 
@@ -165,13 +186,14 @@ async def search_threads(
     descending: bool,
     limit: int,
     offset: int,
+    scope: AuthFilter | None = None,
 ) -> tuple[list[Row], int | None]:
     """A page of threads and the total match count (None when the page is empty)."""
     column = _STATUS if sort_by == "status" else thread.c[sort_by]
     tiebreak = thread.c.thread_id
     stmt = (
         select(*_columns())
-        .where(*_filters(metadata=metadata, values=values, status=status, ids=ids))
+        .where(*_filters(metadata=metadata, values=values, status=status, ids=ids, scope=scope))
         .order_by(column.desc() if descending else column.asc())
         .order_by(tiebreak.desc() if descending else tiebreak.asc())
         .limit(limit)
@@ -187,11 +209,12 @@ async def count_threads(
     values: dict[str, Any] | None,
     status: str | None,
     ids: list[UUID] | None = None,
+    scope: AuthFilter | None = None,
 ) -> int:
     stmt = (
         select(func.count())
         .select_from(thread)
-        .where(*_filters(metadata=metadata, values=values, status=status, ids=ids))
+        .where(*_filters(metadata=metadata, values=values, status=status, ids=ids, scope=scope))
     )
     return int((await conn.execute(stmt)).scalar_one())
 

@@ -12,6 +12,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.errors import InvalidUpdateError
 from langgraph.types import Command, StateSnapshot, StateUpdate
 
+from graphport.auth.actor import Actor
 from graphport.db.engine import Database
 from graphport.errors import Conflict, InvalidInput, NotFound
 from graphport.graphs.factories import AccessContext
@@ -83,9 +84,11 @@ class ThreadStateService:
             raise NotFound(f"Graph {graph_id!r} not found")
         return graph_id
 
-    async def _thread(self, thread_id: UUID) -> Row:
+    async def _thread(self, thread_id: UUID, actor: Actor, action: str, **value: Any) -> Row:
+        """The thread, once ``threads.<action>`` allows it (404 when its filter hides it)."""
+        scope = await actor.authorize("threads", action, {"thread_id": thread_id, **value})
         async with self._db.transaction() as conn:
-            found = await repo.get_thread(conn, thread_id=thread_id)
+            found = await repo.get_thread(conn, thread_id=thread_id, scope=scope)
         if found is None:
             raise NotFound(f"Thread {thread_id} not found")
         return found
@@ -121,8 +124,9 @@ class ThreadStateService:
         *,
         checkpoint: CheckpointConfig | None = None,
         subgraphs: bool = False,
+        actor: Actor,
     ) -> Row:
-        thread = await self._thread(thread_id)
+        thread = await self._thread(thread_id, actor, "read")
         async with self._graph(thread) as graph:
             if graph is None:
                 if checkpoint is not None and checkpoint.checkpoint_id:
@@ -142,8 +146,9 @@ class ThreadStateService:
         before: CheckpointConfig | str | None,
         metadata: Row | None,
         checkpoint: CheckpointConfig | None,
+        actor: Actor,
     ) -> list[Row]:
-        thread = await self._thread(thread_id)
+        thread = await self._thread(thread_id, actor, "read")
         if isinstance(before, str):
             before = CheckpointConfig(checkpoint_id=before)
         async with self._graph(thread) as graph:
@@ -160,8 +165,10 @@ class ThreadStateService:
             ]
         return states
 
-    async def update_state(self, thread_id: UUID, body: ThreadStateUpdate) -> Row:
-        thread = await self._thread(thread_id)
+    async def update_state(self, thread_id: UUID, body: ThreadStateUpdate, *, actor: Actor) -> Row:
+        thread = await self._thread(
+            thread_id, actor, "update", values=body.values, as_node=body.as_node
+        )
         if thread["status"] == "busy":
             raise Conflict(f"Thread {thread_id} is busy with a run; try again when it ends")
         checkpoint = body.checkpoint

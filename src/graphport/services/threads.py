@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, get_args
 from uuid import UUID, uuid4
 
+from graphport.auth.actor import ANONYMOUS, Actor
 from graphport.db.engine import Database
 from graphport.errors import Conflict, NotFound
 from graphport.repositories import checkpoints as checkpoint_repo
@@ -54,13 +55,20 @@ class ThreadService:
         expires_at = datetime.now(UTC) + timedelta(minutes=minutes)
         return {"ttl": minutes, "strategy": strategy}, expires_at
 
-    async def create(self, body: ThreadCreate) -> Row:
+    async def create(self, body: ThreadCreate, *, actor: Actor) -> Row:
         thread_id = body.thread_id or uuid4()
-        metadata = dict(body.metadata or {})
+        ttl, expires_at = self._ttl(body.ttl)
+        asked: Row = {
+            "thread_id": thread_id,
+            "metadata": dict(body.metadata or {}),
+            "if_exists": body.if_exists or "raise",
+            "ttl": body.ttl.model_dump() if body.ttl else None,
+        }
+        scope = await actor.authorize("threads", "create", asked)
+        metadata = dict(asked.get("metadata") or {})  # handlers stamp owners here
         graph_id = metadata.get("graph_id")
         if body.supersteps:
             self._state.require_graph(graph_id, "supersteps need metadata.graph_id")
-        ttl, expires_at = self._ttl(body.ttl)
         values = {
             "thread_id": thread_id,
             "metadata": metadata,
@@ -71,7 +79,7 @@ class ThreadService:
             created = await repo.create_thread(conn, values=values)
             if created is None:
                 if body.if_exists == "do_nothing":
-                    existing = await repo.get_thread(conn, thread_id=thread_id)
+                    existing = await repo.get_thread(conn, thread_id=thread_id, scope=scope)
                     if existing is not None:
                         return thread_json(existing)
                 raise Conflict(f"Thread {thread_id} already exists")
@@ -79,13 +87,14 @@ class ThreadService:
             try:
                 created = await self._state.apply_supersteps(created, body.supersteps)
             except Exception:
-                await self.delete(thread_id)  # a half-built thread is worse than none
+                await self.delete(thread_id, actor=ANONYMOUS)  # half-built is worse than none
                 raise
         return thread_json(created)
 
-    async def get(self, thread_id: UUID, *, include_ttl: bool = False) -> Row:
+    async def get(self, thread_id: UUID, *, include_ttl: bool = False, actor: Actor) -> Row:
+        scope = await actor.authorize("threads", "read", {"thread_id": thread_id})
         async with self._db.transaction() as conn:
-            found = await repo.get_thread(conn, thread_id=thread_id)
+            found = await repo.get_thread(conn, thread_id=thread_id, scope=scope)
         if found is None:
             raise NotFound(f"Thread {thread_id} not found")
         shown = thread_json(found)
@@ -94,21 +103,33 @@ class ThreadService:
             shown["ttl"] = None if ttl is None else {**ttl, "expires_at": found["expires_at"]}
         return shown
 
-    async def update(self, thread_id: UUID, body: ThreadPatch) -> Row:
+    async def update(self, thread_id: UUID, body: ThreadPatch, *, actor: Actor) -> Row:
         ttl, expires_at = self._ttl(body.ttl) if body.ttl is not None else (None, None)
+        asked: Row = {"thread_id": thread_id, "metadata": dict(body.metadata or {})}
+        scope = await actor.authorize("threads", "update", asked)
         async with self._db.transaction() as conn:
             updated = await repo.patch_thread(
-                conn, thread_id=thread_id, metadata=body.metadata, ttl=ttl, expires_at=expires_at
+                conn,
+                thread_id=thread_id,
+                metadata=asked.get("metadata"),
+                ttl=ttl,
+                expires_at=expires_at,
+                scope=scope,
             )
         if updated is None:
             raise NotFound(f"Thread {thread_id} not found")
         return thread_json(updated)
 
-    async def delete(self, thread_id: UUID) -> None:
+    async def delete(self, thread_id: UUID, *, actor: Actor) -> None:
         """Stop the thread's runs, then delete it and its checkpoints in one transaction."""
+        scope = await actor.authorize("threads", "delete", {"thread_id": thread_id})
+        if scope:
+            async with self._db.transaction() as conn:
+                if not await repo.thread_visible(conn, thread_id=thread_id, scope=scope):
+                    raise NotFound(f"Thread {thread_id} not found")
         await self._runs.stop_thread_runs(thread_id)
         async with self._db.transaction() as conn:
-            if not await repo.delete_thread(conn, thread_id=thread_id):
+            if not await repo.delete_thread(conn, thread_id=thread_id, scope=scope):
                 raise NotFound(f"Thread {thread_id} not found")
             await checkpoint_repo.delete_thread_checkpoints(conn, thread_ids=[thread_id])
 
@@ -120,46 +141,65 @@ class ThreadService:
                 await checkpoint_repo.delete_thread_checkpoints(conn, thread_ids=expired)
         return len(expired)
 
-    async def search(self, body: ThreadSearchRequest) -> Page:
+    async def search(self, body: ThreadSearchRequest, *, actor: Actor) -> Page:
+        asked = _search_value(body)
+        scope = await actor.authorize("threads", "search", asked)
+        metadata = asked.get("metadata") or None
         async with self._db.transaction() as conn:
             rows, total = await repo.search_threads(
                 conn,
                 ids=body.ids,
-                metadata=body.metadata,
+                metadata=metadata,
                 values=body.values,
                 status=body.status,
                 sort_by=body.sort_by or "updated_at",  # recently active threads first
                 descending=(body.sort_order or "desc") == "desc",
                 limit=body.limit,
                 offset=body.offset,
+                scope=scope,
             )
             if total is None:
                 total = await repo.count_threads(
                     conn,
-                    metadata=body.metadata,
+                    metadata=metadata,
                     values=body.values,
                     status=body.status,
                     ids=body.ids,
+                    scope=scope,
                 )
         return Page.of([thread_json(r, body.select) for r in rows], total, body.offset)
 
-    async def count(self, body: ThreadCountRequest) -> int:
+    async def count(self, body: ThreadCountRequest, *, actor: Actor) -> int:
+        asked = _search_value(body)
+        scope = await actor.authorize("threads", "search", asked)
         async with self._db.transaction() as conn:
             return await repo.count_threads(
-                conn, metadata=body.metadata, values=body.values, status=body.status
+                conn,
+                metadata=asked.get("metadata") or None,
+                values=body.values,
+                status=body.status,
+                scope=scope,
             )
 
-    async def copy(self, thread_id: UUID) -> Row:
-        """A new thread with the same metadata, values and every checkpoint."""
+    async def copy(self, thread_id: UUID, *, actor: Actor) -> Row:
+        """A new thread with the same metadata, values and every checkpoint. The caller must
+        be able to read the source and to create the copy."""
         new_id = uuid4()
+        scope = await actor.authorize("threads", "read", {"thread_id": thread_id})
         async with self._db.transaction() as conn:
-            source = await repo.get_thread(conn, thread_id=thread_id)
+            source = await repo.get_thread(conn, thread_id=thread_id, scope=scope)
+            if source is None:
+                raise NotFound(f"Thread {thread_id} not found")
+        asked: Row = {"thread_id": new_id, "metadata": dict(source["metadata"])}
+        await actor.authorize("threads", "create", asked)
+        async with self._db.transaction() as conn:
+            source = await repo.get_thread(conn, thread_id=thread_id, scope=scope)
             if source is None:
                 raise NotFound(f"Thread {thread_id} not found")
             values = {
-                k: source[k]
-                for k in ("metadata", "config", "status", "values", "interrupts", "error", "ttl")
+                k: source[k] for k in ("config", "status", "values", "interrupts", "error", "ttl")
             }
+            values["metadata"] = dict(asked.get("metadata") or {})
             if values["status"] == "busy":
                 values["status"] = "idle"  # the copy has no run in flight
             values["expires_at"] = source["expires_at"]
@@ -167,3 +207,12 @@ class ThreadService:
             assert created is not None
             await checkpoint_repo.copy_thread_checkpoints(conn, source=thread_id, target=new_id)
         return thread_json(created)
+
+
+def _search_value(body: ThreadSearchRequest | ThreadCountRequest) -> Row:
+    """What a ``threads.search`` handler sees."""
+    value: Row = {"metadata": dict(body.metadata or {}), "values": body.values or {}}
+    value["status"] = body.status
+    if isinstance(body, ThreadSearchRequest):
+        value.update(limit=body.limit, offset=body.offset, ids=body.ids)
+    return value

@@ -1,0 +1,68 @@
+"""Who is calling, and the handlers that decide what they may do: services take an
+``Actor`` and ask it before they read or write anything."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from langgraph_sdk.auth.types import AuthContext
+
+from graphport.auth.filters import AuthFilter
+from graphport.auth.handlers import Authorizer
+from graphport.auth.users import user_for_graph
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """``user`` is what handlers see as ``ctx.user``; ``user_data`` its JSON form (stored
+    with runs and crons). No authorizer: everything is allowed (no auth configured, or the
+    server itself acting, e.g. a cron firing)."""
+
+    user: Any = None
+    user_data: Row | None = None
+    authorizer: Authorizer | None = None
+
+    @property
+    def permissions(self) -> list[str]:
+        return list((self.user_data or {}).get("permissions") or [])
+
+    @property
+    def identity(self) -> str | None:
+        return None if self.user_data is None else str(self.user_data["identity"])
+
+    async def authorize(self, resource: str, action: str, value: Row) -> AuthFilter | None:
+        """Run the handler for ``resource.action``; it may change ``value`` in place.
+        Returns the filter the resource must match, or None."""
+        if self.authorizer is None:
+            return None
+        ctx = AuthContext(
+            permissions=self.permissions,
+            user=self.user,
+            resource=resource,  # type: ignore[arg-type]
+            action=action,  # type: ignore[arg-type]
+        )
+        return await self.authorizer.authorize(ctx, value)
+
+    def configurable(self) -> Row:
+        """What a run started by this actor puts in ``config["configurable"]``."""
+        if self.user_data is None:
+            return {}
+        return {
+            "langgraph_auth_user": self.user_data,
+            "langgraph_auth_user_id": self.identity,
+            "langgraph_auth_permissions": self.permissions,
+        }
+
+
+ANONYMOUS = Actor()
+
+
+def graph_configurable(configurable: Row) -> Row:
+    """The stored user (JSON) turned back into an object graphs can read attributes of."""
+    data = configurable.get("langgraph_auth_user")
+    if isinstance(data, dict) and "identity" in data:
+        return {**configurable, "langgraph_auth_user": user_for_graph(data)}
+    return configurable

@@ -1,0 +1,52 @@
+"""Filters returned by ``@auth.on`` handlers, checked once: ``{"key": value}``,
+``{"key": {"$eq": value}}`` and ``{"key": {"$contains": value-or-list}}``, ANDed.
+
+Repositories compile them to JSONB conditions on the resource's metadata."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Operator = Literal["$eq", "$contains"]
+_OPERATORS = ("$eq", "$contains")
+
+
+class InvalidFilter(Exception):
+    """A handler returned a filter graphport cannot apply (a bug in the auth file)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    key: str
+    op: Operator
+    value: Any
+
+
+AuthFilter = tuple[Condition, ...]
+
+
+def parse_filter(raw: dict[Any, Any]) -> AuthFilter:
+    conditions: list[Condition] = []
+    for key, spec in raw.items():
+        if not isinstance(key, str) or not key:
+            raise InvalidFilter(f"filter keys must be non-empty strings, got {key!r}")
+        if not isinstance(spec, dict):
+            conditions.append(Condition(key, "$eq", spec))
+            continue
+        if not spec:
+            raise InvalidFilter(f"filter on {key!r} names no operator")
+        for op, value in spec.items():
+            if op not in _OPERATORS:
+                raise InvalidFilter(f"filter on {key!r} uses {op!r}; supported: $eq, $contains")
+            conditions.append(Condition(key, op, value))
+    return tuple(conditions)
+
+
+def combine(first: AuthFilter | None, second: AuthFilter | None) -> AuthFilter | None:
+    """Both filters must hold."""
+    if first is None:
+        return second
+    if second is None:
+        return first
+    return first + second

@@ -1,0 +1,88 @@
+"""Authenticate every request (except the public ones) before routing; fail closed."""
+
+from __future__ import annotations
+
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from graphport.auth.actor import Actor
+from graphport.auth.loader import AuthSetup
+from graphport.auth.users import AuthUser, studio_user, user_json
+from graphport.errors import GraphportError
+
+ACTOR_KEY = "graphport.actor"
+PUBLIC_PATHS = frozenset(
+    {"/", "/ok", "/info", "/docs", "/docs/oauth2-redirect", "/openapi.json", "/metrics"}
+)
+_STUDIO_SCHEME = b"langsmith"
+
+
+class AuthenticationMiddleware:
+    """Puts an ``Actor`` in the scope; answers 401/403/500 itself when authentication fails."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] == "OPTIONS":
+            await self.app(scope, receive, send)
+            return
+        # built in the lifespan, after this middleware: read it per request
+        setup: AuthSetup | None = scope["app"].state.context.auth
+        if setup is None or scope["path"] in PUBLIC_PATHS:
+            await self.app(scope, receive, send)
+            return
+        try:
+            actor, receive = await _actor(setup, scope, receive)
+        except GraphportError as exc:
+            response = JSONResponse(
+                {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
+            )
+            await response(scope, receive, send)
+            return
+        scope[ACTOR_KEY] = actor
+        await self.app(scope, receive, send)
+
+
+async def _actor(setup: AuthSetup, scope: Scope, receive: Receive) -> tuple[Actor, Receive]:
+    if setup.studio and _header(scope, b"x-auth-scheme") == _STUDIO_SCHEME:
+        user = studio_user()
+        return Actor(user, user_json(user), setup.authorizer), receive
+    authenticate = setup.authenticator
+    if authenticate is None:
+        # handlers without an authenticate function: everyone is the same anonymous user
+        data = user_json({"identity": "anonymous", "is_authenticated": False})
+        return Actor(AuthUser(data), data, setup.authorizer), receive
+    body = None
+    if authenticate.wants_body:
+        body, receive = await _buffer_body(receive)
+    data = await authenticate(scope, receive, body)
+    return Actor(AuthUser(data), data, setup.authorizer), receive
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    return next((v for k, v in scope["headers"] if k == name), None)
+
+
+async def _buffer_body(receive: Receive) -> tuple[bytes, Receive]:
+    """Read the body for the authenticator, then hand it on; later messages (disconnects)
+    still come from the client."""
+    chunks: list[bytes] = []
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        more = message.get("more_body", False)
+    body = b"".join(chunks)
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return body, replay

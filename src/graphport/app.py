@@ -96,7 +96,7 @@ async def build_context(settings: Settings, stack: AsyncExitStack, timings: Timi
     sweeper = PeriodicTask("thread-ttl-sweeper", sweep_minutes * 60, threads.delete_expired)
     sweeper.start()
     stack.push_async_callback(sweeper.stop)
-    crons = CronService(db, registry, runs)
+    crons = CronService(db, registry, runs, auth.authorizer if auth else None)
     scheduler = CronScheduler(crons)
     scheduler.start()
     stack.push_async_callback(scheduler.stop)

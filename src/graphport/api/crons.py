@@ -6,7 +6,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Response
 
-from graphport.api.deps import Crons
+from graphport.api.deps import CurrentActor, Crons
 from graphport.api.responses import json_response, pagination_headers
 from graphport.schemas.crons import (
     CronCountRequest,
@@ -22,37 +22,45 @@ router = APIRouter(tags=["Crons"])
 
 
 @router.post("/runs/crons")
-async def create_cron(body: CronCreate, crons: Crons) -> Response:
-    return json_response(select_fields(await crons.create(None, body), CRON_FIELDS))
+async def create_cron(body: CronCreate, crons: Crons, actor: CurrentActor) -> Response:
+    return json_response(select_fields(await crons.create(None, body, actor=actor), CRON_FIELDS))
 
 
 @router.post("/threads/{thread_id}/runs/crons")
-async def create_thread_cron(thread_id: UUID, body: ThreadCronCreate, crons: Crons) -> Response:
-    return json_response(select_fields(await crons.create(thread_id, body), CRON_FIELDS))
+async def create_thread_cron(
+    thread_id: UUID, body: ThreadCronCreate, crons: Crons, actor: CurrentActor
+) -> Response:
+    return json_response(
+        select_fields(await crons.create(thread_id, body, actor=actor), CRON_FIELDS)
+    )
 
 
 @router.post("/runs/crons/search")
-async def search_crons(crons: Crons, body: CronSearch | None = None) -> Response:
-    page = await crons.search(body or CronSearch())
+async def search_crons(
+    crons: Crons, actor: CurrentActor, body: CronSearch | None = None
+) -> Response:
+    page = await crons.search(body or CronSearch(), actor=actor)
     return json_response(page.items, headers=pagination_headers(page.total, page.next_offset))
 
 
 @router.post("/runs/crons/count")
-async def count_crons(crons: Crons, body: CronCountRequest | None = None) -> Response:
-    return json_response(await crons.count(body or CronCountRequest()))
+async def count_crons(
+    crons: Crons, actor: CurrentActor, body: CronCountRequest | None = None
+) -> Response:
+    return json_response(await crons.count(body or CronCountRequest(), actor=actor))
 
 
 @router.get("/runs/crons/{cron_id}")
-async def get_cron(cron_id: UUID, crons: Crons) -> Response:
-    return json_response(select_fields(await crons.get(cron_id), CRON_FIELDS))
+async def get_cron(cron_id: UUID, crons: Crons, actor: CurrentActor) -> Response:
+    return json_response(select_fields(await crons.get(cron_id, actor=actor), CRON_FIELDS))
 
 
 @router.patch("/runs/crons/{cron_id}")
-async def patch_cron(cron_id: UUID, body: CronPatch, crons: Crons) -> Response:
-    return json_response(select_fields(await crons.update(cron_id, body), CRON_FIELDS))
+async def patch_cron(cron_id: UUID, body: CronPatch, crons: Crons, actor: CurrentActor) -> Response:
+    return json_response(select_fields(await crons.update(cron_id, body, actor=actor), CRON_FIELDS))
 
 
 @router.delete("/runs/crons/{cron_id}", status_code=204)
-async def delete_cron(cron_id: UUID, crons: Crons) -> Response:
-    await crons.delete(cron_id)
+async def delete_cron(cron_id: UUID, crons: Crons, actor: CurrentActor) -> Response:
+    await crons.delete(cron_id, actor=actor)
     return Response(status_code=204)

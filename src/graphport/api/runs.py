@@ -7,7 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Response
 
-from graphport.api.deps import Runs
+from graphport.api.deps import CurrentActor, Runs
 from graphport.api.responses import json_response
 from graphport.schemas.runs import (
     Run,
@@ -34,18 +34,23 @@ def _run_headers(thread_id: UUID, run_id: UUID) -> dict[str, str]:
 async def list_runs(
     thread_id: UUID,
     service: Runs,
+    actor: CurrentActor,
     limit: Annotated[int, Query(ge=1, le=1000)] = 10,
     offset: Annotated[int, Query(ge=0)] = 0,
     status: Annotated[RunStatus | None, Query()] = None,
     select: Annotated[list[RunSelectField] | None, Query()] = None,
 ) -> Response:
-    rows = await service.list_runs(thread_id, status=status, limit=limit, offset=offset)
+    rows = await service.list_runs(
+        thread_id, status=status, limit=limit, offset=offset, actor=actor
+    )
     return json_response([run_json(r, select) for r in rows])
 
 
 @router.post("/threads/{thread_id}/runs", response_model=Run)
-async def create_run(thread_id: UUID, body: RunCreateStateful, service: Runs) -> Response:
-    created = await service.create(thread_id, body)
+async def create_run(
+    thread_id: UUID, body: RunCreateStateful, service: Runs, actor: CurrentActor
+) -> Response:
+    created = await service.create(thread_id, body, actor=actor)
     headers = _run_headers(thread_id, created["run_id"])
     return json_response(
         run_json(created), headers={"Content-Location": headers["Content-Location"]}
@@ -53,25 +58,27 @@ async def create_run(thread_id: UUID, body: RunCreateStateful, service: Runs) ->
 
 
 @router.post("/threads/{thread_id}/runs/wait")
-async def wait_run(thread_id: UUID, body: RunCreateStateful, service: Runs) -> Response:
-    created, output = await service.wait(thread_id, body)
+async def wait_run(
+    thread_id: UUID, body: RunCreateStateful, service: Runs, actor: CurrentActor
+) -> Response:
+    created, output = await service.wait(thread_id, body, actor=actor)
     return json_response(output, headers=_run_headers(thread_id, created["run_id"]))
 
 
 @router.get("/threads/{thread_id}/runs/{run_id}", response_model=Run)
-async def get_run(thread_id: UUID, run_id: UUID, service: Runs) -> Response:
-    return json_response(run_json(await service.get(thread_id, run_id)))
+async def get_run(thread_id: UUID, run_id: UUID, service: Runs, actor: CurrentActor) -> Response:
+    return json_response(run_json(await service.get(thread_id, run_id, actor=actor)))
 
 
 @router.delete("/threads/{thread_id}/runs/{run_id}", status_code=204)
-async def delete_run(thread_id: UUID, run_id: UUID, service: Runs) -> Response:
-    await service.delete(thread_id, run_id)
+async def delete_run(thread_id: UUID, run_id: UUID, service: Runs, actor: CurrentActor) -> Response:
+    await service.delete(thread_id, run_id, actor=actor)
     return Response(status_code=204)
 
 
 @router.get("/threads/{thread_id}/runs/{run_id}/join")
-async def join_run(thread_id: UUID, run_id: UUID, service: Runs) -> Response:
-    return json_response(await service.join(thread_id, run_id))
+async def join_run(thread_id: UUID, run_id: UUID, service: Runs, actor: CurrentActor) -> Response:
+    return json_response(await service.join(thread_id, run_id, actor=actor))
 
 
 @router.post("/threads/{thread_id}/runs/{run_id}/cancel")
@@ -79,22 +86,27 @@ async def cancel_run(
     thread_id: UUID,
     run_id: UUID,
     service: Runs,
+    actor: CurrentActor,
     wait: Annotated[bool, Query()] = False,
     action: Action = "interrupt",
 ) -> Response:
-    await service.cancel(thread_id, run_id, wait=wait, action=action)
+    await service.cancel(thread_id, run_id, wait=wait, action=action, actor=actor)
     return json_response({}, status_code=200 if wait else 202)
 
 
 @stateless.post("/cancel")
-async def cancel_runs(body: RunsCancel, service: Runs, action: Action = "interrupt") -> Response:
-    await service.cancel_many(body, action=action)
+async def cancel_runs(
+    body: RunsCancel, service: Runs, actor: CurrentActor, action: Action = "interrupt"
+) -> Response:
+    await service.cancel_many(body, action=action, actor=actor)
     return json_response({}, status_code=202)
 
 
 @stateless.post("", response_model=Run)
-async def create_stateless_run(body: RunCreateStateless, service: Runs) -> Response:
-    created = await service.create(None, body)
+async def create_stateless_run(
+    body: RunCreateStateless, service: Runs, actor: CurrentActor
+) -> Response:
+    created = await service.create(None, body, actor=actor)
     headers = _run_headers(created["thread_id"], created["run_id"])
     return json_response(
         run_json(created), headers={"Content-Location": headers["Content-Location"]}
@@ -102,11 +114,15 @@ async def create_stateless_run(body: RunCreateStateless, service: Runs) -> Respo
 
 
 @stateless.post("/wait")
-async def wait_stateless_run(body: RunCreateStateless, service: Runs) -> Response:
-    created, output = await service.wait(None, body)
+async def wait_stateless_run(
+    body: RunCreateStateless, service: Runs, actor: CurrentActor
+) -> Response:
+    created, output = await service.wait(None, body, actor=actor)
     return json_response(output, headers=_run_headers(created["thread_id"], created["run_id"]))
 
 
 @stateless.post("/batch", response_model=list[Run])
-async def create_run_batch(bodies: list[RunCreateStateless], service: Runs) -> Response:
-    return json_response([run_json(r) for r in await service.create_batch(bodies)])
+async def create_run_batch(
+    bodies: list[RunCreateStateless], service: Runs, actor: CurrentActor
+) -> Response:
+    return json_response([run_json(r) for r in await service.create_batch(bodies, actor=actor)])

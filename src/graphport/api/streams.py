@@ -8,7 +8,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, Query
 
-from graphport.api.deps import Streams
+from graphport.api.deps import CurrentActor, Streams
 from graphport.api.sse import SSEResponse, stream_headers
 from graphport.errors import InvalidInput
 from graphport.schemas.runs import RunCreateStateful, RunCreateStateless, StreamMode
@@ -48,13 +48,17 @@ def _response(handle: StreamHandle) -> SSEResponse:
 @router.post(
     "/threads/{thread_id}/runs/stream", response_class=SSEResponse, responses=SSE, status_code=200
 )
-async def stream_run(thread_id: UUID, body: RunCreateStateful, streams: Streams) -> SSEResponse:
-    return _response(await streams.stream_new_run(thread_id, body))
+async def stream_run(
+    thread_id: UUID, body: RunCreateStateful, streams: Streams, actor: CurrentActor
+) -> SSEResponse:
+    return _response(await streams.stream_new_run(thread_id, body, actor=actor))
 
 
 @stateless.post("/stream", response_class=SSEResponse, responses=SSE, status_code=200)
-async def stream_stateless_run(body: RunCreateStateless, streams: Streams) -> SSEResponse:
-    return _response(await streams.stream_new_run(None, body))
+async def stream_stateless_run(
+    body: RunCreateStateless, streams: Streams, actor: CurrentActor
+) -> SSEResponse:
+    return _response(await streams.stream_new_run(None, body, actor=actor))
 
 
 @dataclass
@@ -84,14 +88,16 @@ Join = Annotated[JoinOptions, Depends(join_options)]
     status_code=200,
 )
 async def join_run_stream(
-    thread_id: UUID, run_id: UUID, streams: Streams, options: Join
+    thread_id: UUID, run_id: UUID, streams: Streams, actor: CurrentActor, options: Join
 ) -> SSEResponse:
-    return _response(await streams.join_run(thread_id, run_id, **vars(options)))
+    return _response(await streams.join_run(thread_id, run_id, **vars(options), actor=actor))
 
 
 @stateless.get("/{run_id}/stream", response_class=SSEResponse, responses=SSE, status_code=200)
-async def join_stateless_run_stream(run_id: UUID, streams: Streams, options: Join) -> SSEResponse:
-    return _response(await streams.join_run(None, run_id, **vars(options)))
+async def join_stateless_run_stream(
+    run_id: UUID, streams: Streams, actor: CurrentActor, options: Join
+) -> SSEResponse:
+    return _response(await streams.join_run(None, run_id, **vars(options), actor=actor))
 
 
 @router.get(
@@ -100,10 +106,11 @@ async def join_stateless_run_stream(run_id: UUID, streams: Streams, options: Joi
 async def join_thread_stream(
     thread_id: UUID,
     streams: Streams,
+    actor: CurrentActor,
     last_event_id: LastEventId = None,
     stream_modes: Modes = None,
 ) -> SSEResponse:
     handle = await streams.join_thread(
-        thread_id, last_event_id=last_event_id, modes=_modes(stream_modes)
+        thread_id, last_event_id=last_event_id, modes=_modes(stream_modes), actor=actor
     )
     return _response(handle)

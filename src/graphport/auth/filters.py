@@ -43,6 +43,21 @@ def parse_filter(raw: dict[Any, Any]) -> AuthFilter:
     return tuple(conditions)
 
 
+def stamp(scope: AuthFilter | None) -> dict[str, Any]:
+    """Metadata that satisfies ``scope``: what a thread the server creates on a caller's
+    behalf (a run with ``if_not_exists=create``, a stateless run) carries, so that its
+    creator can see it afterwards."""
+    stamped: dict[str, Any] = {}
+    for cond in scope or ():
+        if cond.op == "$eq":
+            stamped[cond.key] = cond.value
+        else:
+            wanted = cond.value if isinstance(cond.value, list) else [cond.value]
+            held = stamped.setdefault(cond.key, [])
+            held.extend(v for v in wanted if v not in held)
+    return stamped
+
+
 def combine(first: AuthFilter | None, second: AuthFilter | None) -> AuthFilter | None:
     """Both filters must hold."""
     if first is None:

@@ -156,6 +156,7 @@ cron = Table(
         nullable=True,
     ),
     Column("user_id", Text, nullable=True),
+    Column("auth_user", JSONB, nullable=True),  # the creator, for the runs it fires
     Column("schedule", Text, nullable=False),
     Column("timezone", Text, nullable=False, server_default=text("'UTC'")),
     Column("payload", JSONB, nullable=False, server_default=_EMPTY_OBJECT),

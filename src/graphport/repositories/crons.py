@@ -9,7 +9,8 @@ from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from graphport.db.tables import cron
-from graphport.repositories.filters import fetch_page
+from graphport.auth.filters import AuthFilter
+from graphport.repositories.filters import auth_conditions, fetch_page
 
 Row = dict[str, Any]
 
@@ -20,8 +21,9 @@ def _filters(
     thread_id: UUID | None,
     metadata: dict[str, Any] | None,
     enabled: bool | None,
+    scope: AuthFilter | None = None,
 ) -> list[ColumnElement[bool]]:
-    clauses: list[ColumnElement[bool]] = []
+    clauses = auth_conditions(cron.c.metadata, scope)
     if assistant_id is not None:
         clauses.append(cron.c.assistant_id == assistant_id)
     if thread_id is not None:
@@ -38,8 +40,14 @@ async def create_cron(conn: AsyncConnection, *, values: Row) -> Row:
     return dict((await conn.execute(stmt)).mappings().one())
 
 
-async def get_cron(conn: AsyncConnection, *, cron_id: UUID, for_update: bool = False) -> Row | None:
-    stmt = select(cron).where(cron.c.cron_id == cron_id)
+async def get_cron(
+    conn: AsyncConnection,
+    *,
+    cron_id: UUID,
+    for_update: bool = False,
+    scope: AuthFilter | None = None,
+) -> Row | None:
+    stmt = select(cron).where(cron.c.cron_id == cron_id, *auth_conditions(cron.c.metadata, scope))
     if for_update:
         stmt = stmt.with_for_update()
     row = (await conn.execute(stmt)).mappings().first()
@@ -56,8 +64,11 @@ async def update_cron(conn: AsyncConnection, *, cron_id: UUID, values: Row) -> R
     return dict((await conn.execute(stmt)).mappings().one())
 
 
-async def delete_cron(conn: AsyncConnection, *, cron_id: UUID) -> bool:
-    return bool((await conn.execute(delete(cron).where(cron.c.cron_id == cron_id))).rowcount)
+async def delete_cron(
+    conn: AsyncConnection, *, cron_id: UUID, scope: AuthFilter | None = None
+) -> bool:
+    stmt = delete(cron).where(cron.c.cron_id == cron_id, *auth_conditions(cron.c.metadata, scope))
+    return bool((await conn.execute(stmt)).rowcount)
 
 
 async def search_crons(

@@ -6,11 +6,13 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import bindparam, delete, func, select, text, update
+from sqlalchemy import ColumnElement, bindparam, delete, exists, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from graphport.auth.filters import AuthFilter
 from graphport.db.raw import driver, jsonb
 from graphport.db.tables import run, thread
+from graphport.repositories.filters import auth_conditions
 
 Row = dict[str, Any]
 
@@ -120,10 +122,25 @@ async def create_run(conn: AsyncConnection, *, values: Row) -> Row:
     return dict(await (await driver(conn)).fetchrow(_INSERT_RUN_SQL, *args))
 
 
+def _thread_scope(scope: AuthFilter | None) -> list[ColumnElement[bool]]:
+    """Runs are visible when their thread is (an auth filter on the thread's metadata)."""
+    if not scope:
+        return []
+    return [
+        exists().where(
+            thread.c.thread_id == run.c.thread_id, *auth_conditions(thread.c.metadata, scope)
+        )
+    ]
+
+
 async def get_run(
-    conn: AsyncConnection, *, run_id: UUID, thread_id: UUID | None = None
+    conn: AsyncConnection,
+    *,
+    run_id: UUID,
+    thread_id: UUID | None = None,
+    scope: AuthFilter | None = None,
 ) -> Row | None:
-    stmt = select(run).where(run.c.run_id == run_id)
+    stmt = select(run).where(run.c.run_id == run_id, *_thread_scope(scope))
     if thread_id is not None:
         stmt = stmt.where(run.c.thread_id == thread_id)
     row = (await conn.execute(stmt)).mappings().first()
@@ -204,8 +221,9 @@ async def select_runs_to_cancel(
     thread_id: UUID | None,
     run_ids: list[UUID] | None,
     statuses: tuple[str, ...],
+    scope: AuthFilter | None = None,
 ) -> list[Row]:
-    stmt = select(run).where(run.c.status.in_(statuses))
+    stmt = select(run).where(run.c.status.in_(statuses), *_thread_scope(scope))
     if thread_id is not None:
         stmt = stmt.where(run.c.thread_id == thread_id)
     if run_ids is not None:

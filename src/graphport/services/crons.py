@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import UTC, datetime
 from typing import Any, get_args
 from uuid import UUID, uuid4
@@ -10,8 +11,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
 
+from graphport.auth.actor import ANONYMOUS, Actor
+from graphport.auth.handlers import Authorizer
+from graphport.auth.users import user_for_graph
 from graphport.db.engine import Database
-from graphport.errors import InvalidInput, NotFound
+from graphport.errors import GraphportError, InvalidInput, NotFound
 from graphport.graphs.registry import GraphRegistry
 from graphport.repositories import assistants as assistant_repo
 from graphport.repositories import crons as repo
@@ -29,6 +33,8 @@ from graphport.schemas.crons import (
 from graphport.schemas.runs import RunCreateStateful, RunCreateStateless
 from graphport.services.assistants import Page, select_fields
 from graphport.services.runs import RunService
+
+logger = logging.getLogger(__name__)
 
 Row = dict[str, Any]
 CRON_FIELDS = get_args(CronSelectField)
@@ -57,10 +63,17 @@ def _payload(body: Any) -> Row:
 
 
 class CronService:
-    def __init__(self, db: Database, registry: GraphRegistry, runs: RunService) -> None:
+    def __init__(
+        self,
+        db: Database,
+        registry: GraphRegistry,
+        runs: RunService,
+        authorizer: Authorizer | None = None,
+    ) -> None:
         self._db = db
         self._registry = registry
         self._runs = runs
+        self._authorizer = authorizer
         self.changed = asyncio.Event()  # set when a schedule changes: the scheduler re-plans
 
     def _assistant_id(self, raw: str) -> UUID:
@@ -69,19 +82,37 @@ class CronService:
             raise InvalidInput(f"Assistant or graph {raw!r} not found")
         return resolved
 
-    async def create(self, thread_id: UUID | None, body: CronCreate | ThreadCronCreate) -> Row:
+    async def create(
+        self, thread_id: UUID | None, body: CronCreate | ThreadCronCreate, *, actor: Actor
+    ) -> Row:
         timezone = body.timezone or "UTC"
         _validated(body.schedule, timezone)
         assistant_id = self._assistant_id(body.assistant_id)
         first = next_run(body.schedule, timezone)
+        cron_id = uuid4()
+        asked: Row = {
+            "payload": {"assistant_id": body.assistant_id, **_payload(body)},
+            "schedule": body.schedule,
+            "cron_id": cron_id,
+            "thread_id": thread_id,
+            "user_id": actor.identity,
+            "end_time": body.end_time,
+            "metadata": dict(body.metadata or {}),
+        }
+        await actor.authorize("crons", "create", asked)
+        thread_scope = None
+        if thread_id is not None:  # its runs will write to the thread: the caller must see it
+            thread_scope = await actor.authorize("threads", "read", {"thread_id": thread_id})
         values: Row = {
-            "cron_id": uuid4(),
+            "cron_id": cron_id,
             "assistant_id": assistant_id,
             "thread_id": thread_id,
+            "user_id": actor.identity,
+            "auth_user": actor.user_data,
             "schedule": body.schedule,
             "timezone": timezone,
-            "payload": {"assistant_id": body.assistant_id, **_payload(body)},
-            "metadata": body.metadata or {},
+            "payload": asked["payload"],
+            "metadata": dict(asked.get("metadata") or {}),
             "end_time": body.end_time,
             "enabled": body.enabled,
             "on_run_completed": getattr(body, "on_run_completed", None),
@@ -91,24 +122,30 @@ class CronService:
             if await assistant_repo.get_assistant(conn, assistant_id=assistant_id) is None:
                 raise NotFound(f"Assistant {assistant_id} not found")
             if thread_id is not None and not await thread_repo.get_thread(
-                conn, thread_id=thread_id
+                conn, thread_id=thread_id, scope=thread_scope
             ):
                 raise NotFound(f"Thread {thread_id} not found")
             created = await repo.create_cron(conn, values=values)
         self.changed.set()
         return created
 
-    async def get(self, cron_id: UUID) -> Row:
+    async def get(self, cron_id: UUID, *, actor: Actor) -> Row:
+        scope = await actor.authorize("crons", "read", {"cron_id": cron_id})
         async with self._db.transaction() as conn:
-            found = await repo.get_cron(conn, cron_id=cron_id)
+            found = await repo.get_cron(conn, cron_id=cron_id, scope=scope)
         if found is None:
             raise NotFound(f"Cron {cron_id} not found")
         return found
 
-    async def update(self, cron_id: UUID, body: CronPatch) -> Row:
+    async def update(self, cron_id: UUID, body: CronPatch, *, actor: Actor) -> Row:
         _validated(body.schedule, body.timezone)
+        asked: Row = {"cron_id": cron_id, "payload": _payload(body) or None}
+        asked["schedule"] = body.schedule
+        if body.metadata is not None:
+            asked["metadata"] = dict(body.metadata)
+        scope = await actor.authorize("crons", "update", asked)
         async with self._db.transaction() as conn:
-            current = await repo.get_cron(conn, cron_id=cron_id, for_update=True)
+            current = await repo.get_cron(conn, cron_id=cron_id, for_update=True, scope=scope)
             if current is None:
                 raise NotFound(f"Cron {cron_id} not found")
             values: Row = {}
@@ -120,8 +157,8 @@ class CronService:
             run_fields = _payload(body)
             if run_fields:
                 values["payload"] = {**current["payload"], **run_fields}
-            if body.metadata is not None:
-                values["metadata"] = body.metadata
+            if asked.get("metadata") is not None:
+                values["metadata"] = asked["metadata"]
             merged = {**current, **values}
             following = next_run(merged["schedule"], merged["timezone"])
             ended = merged["end_time"] is not None and following > merged["end_time"]
@@ -130,21 +167,29 @@ class CronService:
         self.changed.set()
         return updated
 
-    async def delete(self, cron_id: UUID) -> None:
+    async def delete(self, cron_id: UUID, *, actor: Actor) -> None:
+        scope = await actor.authorize("crons", "delete", {"cron_id": cron_id})
         async with self._db.transaction() as conn:
-            if not await repo.delete_cron(conn, cron_id=cron_id):
+            if not await repo.delete_cron(conn, cron_id=cron_id, scope=scope):
                 raise NotFound(f"Cron {cron_id} not found")
 
-    def _filters(self, body: CronFilters) -> Row:
+    async def _filters(self, body: CronFilters, actor: Actor) -> Row:
+        """The search's own filters and the ``crons.search`` handler's, ANDed."""
+        assistant_id = self._assistant_id(body.assistant_id) if body.assistant_id else None
+        asked: Row = {"assistant_id": assistant_id, "thread_id": body.thread_id}
+        if isinstance(body, CronSearch):
+            asked.update(limit=body.limit, offset=body.offset)
+        scope = await actor.authorize("crons", "search", asked)
         return {
-            "assistant_id": self._assistant_id(body.assistant_id) if body.assistant_id else None,
+            "assistant_id": assistant_id,
             "thread_id": body.thread_id,
             "metadata": body.metadata,
             "enabled": body.enabled,
+            "scope": scope,
         }
 
-    async def search(self, body: CronSearch) -> Page:
-        filters = self._filters(body)
+    async def search(self, body: CronSearch, *, actor: Actor) -> Page:
+        filters = await self._filters(body, actor)
         async with self._db.transaction() as conn:
             rows, total = await repo.search_crons(
                 conn,
@@ -160,9 +205,10 @@ class CronService:
             [select_fields(r, body.select or CRON_FIELDS) for r in rows], total, body.offset
         )
 
-    async def count(self, body: CronCountRequest) -> int:
+    async def count(self, body: CronCountRequest, *, actor: Actor) -> int:
+        filters = await self._filters(body, actor)
         async with self._db.transaction() as conn:
-            return await repo.count_crons(conn, filters=self._filters(body))
+            return await repo.count_crons(conn, filters=filters)
 
     async def fire_due(self, *, batch: int = 100) -> int:
         """Start the runs of every cron whose time has come; advance each to its next time.
@@ -180,10 +226,18 @@ class CronService:
                     values={"next_run_date": None if ended else following},
                 )
         for row in due:
-            await self._start_run(row)
+            try:
+                await self._start_run(row)
+            except GraphportError as exc:  # e.g. its creator may no longer run on the thread
+                logger.warning("cron %s could not start a run: %s", row["cron_id"], exc.detail)
         return len(due)
 
     async def _start_run(self, row: Row) -> None:
+        """The run goes out as its cron's creator: the graph sees that user."""
+        creator = ANONYMOUS
+        if row["auth_user"]:
+            data = row["auth_user"]
+            creator = Actor(user_for_graph(data), data, self._authorizer)
         payload = dict(row["payload"])
         payload["metadata"] = {**(payload.get("metadata") or {}), "cron_id": str(row["cron_id"])}
         payload["assistant_id"] = str(row["assistant_id"])
@@ -191,10 +245,10 @@ class CronService:
             stateless = RunCreateStateless.model_validate(
                 {**payload, "on_completion": row["on_run_completed"] or "delete"}
             )
-            await self._runs.create(None, stateless)
+            await self._runs.create(None, stateless, actor=creator)
         else:
             stateful = RunCreateStateful.model_validate(payload)
-            await self._runs.create(row["thread_id"], stateful)
+            await self._runs.create(row["thread_id"], stateful, actor=creator)
 
     async def next_due(self) -> datetime | None:
         async with self._db.transaction() as conn:

@@ -11,6 +11,8 @@ from uuid import UUID, uuid4
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from graphport.auth.actor import Actor
+from graphport.auth.filters import AuthFilter, stamp
 from graphport.db.engine import Database
 from graphport.errors import Conflict, InvalidInput, NotFound
 from graphport.execution.broker import LocalBroker
@@ -93,7 +95,7 @@ class RunService:
     # -- create ------------------------------------------------------------------------------
 
     async def create(
-        self, thread_id: UUID | None, body: RunCreate, *, observable: bool = True
+        self, thread_id: UUID | None, body: RunCreate, *, actor: Actor, observable: bool = True
     ) -> Row:
         """Queue a run. ``thread_id`` None: a stateless run on a thread of its own.
 
@@ -102,6 +104,12 @@ class RunService:
         if body.webhook:
             self._webhooks.check(body.webhook)
         assistant_id = self._assistant_uuid(body.assistant_id)
+        run_id = uuid4()
+        scope, run_metadata = None, body.metadata or {}
+        if actor.authorizer is not None:
+            asked = _create_value(thread_id, assistant_id, run_id, body)
+            scope = await actor.authorize("threads", "create_run", asked)
+            run_metadata = dict(asked.get("metadata") or {})
         stopped: Stopped | None = None
         reserved = False
         try:
@@ -114,11 +122,14 @@ class RunService:
                 if assistant["graph_id"] not in self._registry:
                     raise NotFound(f"Graph {assistant['graph_id']!r} is not loaded")
                 if thread_id is None or isinstance(body, RunCreateStateless):
-                    thread_id = await self._temporary_thread(conn, assistant, thread_id)
+                    thread_id = await self._temporary_thread(conn, assistant, thread_id, scope)
                     busy = False
                 else:
-                    stopped, busy = await self._prepare_thread(conn, thread_id, assistant, body)
-                values = self._run_values(thread_id, assistant, body)
+                    stopped, busy = await self._prepare_thread(
+                        conn, thread_id, assistant, body, scope
+                    )
+                values = self._run_values(run_id, thread_id, assistant, body, run_metadata)
+                values["kwargs"]["config"] = with_identity(values["kwargs"]["config"], actor)
                 # Background and streamed runs produce events (a join may come at any time);
                 # a run someone waits on only does when a stream joins before it starts.
                 values["kwargs"]["observable"] = observable
@@ -155,10 +166,15 @@ class RunService:
         raise InvalidInput(f"Assistant or graph {raw!r} not found; graphs: {known}")
 
     async def _temporary_thread(
-        self, conn: AsyncConnection, assistant: Row, thread_id: UUID | None
+        self,
+        conn: AsyncConnection,
+        assistant: Row,
+        thread_id: UUID | None,
+        scope: AuthFilter | None,
     ) -> UUID:
         new_id = thread_id or uuid4()
         metadata = {
+            **stamp(scope),
             "graph_id": assistant["graph_id"],
             "assistant_id": str(assistant["assistant_id"]),
         }
@@ -170,16 +186,28 @@ class RunService:
         return new_id
 
     async def _prepare_thread(
-        self, conn: AsyncConnection, thread_id: UUID, assistant: Row, body: RunCreateStateful
+        self,
+        conn: AsyncConnection,
+        thread_id: UUID,
+        assistant: Row,
+        body: RunCreateStateful,
+        scope: AuthFilter | None,
     ) -> tuple[Stopped | None, bool]:
         """Lock the thread (create it if asked), apply the multitask strategy, tag it.
         Returns the runs the strategy stopped, and whether runs were in flight."""
         stopped, busy = None, False
         thread = await repo.lock_thread_for_run(conn, thread_id=thread_id)
+        if thread is not None and scope:
+            if not await thread_repo.thread_visible(conn, thread_id=thread_id, scope=scope):
+                raise NotFound(f"Thread {thread_id} not found")
         if thread is None:
             if body.if_not_exists != "create":
                 raise NotFound(f"Thread {thread_id} not found")
-            await thread_repo.create_thread(conn, values={"thread_id": thread_id})
+            created = await thread_repo.create_thread(
+                conn, values={"thread_id": thread_id, "metadata": stamp(scope)}
+            )
+            if created is None:  # made meanwhile, by someone who may not share it
+                raise Conflict(f"Thread {thread_id} already exists")
         else:
             if body.strict_resume and body.command and body.command.resume is not None:
                 _check_strict_resume(body.command.resume, thread["interrupts"])
@@ -209,16 +237,18 @@ class RunService:
             )
         return await self._cancel_rows(conn, in_flight, strategy), True
 
-    def _run_values(self, thread_id: UUID, assistant: Row, body: RunCreate) -> Row:
+    def _run_values(
+        self, run_id: UUID, thread_id: UUID, assistant: Row, body: RunCreate, metadata: Row
+    ) -> Row:
         available_at = None
         if body.after_seconds:
             available_at = datetime.now(UTC) + timedelta(seconds=body.after_seconds)
         values: Row = {
-            "run_id": uuid4(),
+            "run_id": run_id,
             "thread_id": thread_id,
             "assistant_id": assistant["assistant_id"],
             "graph_id": assistant["graph_id"],
-            "metadata": body.metadata or {},
+            "metadata": metadata,
             "kwargs": build_kwargs(assistant, body),
             "multitask_strategy": body.multitask_strategy or "enqueue",
         }
@@ -226,27 +256,31 @@ class RunService:
             values["available_at"] = available_at
         return values
 
-    async def create_batch(self, bodies: list[RunCreateStateless]) -> list[Row]:
-        return [await self.create(None, body) for body in bodies]
+    async def create_batch(self, bodies: list[RunCreateStateless], *, actor: Actor) -> list[Row]:
+        return [await self.create(None, body, actor=actor) for body in bodies]
 
     # -- wait and join -----------------------------------------------------------------------
 
-    async def wait(self, thread_id: UUID | None, body: RunCreate) -> tuple[Row, Any]:
-        created, future = await self._create_and_expect(thread_id, body)
+    async def wait(
+        self, thread_id: UUID | None, body: RunCreate, *, actor: Actor
+    ) -> tuple[Row, Any]:
+        created, future = await self._create_and_expect(thread_id, body, actor)
         return created, await self._await_output(created, future)
 
     async def _create_and_expect(
-        self, thread_id: UUID | None, body: RunCreate
+        self, thread_id: UUID | None, body: RunCreate, actor: Actor
     ) -> tuple[Row, asyncio.Future[RunOutcome]]:
-        created = await self.create(thread_id, body, observable=False)
+        created = await self.create(thread_id, body, actor=actor, observable=False)
         # The run cannot end before this line: the executor's task needs this coroutine to yield.
         return created, self._completions.expect(created["run_id"])
 
-    async def join(self, thread_id: UUID, run_id: UUID) -> Any:
+    async def join(self, thread_id: UUID, run_id: UUID, *, actor: Actor) -> Any:
+        value = {"thread_id": thread_id, "run_id": run_id}
+        scope = await actor.authorize("threads", "read", value)
         future = self._completions.expect(run_id)
         try:
             async with self._db.transaction() as conn:
-                run = await repo.get_run(conn, run_id=run_id, thread_id=thread_id)
+                run = await repo.get_run(conn, run_id=run_id, thread_id=thread_id, scope=scope)
             if run is None:
                 # the official server answers 200 here; clients read the error from the body
                 self._completions.forget(run_id, future)
@@ -279,26 +313,31 @@ class RunService:
 
     # -- read --------------------------------------------------------------------------------
 
-    async def get(self, thread_id: UUID, run_id: UUID) -> Row:
+    async def get(self, thread_id: UUID | None, run_id: UUID, *, actor: Actor) -> Row:
+        value = {"thread_id": thread_id, "run_id": run_id}
+        scope = await actor.authorize("threads", "read", value)
         async with self._db.transaction() as conn:
-            found = await repo.get_run(conn, run_id=run_id, thread_id=thread_id)
+            found = await repo.get_run(conn, run_id=run_id, thread_id=thread_id, scope=scope)
         if found is None:
             raise NotFound(f"Run {run_id} not found")
         return found
 
     async def list_runs(
-        self, thread_id: UUID, *, status: str | None, limit: int, offset: int
+        self, thread_id: UUID, *, status: str | None, limit: int, offset: int, actor: Actor
     ) -> list[Row]:
+        scope = await actor.authorize("threads", "read", {"thread_id": thread_id})
         async with self._db.transaction() as conn:
-            if await thread_repo.get_thread(conn, thread_id=thread_id) is None:
+            if await thread_repo.get_thread(conn, thread_id=thread_id, scope=scope) is None:
                 raise NotFound(f"Thread {thread_id} not found")
             return await repo.list_runs(
                 conn, thread_id=thread_id, status=status, limit=limit, offset=offset
             )
 
-    async def delete(self, thread_id: UUID, run_id: UUID) -> None:
+    async def delete(self, thread_id: UUID, run_id: UUID, *, actor: Actor) -> None:
+        value = {"thread_id": thread_id, "run_id": run_id}
+        scope = await actor.authorize("threads", "delete", value)
         async with self._db.transaction() as conn:
-            found = await repo.get_run(conn, run_id=run_id, thread_id=thread_id)
+            found = await repo.get_run(conn, run_id=run_id, thread_id=thread_id, scope=scope)
             if found is None:
                 raise NotFound(f"Run {run_id} not found")
             if found["status"] in repo.IN_FLIGHT:
@@ -307,12 +346,20 @@ class RunService:
 
     # -- cancel ------------------------------------------------------------------------------
 
-    async def cancel(self, thread_id: UUID, run_id: UUID, *, wait: bool, action: str) -> None:
+    async def cancel(
+        self, thread_id: UUID, run_id: UUID, *, wait: bool, action: str, actor: Actor
+    ) -> None:
+        value = {"thread_id": thread_id, "run_id": run_id, "action": action}
+        scope = await actor.authorize("threads", "update", value)
         future = self._completions.expect(run_id) if wait else None
         try:
             async with self._db.transaction() as conn:
                 rows = await repo.select_runs_to_cancel(
-                    conn, thread_id=thread_id, run_ids=[run_id], statuses=repo.IN_FLIGHT
+                    conn,
+                    thread_id=thread_id,
+                    run_ids=[run_id],
+                    statuses=repo.IN_FLIGHT,
+                    scope=scope,
                 )
                 if not rows:
                     raise NotFound(f"Run {run_id} not found or already finished")
@@ -341,11 +388,17 @@ class RunService:
             for run_id, future in zip(stopped.running, futures, strict=True):
                 self._completions.forget(run_id, future)
 
-    async def cancel_many(self, body: RunsCancel, *, action: str) -> None:
+    async def cancel_many(self, body: RunsCancel, *, action: str, actor: Actor) -> None:
         statuses = repo.IN_FLIGHT if body.status in (None, "all") else (body.status or "",)
+        value = {"thread_id": body.thread_id, "run_ids": body.run_ids, "action": action}
+        scope = await actor.authorize("threads", "update", value)
         async with self._db.transaction() as conn:
             rows = await repo.select_runs_to_cancel(
-                conn, thread_id=body.thread_id, run_ids=body.run_ids, statuses=statuses
+                conn,
+                thread_id=body.thread_id,
+                run_ids=body.run_ids,
+                statuses=statuses,
+                scope=scope,
             )
             if not rows:
                 raise NotFound("No runs matched")
@@ -377,3 +430,28 @@ class RunService:
             self._executor.cancel_local(run_id, stopped.action)
         for run_id in stopped.ended:
             self._completions.resolve(RunOutcome(run_id, "interrupted", known=False))
+
+
+def _create_value(thread_id: UUID | None, assistant_id: UUID, run_id: UUID, body: RunCreate) -> Row:
+    """What a ``threads.create_run`` handler sees (and may change: ``metadata``)."""
+    return {
+        "thread_id": thread_id,
+        "assistant_id": assistant_id,
+        "run_id": run_id,
+        "status": "pending",
+        "metadata": dict(body.metadata or {}),
+        "prevent_insert_if_inflight": body.multitask_strategy == "reject",
+        "multitask_strategy": body.multitask_strategy or "enqueue",
+        "if_not_exists": getattr(body, "if_not_exists", None) or "reject",
+        "after_seconds": body.after_seconds or 0,
+        "kwargs": body.model_dump(exclude_none=True, mode="json"),
+        "action": None,
+    }
+
+
+def with_identity(config: Row, actor: Actor) -> Row:
+    """The caller's identity in ``configurable``, replacing anything the client sent."""
+    identity = actor.configurable()
+    if not identity:
+        return config
+    return {**config, "configurable": {**(config.get("configurable") or {}), **identity}}

@@ -7,8 +7,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
+from graphport.auth.actor import Actor
 from graphport.db.engine import Database
-from graphport.errors import NotFound
+from graphport.errors import AuthRejected, Forbidden, NotFound
 from graphport.execution.broker import END, Event, LocalBroker, Subscriber
 from graphport.repositories import runs as run_repo
 from graphport.repositories import threads as thread_repo
@@ -41,8 +42,10 @@ class StreamService:
         self._runs = runs
         self._broker = broker
 
-    async def stream_new_run(self, thread_id: UUID | None, body: RunCreate) -> StreamHandle:
-        created = await self._runs.create(thread_id, body)
+    async def stream_new_run(
+        self, thread_id: UUID | None, body: RunCreate, *, actor: Actor
+    ) -> StreamHandle:
+        created = await self._runs.create(thread_id, body, actor=actor)
         run_id, run_thread = created["run_id"], created["thread_id"]
         # Subscribed before the run's task gets to run: no event can be missed.
         subscriber = self._broker.subscribe_run(run_id, last_event_id=None, modes=None)
@@ -53,7 +56,7 @@ class StreamService:
         return StreamHandle(
             subscriber,
             with_ids=body.stream_resumable,
-            on_close=self._closer(subscriber, run_thread, run_id, cancel),
+            on_close=self._closer(subscriber, run_thread, run_id, cancel, actor),
             location=stream_at,
             content_location=base,
         )
@@ -66,10 +69,13 @@ class StreamService:
         last_event_id: str | None,
         modes: Sequence[str] | None,
         cancel_on_disconnect: bool,
+        actor: Actor,
     ) -> StreamHandle:
+        value = {"thread_id": thread_id, "run_id": run_id}
+        scope = await actor.authorize("threads", "read", value)
         async with self._db.transaction() as conn:
-            run = await run_repo.get_run(conn, run_id=run_id, thread_id=thread_id)
-        if run is None:
+            run = await run_repo.get_run(conn, run_id=run_id, thread_id=thread_id, scope=scope)
+        if run is None:  # also when the caller may not see it: indistinguishable
             subscriber = _error_stream("NotFound", f"Run {run_id} not found")
             return StreamHandle(subscriber, with_ids=False, on_close=_nothing)
         resumable = bool(run["kwargs"].get("resumable"))
@@ -84,14 +90,22 @@ class StreamService:
         return StreamHandle(
             subscriber,
             with_ids=resumable,
-            on_close=self._closer(subscriber, run["thread_id"], run_id, cancel_on_disconnect),
+            on_close=self._closer(
+                subscriber, run["thread_id"], run_id, cancel_on_disconnect, actor
+            ),
         )
 
     async def join_thread(
-        self, thread_id: UUID, *, last_event_id: str | None, modes: Sequence[str] | None
+        self,
+        thread_id: UUID,
+        *,
+        last_event_id: str | None,
+        modes: Sequence[str] | None,
+        actor: Actor,
     ) -> StreamHandle:
+        scope = await actor.authorize("threads", "read", {"thread_id": thread_id})
         async with self._db.transaction() as conn:
-            if await thread_repo.get_thread(conn, thread_id=thread_id) is None:
+            if await thread_repo.get_thread(conn, thread_id=thread_id, scope=scope) is None:
                 raise NotFound(f"Thread {thread_id} not found")
         subscriber = self._broker.subscribe_thread(
             thread_id, last_event_id=last_event_id, modes=modes
@@ -103,13 +117,21 @@ class StreamService:
         return StreamHandle(subscriber, with_ids=True, on_close=close)
 
     def _closer(
-        self, subscriber: Subscriber, thread_id: UUID, run_id: UUID, cancel_on_leave: bool
+        self,
+        subscriber: Subscriber,
+        thread_id: UUID,
+        run_id: UUID,
+        cancel_on_leave: bool,
+        actor: Actor,
     ) -> OnClose:
         async def close(left: bool) -> None:
             self._broker.unsubscribe(subscriber)
             if left and cancel_on_leave:
-                with contextlib.suppress(NotFound):  # it had already finished
-                    await self._runs.cancel(thread_id, run_id, wait=False, action="interrupt")
+                # already finished (404), or the caller may only read it (403): nothing to do
+                with contextlib.suppress(NotFound, Forbidden, AuthRejected):
+                    await self._runs.cancel(
+                        thread_id, run_id, wait=False, action="interrupt", actor=actor
+                    )
 
         return close
 

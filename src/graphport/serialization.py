@@ -10,6 +10,7 @@ from uuid import UUID
 
 import orjson
 from langchain_core.messages import BaseMessage
+from langgraph_sdk.auth.types import StudioUser
 from pydantic import BaseModel
 
 
@@ -36,6 +37,10 @@ def json_default(value: Any) -> Any:
         return str(value)
     if isinstance(value, bytes):
         return value.decode("utf-8", errors="replace")
+    if callable(getattr(value, "model_dump", None)):  # e.g. the auth user graphs receive
+        return value.model_dump()
+    if isinstance(value, StudioUser):
+        return {"identity": value.identity, "kind": "StudioUser"}
     return repr(value)
 
 

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Body, Query, Response
 
-from graphport.api.deps import Assistants
+from graphport.api.deps import Assistants, CurrentActor
 from graphport.api.responses import json_response, pagination_headers
 from graphport.errors import InvalidInput
 from graphport.schemas.assistants import (
@@ -44,66 +44,77 @@ def parse_xray(raw: str) -> bool | int:
 
 
 @router.post("", response_model=Assistant)
-async def create_assistant(body: AssistantCreate, service: Assistants) -> Response:
-    return json_response(await service.create(body))
+async def create_assistant(
+    body: AssistantCreate, service: Assistants, actor: CurrentActor
+) -> Response:
+    return json_response(await service.create(body, actor=actor))
 
 
 @router.post("/search", response_model=list[Assistant])
 async def search_assistants(
-    service: Assistants, body: AssistantSearchRequest | None = None
+    service: Assistants, actor: CurrentActor, body: AssistantSearchRequest | None = None
 ) -> Response:
-    page = await service.search(body or AssistantSearchRequest())
+    page = await service.search(body or AssistantSearchRequest(), actor=actor)
     return json_response(page.items, headers=pagination_headers(page.total, page.next_offset))
 
 
 @router.post("/count", response_model=int)
 async def count_assistants(
-    service: Assistants, body: AssistantCountRequest | None = None
+    service: Assistants, actor: CurrentActor, body: AssistantCountRequest | None = None
 ) -> Response:
-    return json_response(await service.count(body or AssistantCountRequest()))
+    return json_response(await service.count(body or AssistantCountRequest(), actor=actor))
 
 
 @router.get("/{assistant_id}", response_model=Assistant)
-async def get_assistant(assistant_id: UUID, service: Assistants) -> Response:
-    return json_response(await service.get(assistant_id))
+async def get_assistant(assistant_id: UUID, service: Assistants, actor: CurrentActor) -> Response:
+    return json_response(await service.get(assistant_id, actor=actor))
 
 
 @router.patch("/{assistant_id}", response_model=Assistant)
 async def patch_assistant(
-    assistant_id: UUID, body: AssistantPatch, service: Assistants
+    assistant_id: UUID, body: AssistantPatch, service: Assistants, actor: CurrentActor
 ) -> Response:
-    return json_response(await service.update(assistant_id, body))
+    return json_response(await service.update(assistant_id, body, actor=actor))
 
 
 @router.delete("/{assistant_id}", status_code=204)
 async def delete_assistant(
     assistant_id: UUID,
     service: Assistants,
+    actor: CurrentActor,
     delete_threads: Annotated[bool, Query()] = False,
 ) -> Response:
-    await service.delete(assistant_id, delete_threads=delete_threads)
+    await service.delete(assistant_id, delete_threads=delete_threads, actor=actor)
     return Response(status_code=204)
 
 
 @router.get("/{assistant_id}/graph")
 async def get_assistant_graph(
-    assistant_id: str, service: Assistants, xray: Annotated[str, Query()] = "false"
+    assistant_id: str,
+    service: Assistants,
+    actor: CurrentActor,
+    xray: Annotated[str, Query()] = "false",
 ) -> Response:
     """Accepts a graph id too (its system assistant), as the official server does."""
     resolved = service.resolve_id(assistant_id)
-    return json_response(await service.graph(resolved, parse_xray(xray)))
+    return json_response(await service.graph(resolved, parse_xray(xray), actor=actor))
 
 
 @router.get("/{assistant_id}/schemas", response_model=GraphSchema)
-async def get_assistant_schemas(assistant_id: UUID, service: Assistants) -> Response:
-    return json_response(await service.schemas(assistant_id))
+async def get_assistant_schemas(
+    assistant_id: UUID, service: Assistants, actor: CurrentActor
+) -> Response:
+    return json_response(await service.schemas(assistant_id, actor=actor))
 
 
 @router.get("/{assistant_id}/subgraphs", response_model=Subgraphs)
 async def get_assistant_subgraphs(
-    assistant_id: UUID, service: Assistants, recurse: Annotated[bool, Query()] = False
+    assistant_id: UUID,
+    service: Assistants,
+    actor: CurrentActor,
+    recurse: Annotated[bool, Query()] = False,
 ) -> Response:
-    return json_response(await service.subgraphs(assistant_id, None, recurse))
+    return json_response(await service.subgraphs(assistant_id, None, recurse, actor=actor))
 
 
 @router.get("/{assistant_id}/subgraphs/{namespace}", response_model=Subgraphs)
@@ -111,19 +122,21 @@ async def get_assistant_subgraphs_by_namespace(
     assistant_id: UUID,
     namespace: str,
     service: Assistants,
+    actor: CurrentActor,
     recurse: Annotated[bool, Query()] = False,
 ) -> Response:
-    return json_response(await service.subgraphs(assistant_id, namespace, recurse))
+    return json_response(await service.subgraphs(assistant_id, namespace, recurse, actor=actor))
 
 
 @router.post("/{assistant_id}/versions", response_model=list[AssistantVersion])
 async def get_assistant_versions(
     assistant_id: UUID,
     service: Assistants,
+    actor: CurrentActor,
     body: AssistantVersionsSearchRequest | None = None,
 ) -> Response:
     return json_response(
-        await service.versions(assistant_id, body or AssistantVersionsSearchRequest())
+        await service.versions(assistant_id, body or AssistantVersionsSearchRequest(), actor=actor)
     )
 
 
@@ -131,10 +144,11 @@ async def get_assistant_versions(
 async def set_latest_assistant_version(
     assistant_id: UUID,
     service: Assistants,
+    actor: CurrentActor,
     body: Annotated[AssistantVersionChange | None, Body()] = None,
     version: Annotated[int | None, Query(ge=1)] = None,
 ) -> Response:
     chosen = body.version if body is not None and body.version is not None else version
     if chosen is None:
         raise InvalidInput("version is required (JSON body or query parameter)")
-    return json_response(await service.set_latest(assistant_id, chosen))
+    return json_response(await service.set_latest(assistant_id, chosen, actor=actor))

@@ -6,7 +6,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Response
 
-from graphport.api.deps import CurrentActor, Crons
+from graphport.api.deps import Crons, CurrentActor
 from graphport.api.responses import json_response, pagination_headers
 from graphport.schemas.crons import (
     CronCountRequest,

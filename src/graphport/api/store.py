@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from graphport.api.deps import Store
+from graphport.api.deps import CurrentActor, Store
 from graphport.api.responses import json_response
 from graphport.schemas.store import (
     StoreDeleteRequest,
@@ -20,32 +20,41 @@ router = APIRouter(prefix="/store", tags=["Store"])
 
 
 @router.put("/items", status_code=204)
-async def put_item(body: StorePutRequest, store: Store) -> Response:
-    await store.put(body)
+async def put_item(body: StorePutRequest, store: Store, actor: CurrentActor) -> Response:
+    await store.put(body, actor=actor)
     return Response(status_code=204)
 
 
 @router.get("/items")
 async def get_item(
     store: Store,
+    actor: CurrentActor,
     key: Annotated[str, Query()],
     namespace: Annotated[str | None, Query()] = None,
     refresh_ttl: Annotated[bool | None, Query()] = None,
 ) -> Response:
-    return json_response(await store.get(parse_namespace(namespace), key, refresh_ttl=refresh_ttl))
+    return json_response(
+        await store.get(parse_namespace(namespace), key, refresh_ttl=refresh_ttl, actor=actor)
+    )
 
 
 @router.delete("/items", status_code=204)
-async def delete_item(body: StoreDeleteRequest, store: Store) -> Response:
-    await store.delete(body)
+async def delete_item(body: StoreDeleteRequest, store: Store, actor: CurrentActor) -> Response:
+    await store.delete(body, actor=actor)
     return Response(status_code=204)
 
 
 @router.post("/items/search")
-async def search_items(store: Store, body: StoreSearchRequest | None = None) -> Response:
-    return json_response(await store.search(body or StoreSearchRequest()))
+async def search_items(
+    store: Store, actor: CurrentActor, body: StoreSearchRequest | None = None
+) -> Response:
+    return json_response(await store.search(body or StoreSearchRequest(), actor=actor))
 
 
 @router.post("/namespaces")
-async def list_namespaces(store: Store, body: StoreListNamespacesRequest | None = None) -> Response:
-    return json_response(await store.list_namespaces(body or StoreListNamespacesRequest()))
+async def list_namespaces(
+    store: Store, actor: CurrentActor, body: StoreListNamespacesRequest | None = None
+) -> Response:
+    return json_response(
+        await store.list_namespaces(body or StoreListNamespacesRequest(), actor=actor)
+    )

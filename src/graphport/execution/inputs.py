@@ -9,6 +9,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command, Send
 from pydantic import BaseModel
 
+from graphport.auth.actor import graph_configurable
 from graphport.graphs.registry import AnyPregel
 
 Row = dict[str, Any]
@@ -31,6 +32,7 @@ def run_config(run: Row) -> RunnableConfig:
             configurable[key] = checkpoint[key]
     metadata = {**(base.get("metadata") or {}), **run["metadata"], **ids}
     metadata["run_attempt"] = run["attempt"]
+    configurable = graph_configurable(configurable)
     base.update(configurable=configurable, metadata=metadata, run_id=run["run_id"])
     return cast(RunnableConfig, base)
 

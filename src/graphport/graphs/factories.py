@@ -21,12 +21,14 @@ def _wants_runtime(param: inspect.Parameter) -> bool:
     )
 
 
-def server_runtime(access_context: AccessContext, context: Any, store: Any) -> Any:
+def server_runtime(access_context: AccessContext, context: Any, store: Any, user: Any) -> Any:
     """What the factory sees: an execution runtime (with the run's context) for runs,
-    a read runtime otherwise."""
+    a read runtime otherwise; both carry the caller when custom auth is on."""
     if access_context == "threads.create_run":
-        return _ExecutionRuntime(access_context=access_context, store=store, context=context)
-    return _ReadRuntime(access_context=access_context, store=store)
+        return _ExecutionRuntime(
+            access_context=access_context, store=store, context=context, user=user
+        )
+    return _ReadRuntime(access_context=access_context, store=store, user=user)
 
 
 def call_factory(
@@ -46,7 +48,11 @@ def call_factory(
     for param in params:
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             continue
-        value = server_runtime(access_context, context, store) if _wants_runtime(param) else config
+        if _wants_runtime(param):
+            user = (config.get("configurable") or {}).get("langgraph_auth_user")
+            value = server_runtime(access_context, context, store, user)
+        else:
+            value = config
         if param.kind is param.KEYWORD_ONLY:
             kwargs[param.name] = value
         else:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from graphport.auth.filters import AuthFilter
 from graphport.db.raw import driver
 from graphport.db.tables import assistant, assistant_version
-from graphport.repositories.filters import fetch_page, ilike_substring
+from graphport.repositories.filters import auth_conditions, fetch_page, ilike_substring
 
 Row = dict[str, Any]
 
@@ -21,14 +23,27 @@ _GET_FOR_UPDATE = _GET.with_for_update()
 VERSION_FIELDS = ("graph_id", "name", "description", "config", "context", "metadata")
 
 
+def _visible(scope: AuthFilter | None, public: Sequence[UUID] = ()) -> list[ColumnElement[bool]]:
+    """An auth filter on the assistant's metadata; ``public`` ids (the system assistants)
+    match regardless."""
+    if not scope:
+        return []
+    matches = and_(*auth_conditions(assistant.c.metadata, scope))
+    if public:
+        matches = or_(matches, assistant.c.assistant_id.in_(list(public)))
+    return [matches]
+
+
 def _filters(
     *,
     metadata: dict[str, Any] | None,
     graph_id: str | None,
     name: str | None,
     description: str | None,
+    scope: AuthFilter | None = None,
+    public: Sequence[UUID] = (),
 ) -> list[ColumnElement[bool]]:
-    clauses: list[ColumnElement[bool]] = []
+    clauses = _visible(scope, public)
     if metadata:
         clauses.append(assistant.c.metadata.contains(metadata))
     if graph_id:
@@ -64,9 +79,17 @@ async def create_assistant(conn: AsyncConnection, *, values: Row) -> Row | None:
 
 
 async def get_assistant(
-    conn: AsyncConnection, *, assistant_id: UUID, for_update: bool = False
+    conn: AsyncConnection,
+    *,
+    assistant_id: UUID,
+    for_update: bool = False,
+    scope: AuthFilter | None = None,
+    public: Sequence[UUID] = (),
 ) -> Row | None:
+    """The assistant, or None when it does not exist or ``scope`` hides it."""
     stmt = _GET_FOR_UPDATE if for_update else _GET
+    if scope:
+        stmt = stmt.where(*_visible(scope, public))
     row = (await conn.execute(stmt, {"assistant_id": assistant_id})).mappings().first()
     return dict(row) if row else None
 
@@ -110,8 +133,10 @@ async def update_assistant(conn: AsyncConnection, *, assistant_id: UUID, values:
     return dict((await conn.execute(stmt)).mappings().one())
 
 
-async def delete_assistant(conn: AsyncConnection, *, assistant_id: UUID) -> bool:
-    stmt = delete(assistant).where(assistant.c.assistant_id == assistant_id)
+async def delete_assistant(
+    conn: AsyncConnection, *, assistant_id: UUID, scope: AuthFilter | None = None
+) -> bool:
+    stmt = delete(assistant).where(assistant.c.assistant_id == assistant_id, *_visible(scope))
     return bool((await conn.execute(stmt)).rowcount)
 
 
@@ -126,13 +151,24 @@ async def search_assistants(
     descending: bool,
     limit: int,
     offset: int,
+    scope: AuthFilter | None = None,
+    public: Sequence[UUID] = (),
 ) -> tuple[list[Row], int | None]:
     """A page of assistants and the total match count (None when the page is empty)."""
     order = assistant.c[sort_by].desc() if descending else assistant.c[sort_by].asc()
     tiebreak = assistant.c.assistant_id.desc() if descending else assistant.c.assistant_id.asc()
     stmt = (
         select(assistant)
-        .where(*_filters(metadata=metadata, graph_id=graph_id, name=name, description=description))
+        .where(
+            *_filters(
+                metadata=metadata,
+                graph_id=graph_id,
+                name=name,
+                description=description,
+                scope=scope,
+                public=public,
+            )
+        )
         .order_by(order, tiebreak)
         .limit(limit)
         .offset(offset)
@@ -147,11 +183,22 @@ async def count_assistants(
     graph_id: str | None,
     name: str | None,
     description: str | None,
+    scope: AuthFilter | None = None,
+    public: Sequence[UUID] = (),
 ) -> int:
     stmt = (
         select(func.count())
         .select_from(assistant)
-        .where(*_filters(metadata=metadata, graph_id=graph_id, name=name, description=description))
+        .where(
+            *_filters(
+                metadata=metadata,
+                graph_id=graph_id,
+                name=name,
+                description=description,
+                scope=scope,
+                public=public,
+            )
+        )
     )
     return int((await conn.execute(stmt)).scalar_one())
 

@@ -8,8 +8,8 @@ from uuid import UUID
 from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from graphport.db.tables import cron
 from graphport.auth.filters import AuthFilter
+from graphport.db.tables import cron
 from graphport.repositories.filters import auth_conditions, fetch_page
 
 Row = dict[str, Any]

@@ -22,9 +22,9 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from graphport.auth.filters import AuthFilter
 from graphport.db.raw import driver, jsonb
 from graphport.db.tables import run, thread
-from graphport.auth.filters import AuthFilter
 from graphport.repositories.filters import auth_conditions, fetch_page
 
 Row = dict[str, Any]
@@ -101,7 +101,9 @@ async def get_thread(
     return dict(row) if row else None
 
 
-async def thread_visible(conn: AsyncConnection, *, thread_id: UUID, scope: AuthFilter) -> bool:
+async def thread_visible(
+    conn: AsyncConnection, *, thread_id: UUID, scope: AuthFilter | None
+) -> bool:
     stmt = select(literal(1)).where(
         thread.c.thread_id == thread_id, *auth_conditions(thread.c.metadata, scope)
     )
@@ -233,9 +235,13 @@ async def delete_expired_threads(conn: AsyncConnection, *, limit: int) -> list[U
 
 
 async def delete_threads_with_metadata(
-    conn: AsyncConnection, *, metadata: dict[str, Any]
+    conn: AsyncConnection, *, metadata: dict[str, Any], scope: AuthFilter | None = None
 ) -> list[UUID]:
-    stmt = delete(thread).where(thread.c.metadata.contains(metadata)).returning(thread.c.thread_id)
+    stmt = (
+        delete(thread)
+        .where(thread.c.metadata.contains(metadata), *auth_conditions(thread.c.metadata, scope))
+        .returning(thread.c.thread_id)
+    )
     return list((await conn.execute(stmt)).scalars())
 
 

@@ -9,6 +9,8 @@ from uuid import UUID, uuid4
 
 from langchain_core.runnables import RunnableConfig
 
+from graphport.auth.actor import Actor
+from graphport.auth.filters import AuthFilter
 from graphport.db.engine import Database
 from graphport.errors import Conflict, InvalidInput, NotFound
 from graphport.graphs import introspection
@@ -82,38 +84,72 @@ class AssistantService:
                     conn, assistant_id=system_assistant_id(graph_id), graph_id=graph_id
                 )
 
-    async def create(self, body: AssistantCreate) -> Row:
+    @property
+    def public_ids(self) -> list[UUID]:
+        """The system assistants: every caller may read them, whatever its filters."""
+        return [system_assistant_id(g) for g in self._registry.ids()]
+
+    async def read_scope(self, assistant_id: UUID, actor: Actor) -> AuthFilter | None:
+        return await actor.authorize("assistants", "read", {"assistant_id": assistant_id})
+
+    async def create(self, body: AssistantCreate, *, actor: Actor) -> Row:
         self._require_graph(body.graph_id)
-        config, context = reconcile_context(body.config or {}, body.context)
         assistant_id = body.assistant_id or uuid4()
+        asked: Row = {
+            "assistant_id": assistant_id,
+            "graph_id": body.graph_id,
+            "config": dict(body.config or {}),
+            "context": body.context,
+            "metadata": dict(body.metadata or {}),
+            "if_exists": body.if_exists or "raise",
+            "name": body.name or "Untitled",
+        }
+        scope = await actor.authorize("assistants", "create", asked)
+        config, context = reconcile_context(asked.get("config") or {}, asked.get("context"))
         values = {
             "assistant_id": assistant_id,
             "graph_id": body.graph_id,
-            "name": body.name or "Untitled",
+            "name": asked.get("name") or "Untitled",
             "description": body.description,
             "config": config,
             "context": context,
-            "metadata": body.metadata or {},
+            "metadata": dict(asked.get("metadata") or {}),
         }
         async with self._db.transaction() as conn:
             created = await repo.create_assistant(conn, values=values)
             if created is not None:
                 return created
             if body.if_exists == "do_nothing":
-                existing = await repo.get_assistant(conn, assistant_id=assistant_id)
+                existing = await repo.get_assistant(
+                    conn, assistant_id=assistant_id, scope=scope, public=self.public_ids
+                )
                 if existing is not None:
                     return existing
         raise Conflict(f"Assistant {assistant_id} already exists")
 
-    async def get(self, assistant_id: UUID) -> Row:
+    async def get(self, assistant_id: UUID, *, actor: Actor) -> Row:
+        scope = await self.read_scope(assistant_id, actor)
         async with self._db.transaction() as conn:
-            return await self._get(conn, assistant_id)
+            return await self._get(conn, assistant_id, scope)
 
-    async def update(self, assistant_id: UUID, body: AssistantPatch) -> Row:
+    async def update(self, assistant_id: UUID, body: AssistantPatch, *, actor: Actor) -> Row:
         if body.graph_id is not None:
             self._require_graph(body.graph_id)
+        asked: Row = {
+            "assistant_id": assistant_id,
+            "graph_id": body.graph_id,
+            "config": body.config,
+            "context": body.context,
+            "metadata": body.metadata,
+            "name": body.name,
+        }
+        scope = await actor.authorize("assistants", "update", asked)
+        if asked.get("metadata") is not None:
+            body = body.model_copy(update={"metadata": dict(asked["metadata"])})
         async with self._db.transaction() as conn:
-            current = await repo.get_assistant(conn, assistant_id=assistant_id, for_update=True)
+            current = await repo.get_assistant(
+                conn, assistant_id=assistant_id, for_update=True, scope=scope
+            )
             if current is None:
                 raise NotFound(f"Assistant {assistant_id} not found")
             values = _patched_values(current, body)
@@ -125,25 +161,44 @@ class AssistantService:
                 conn, assistant_id=assistant_id, values={**values, "version": version}
             )
 
-    async def delete(self, assistant_id: UUID, *, delete_threads: bool = False) -> None:
-        """Delete every version; ``delete_threads`` also deletes the threads it ran on."""
+    async def delete(
+        self, assistant_id: UUID, *, delete_threads: bool = False, actor: Actor
+    ) -> None:
+        """Delete every version; ``delete_threads`` also deletes the threads it ran on (those
+        the caller may delete)."""
+        scope = await actor.authorize("assistants", "delete", {"assistant_id": assistant_id})
+        thread_scope = None
+        if delete_threads:
+            thread_scope = await actor.authorize("threads", "delete", {"thread_id": None})
         async with self._db.transaction() as conn:
-            if not await repo.delete_assistant(conn, assistant_id=assistant_id):
+            if not await repo.delete_assistant(conn, assistant_id=assistant_id, scope=scope):
                 raise NotFound(f"Assistant {assistant_id} not found")
             if delete_threads:
                 owned = await thread_repo.delete_threads_with_metadata(
-                    conn, metadata={"assistant_id": str(assistant_id)}
+                    conn, metadata={"assistant_id": str(assistant_id)}, scope=thread_scope
                 )
                 if owned:
                     await checkpoint_repo.delete_thread_checkpoints(conn, thread_ids=owned)
 
-    async def search(self, body: AssistantSearchRequest) -> Page:
+    async def _search_scope(
+        self, body: AssistantSearchRequest | AssistantCountRequest, actor: Actor
+    ) -> tuple[Row | None, AuthFilter | None]:
+        """The search's metadata (a handler may add to it) and the handler's filter."""
+        asked: Row = {"graph_id": body.graph_id, "metadata": dict(body.metadata or {})}
+        if isinstance(body, AssistantSearchRequest):
+            asked.update(limit=body.limit, offset=body.offset)
+        scope = await actor.authorize("assistants", "search", asked)
+        return asked.get("metadata") or None, scope
+
+    async def search(self, body: AssistantSearchRequest, *, actor: Actor) -> Page:
         sort_by = body.sort_by or "created_at"
         descending = (body.sort_order or "desc") == "desc"
+        metadata, scope = await self._search_scope(body, actor)
+        public = self.public_ids
         async with self._db.transaction() as conn:
             rows, total = await repo.search_assistants(
                 conn,
-                metadata=body.metadata,
+                metadata=metadata,
                 graph_id=body.graph_id,
                 name=body.name,
                 description=body.description,
@@ -151,30 +206,40 @@ class AssistantService:
                 descending=descending,
                 limit=body.limit,
                 offset=body.offset,
+                scope=scope,
+                public=public,
             )
             if total is None:
                 total = await repo.count_assistants(
                     conn,
-                    metadata=body.metadata,
+                    metadata=metadata,
                     graph_id=body.graph_id,
                     name=body.name,
                     description=body.description,
+                    scope=scope,
+                    public=public,
                 )
         return Page.of([select_fields(r, body.select) for r in rows], total, body.offset)
 
-    async def count(self, body: AssistantCountRequest) -> int:
+    async def count(self, body: AssistantCountRequest, *, actor: Actor) -> int:
+        metadata, scope = await self._search_scope(body, actor)
         async with self._db.transaction() as conn:
             return await repo.count_assistants(
                 conn,
-                metadata=body.metadata,
+                metadata=metadata,
                 graph_id=body.graph_id,
                 name=body.name,
                 description=body.description,
+                scope=scope,
+                public=self.public_ids,
             )
 
-    async def versions(self, assistant_id: UUID, body: AssistantVersionsSearchRequest) -> list[Row]:
+    async def versions(
+        self, assistant_id: UUID, body: AssistantVersionsSearchRequest, *, actor: Actor
+    ) -> list[Row]:
+        scope = await self.read_scope(assistant_id, actor)
         async with self._db.transaction() as conn:
-            await self._get(conn, assistant_id)
+            await self._get(conn, assistant_id, scope)
             return await repo.list_versions(
                 conn,
                 assistant_id=assistant_id,
@@ -183,10 +248,14 @@ class AssistantService:
                 offset=body.offset,
             )
 
-    async def set_latest(self, assistant_id: UUID, version: int) -> Row:
+    async def set_latest(self, assistant_id: UUID, version: int, *, actor: Actor) -> Row:
         """Point the assistant at an earlier version, restoring all of that version's fields."""
+        asked: Row = {"assistant_id": assistant_id, "version": version}
+        scope = await actor.authorize("assistants", "update", asked)
         async with self._db.transaction() as conn:
-            current = await repo.get_assistant(conn, assistant_id=assistant_id, for_update=True)
+            current = await repo.get_assistant(
+                conn, assistant_id=assistant_id, for_update=True, scope=scope
+            )
             if current is None:
                 raise NotFound(f"Assistant {assistant_id} not found")
             chosen = await repo.get_version(conn, assistant_id=assistant_id, version=version)
@@ -197,20 +266,20 @@ class AssistantService:
                 conn, assistant_id=assistant_id, values={**values, "version": version}
             )
 
-    async def graph(self, assistant_id: UUID, xray: bool | int) -> dict[str, Any]:
-        assistant = await self.get(assistant_id)
+    async def graph(self, assistant_id: UUID, xray: bool | int, *, actor: Actor) -> dict[str, Any]:
+        assistant = await self.get(assistant_id, actor=actor)
         async with self._graph_of(assistant) as graph:
             return await introspection.drawable_graph(graph, xray=xray)
 
-    async def schemas(self, assistant_id: UUID) -> dict[str, Any]:
-        assistant = await self.get(assistant_id)
+    async def schemas(self, assistant_id: UUID, *, actor: Actor) -> dict[str, Any]:
+        assistant = await self.get(assistant_id, actor=actor)
         async with self._graph_of(assistant) as graph:
             return {"graph_id": assistant["graph_id"], **introspection.graph_schemas(graph)}
 
     async def subgraphs(
-        self, assistant_id: UUID, namespace: str | None, recurse: bool
+        self, assistant_id: UUID, namespace: str | None, recurse: bool, *, actor: Actor
     ) -> dict[str, Any]:
-        assistant = await self.get(assistant_id)
+        assistant = await self.get(assistant_id, actor=actor)
         async with self._graph_of(assistant) as graph:
             return await introspection.subgraph_schemas(graph, namespace=namespace, recurse=recurse)
 
@@ -228,9 +297,10 @@ class AssistantService:
             known = ", ".join(sorted(self._registry.ids())) or "none"
             raise NotFound(f"Graph {graph_id!r} not found; graphs in langgraph.json: {known}")
 
-    @staticmethod
-    async def _get(conn: Any, assistant_id: UUID) -> Row:
-        found = await repo.get_assistant(conn, assistant_id=assistant_id)
+    async def _get(self, conn: Any, assistant_id: UUID, scope: AuthFilter | None) -> Row:
+        found = await repo.get_assistant(
+            conn, assistant_id=assistant_id, scope=scope, public=self.public_ids
+        )
         if found is None:
             raise NotFound(f"Assistant {assistant_id} not found")
         return found

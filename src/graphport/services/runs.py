@@ -19,7 +19,7 @@ from graphport.execution.broker import LocalBroker
 from graphport.execution.completions import Completions, RunOutcome
 from graphport.execution.executor import Executor
 from graphport.execution.listener import CANCEL_RUN, NEW_RUN
-from graphport.graphs.registry import GraphRegistry
+from graphport.graphs.registry import GraphRegistry, system_assistant_id
 from graphport.repositories import assistants as assistant_repo
 from graphport.repositories import checkpoints as checkpoint_repo
 from graphport.repositories import runs as repo
@@ -105,18 +105,18 @@ class RunService:
             self._webhooks.check(body.webhook)
         assistant_id = self._assistant_uuid(body.assistant_id)
         run_id = uuid4()
-        scope, run_metadata = None, body.metadata or {}
+        scope, assistant_scope, run_metadata = None, None, body.metadata or {}
         if actor.authorizer is not None:
             asked = _create_value(thread_id, assistant_id, run_id, body)
             scope = await actor.authorize("threads", "create_run", asked)
             run_metadata = dict(asked.get("metadata") or {})
+            value = {"assistant_id": assistant_id}
+            assistant_scope = await actor.authorize("assistants", "read", value)
         stopped: Stopped | None = None
         reserved = False
         try:
             async with self._db.transaction() as conn:
-                assistant = await assistant_repo.get_assistant_for_run(
-                    conn, assistant_id=assistant_id
-                )
+                assistant = await self._assistant(conn, assistant_id, assistant_scope)
                 if assistant is None:
                     raise NotFound(f"Assistant {assistant_id} not found")
                 if assistant["graph_id"] not in self._registry:
@@ -158,6 +158,16 @@ class RunService:
             self._executor.wake(created["available_at"] if body.after_seconds else None)
         return created
 
+    async def _assistant(
+        self, conn: AsyncConnection, assistant_id: UUID, scope: AuthFilter | None
+    ) -> Row | None:
+        if not scope:
+            return await assistant_repo.get_assistant_for_run(conn, assistant_id=assistant_id)
+        public = [system_assistant_id(g) for g in self._registry.ids()]
+        return await assistant_repo.get_assistant(
+            conn, assistant_id=assistant_id, scope=scope, public=public
+        )
+
     def _assistant_uuid(self, raw: str) -> UUID:
         resolved = self._registry.resolve_assistant_id(raw)
         if resolved is not None:
@@ -197,9 +207,9 @@ class RunService:
         Returns the runs the strategy stopped, and whether runs were in flight."""
         stopped, busy = None, False
         thread = await repo.lock_thread_for_run(conn, thread_id=thread_id)
-        if thread is not None and scope:
-            if not await thread_repo.thread_visible(conn, thread_id=thread_id, scope=scope):
-                raise NotFound(f"Thread {thread_id} not found")
+        hidden = thread is not None and scope
+        if hidden and not await thread_repo.thread_visible(conn, thread_id=thread_id, scope=scope):
+            raise NotFound(f"Thread {thread_id} not found")
         if thread is None:
             if body.if_not_exists != "create":
                 raise NotFound(f"Thread {thread_id} not found")

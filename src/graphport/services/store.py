@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Literal
 
 from langgraph.store.base import BaseStore
 
+from graphport.auth.actor import Actor
+from graphport.auth.handlers import HandlerFailed
 from graphport.errors import BadRequest, InvalidInput
 from graphport.schemas.store import (
     StoreDeleteRequest,
@@ -13,6 +16,8 @@ from graphport.schemas.store import (
     StorePutRequest,
     StoreSearchRequest,
 )
+
+logger = logging.getLogger(__name__)
 
 Row = dict[str, Any]
 
@@ -22,12 +27,31 @@ def parse_namespace(raw: str | None) -> tuple[str, ...]:
     return tuple(part for part in (raw or "").split(".") if part)
 
 
+async def _authorized(actor: Actor, action: str, value: Row) -> Row:
+    """Run the ``store.<action>`` handler; it may rewrite the namespace (e.g. prefix the
+    user's id). Store items carry no metadata to filter on, so a filter is refused."""
+    if await actor.authorize("store", action, value) is not None:
+        logger.error(
+            "auth handler for store.%s returned a filter; store handlers may only "
+            "allow, deny or rewrite the namespace",
+            action,
+        )
+        raise HandlerFailed()
+    namespace = value.get("namespace")
+    if namespace is not None:
+        if isinstance(namespace, str) or not all(isinstance(p, str) for p in namespace):
+            logger.error("auth handler for store.%s set a namespace that is not strings", action)
+            raise HandlerFailed()
+        value["namespace"] = tuple(namespace)
+    return value
+
+
 class StoreService:
     def __init__(self, store: BaseStore, *, has_index: bool) -> None:
         self._store = store
         self._has_index = has_index
 
-    async def put(self, body: StorePutRequest) -> None:
+    async def put(self, body: StorePutRequest, *, actor: Actor) -> None:
         if not body.namespace:
             raise BadRequest("namespace must have at least one label")
         if body.index not in (None, False) and not self._has_index:
@@ -35,40 +59,78 @@ class StoreService:
         fields: Literal[False] | list[str] | None = None  # None or True: the configured fields
         if body.index is False or isinstance(body.index, list):
             fields = body.index
+        asked = await _authorized(
+            actor,
+            "put",
+            {
+                "namespace": tuple(body.namespace),
+                "key": body.key,
+                "value": body.value,
+                "index": fields,
+            },
+        )
         await self._store.aput(
-            tuple(body.namespace), body.key, body.value, index=fields, ttl=body.ttl
+            asked["namespace"], asked["key"], asked["value"], index=asked["index"], ttl=body.ttl
         )
 
-    async def get(self, namespace: tuple[str, ...], key: str, *, refresh_ttl: bool | None) -> Any:
+    async def get(
+        self, namespace: tuple[str, ...], key: str, *, refresh_ttl: bool | None, actor: Actor
+    ) -> Any:
         if not key:
             raise InvalidInput("key is required")
-        item = await self._store.aget(namespace, key, refresh_ttl=refresh_ttl)
+        asked = await _authorized(actor, "get", {"namespace": namespace, "key": key})
+        item = await self._store.aget(asked["namespace"], asked["key"], refresh_ttl=refresh_ttl)
         return item.dict() if item is not None else None
 
-    async def delete(self, body: StoreDeleteRequest) -> None:
-        await self._store.adelete(tuple(body.namespace), body.key)
+    async def delete(self, body: StoreDeleteRequest, *, actor: Actor) -> None:
+        asked = await _authorized(
+            actor, "delete", {"namespace": tuple(body.namespace), "key": body.key}
+        )
+        await self._store.adelete(asked["namespace"], asked["key"])
 
-    async def search(self, body: StoreSearchRequest) -> Row:
+    async def search(self, body: StoreSearchRequest, *, actor: Actor) -> Row:
         if body.query and not self._has_index:
             raise InvalidInput(
                 "query (semantic search) needs a store.index configuration in langgraph.json"
             )
+        asked = await _authorized(
+            actor,
+            "search",
+            {
+                "namespace": tuple(body.namespace_prefix or ()),
+                "filter": body.filter,
+                "limit": body.limit,
+                "offset": body.offset,
+                "query": body.query,
+            },
+        )
         items = await self._store.asearch(
-            tuple(body.namespace_prefix or ()),
-            query=body.query,
-            filter=body.filter,
-            limit=body.limit,
-            offset=body.offset,
+            asked["namespace"],
+            query=asked["query"],
+            filter=asked["filter"],
+            limit=asked["limit"],
+            offset=asked["offset"],
             refresh_ttl=body.refresh_ttl,
         )
         return {"items": [item.dict() for item in items]}
 
-    async def list_namespaces(self, body: StoreListNamespacesRequest) -> Row:
+    async def list_namespaces(self, body: StoreListNamespacesRequest, *, actor: Actor) -> Row:
+        asked = await _authorized(
+            actor,
+            "list_namespaces",
+            {
+                "namespace": tuple(body.prefix) if body.prefix else None,
+                "suffix": tuple(body.suffix) if body.suffix else None,
+                "max_depth": body.max_depth,
+                "limit": body.limit,
+                "offset": body.offset,
+            },
+        )
         found = await self._store.alist_namespaces(
-            prefix=tuple(body.prefix) if body.prefix else None,
-            suffix=tuple(body.suffix) if body.suffix else None,
-            max_depth=body.max_depth,
-            limit=body.limit,
-            offset=body.offset,
+            prefix=asked["namespace"] or None,
+            suffix=asked["suffix"],
+            max_depth=asked["max_depth"],
+            limit=asked["limit"],
+            offset=asked["offset"],
         )
         return {"namespaces": [list(ns) for ns in found]}

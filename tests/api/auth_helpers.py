@@ -1,0 +1,30 @@
+"""Clients of the custom-auth server (tests/fixtures/auth), one per user."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from langgraph_sdk import get_client
+from langgraph_sdk.client import LangGraphClient
+
+TOKENS = {"alice": "alice-token", "bob": "bob-token", "carol": "carol-token"}
+
+
+@asynccontextmanager
+async def clients(url: str) -> AsyncIterator[dict[str, LangGraphClient]]:
+    made = {
+        name: get_client(
+            url=url, api_key=None, timeout=30, headers={"Authorization": f"Bearer {t}"}
+        )
+        for name, t in TOKENS.items()
+    }
+    try:
+        yield made
+    finally:
+        for sdk in made.values():
+            await sdk.http.client.aclose()
+
+
+def bearer(name: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {TOKENS[name]}"}

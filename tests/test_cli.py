@@ -154,3 +154,27 @@ def test_no_migrate_flag_starts_on_a_migrated_database(database_uri: str) -> Non
         assert "Running upgrade" not in server.logs()
     finally:
         server.stop()
+
+
+def test_a_broken_auth_file_stops_startup(tmp_path: Path, database_uri: str) -> None:
+    (tmp_path / "auth.py").write_text("raise ImportError('no such sdk')\n")
+    config = {"graphs": {}, "auth": {"path": "./auth.py:auth"}}
+    (tmp_path / "langgraph.json").write_text(json.dumps(config))
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "graphport.cli",
+            "serve",
+            "--config",
+            str(tmp_path / "langgraph.json"),
+            "--port",
+            str(free_port()),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"DATABASE_URI": database_uri, "PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 2
+    assert "auth" in result.stderr and "no such sdk" in result.stderr

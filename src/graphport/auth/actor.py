@@ -56,6 +56,13 @@ class Actor:
             "langgraph_auth_permissions": self.permissions,
         }
 
+    def for_graph(self, config: Row) -> Row:
+        """``config`` with the caller in ``configurable``, as graph factories read it."""
+        if self.user_data is None:
+            return config
+        configurable = {**(config.get("configurable") or {}), **self.configurable()}
+        return {**config, "configurable": graph_configurable(configurable)}
+
 
 ANONYMOUS = Actor()
 

@@ -268,28 +268,28 @@ class AssistantService:
 
     async def graph(self, assistant_id: UUID, xray: bool | int, *, actor: Actor) -> dict[str, Any]:
         assistant = await self.get(assistant_id, actor=actor)
-        async with self._graph_of(assistant) as graph:
+        async with self._graph_of(assistant, actor) as graph:
             return await introspection.drawable_graph(graph, xray=xray)
 
     async def schemas(self, assistant_id: UUID, *, actor: Actor) -> dict[str, Any]:
         assistant = await self.get(assistant_id, actor=actor)
-        async with self._graph_of(assistant) as graph:
+        async with self._graph_of(assistant, actor) as graph:
             return {"graph_id": assistant["graph_id"], **introspection.graph_schemas(graph)}
 
     async def subgraphs(
         self, assistant_id: UUID, namespace: str | None, recurse: bool, *, actor: Actor
     ) -> dict[str, Any]:
         assistant = await self.get(assistant_id, actor=actor)
-        async with self._graph_of(assistant) as graph:
+        async with self._graph_of(assistant, actor) as graph:
             return await introspection.subgraph_schemas(graph, namespace=namespace, recurse=recurse)
 
-    def _graph_of(self, assistant: Row) -> Any:
+    def _graph_of(self, assistant: Row, actor: Actor) -> Any:
         graph_id = assistant["graph_id"]
         if graph_id not in self._registry:
             raise NotFound(
                 f"Graph {graph_id!r} of assistant {assistant['assistant_id']} is not loaded"
             )
-        config = cast(RunnableConfig, dict(assistant["config"]))
+        config = cast(RunnableConfig, actor.for_graph(dict(assistant["config"])))
         return self._registry.graph(graph_id, config)
 
     def _require_graph(self, graph_id: str) -> None:

@@ -95,14 +95,15 @@ class ThreadStateService:
 
     @asynccontextmanager
     async def _graph(
-        self, thread: Row, access: AccessContext = "threads.read"
+        self, thread: Row, actor: Actor, access: AccessContext = "threads.read"
     ) -> AsyncIterator[AnyPregel | None]:
         """The thread's graph bound to the checkpointer, or None before its first run."""
         graph_id = thread["metadata"].get("graph_id")
         if not isinstance(graph_id, str) or graph_id not in self._registry:
             yield None
             return
-        config = await self._assistant_config(thread, graph_id)
+        assistant_config = await self._assistant_config(thread, graph_id)
+        config = cast(RunnableConfig, actor.for_graph(dict(assistant_config)))
         async with self._registry.graph(
             graph_id, config, checkpointer=self._checkpointer, access_context=access
         ) as graph:
@@ -127,7 +128,7 @@ class ThreadStateService:
         actor: Actor,
     ) -> Row:
         thread = await self._thread(thread_id, actor, "read")
-        async with self._graph(thread) as graph:
+        async with self._graph(thread, actor) as graph:
             if graph is None:
                 if checkpoint is not None and checkpoint.checkpoint_id:
                     raise NotFound(f"Checkpoint {checkpoint.checkpoint_id} not found")
@@ -151,7 +152,7 @@ class ThreadStateService:
         thread = await self._thread(thread_id, actor, "read")
         if isinstance(before, str):
             before = CheckpointConfig(checkpoint_id=before)
-        async with self._graph(thread) as graph:
+        async with self._graph(thread, actor) as graph:
             if graph is None:
                 return []
             states = [
@@ -177,7 +178,7 @@ class ThreadStateService:
                 checkpoint_id=body.checkpoint_id,
                 checkpoint_ns=checkpoint.checkpoint_ns if checkpoint else "",
             )
-        async with self._graph(thread, "threads.update") as graph:
+        async with self._graph(thread, actor, "threads.update") as graph:
             if graph is None:
                 raise InvalidInput(
                     f"Thread {thread_id} has no graph yet: run it once, or create it with "
@@ -197,13 +198,15 @@ class ThreadStateService:
             "checkpoint_id": written["checkpoint_id"] if written else None,
         }
 
-    async def apply_supersteps(self, thread: Row, supersteps: list[Superstep]) -> Row:
+    async def apply_supersteps(
+        self, thread: Row, supersteps: list[Superstep], *, actor: Actor
+    ) -> Row:
         """Replay updates (as if the named nodes ran) to seed a new thread's state."""
         thread_id = thread["thread_id"]
         updates = [
             [StateUpdate(_update_values(u), u.as_node) for u in step.updates] for step in supersteps
         ]
-        async with self._graph(thread, "threads.update") as graph:
+        async with self._graph(thread, actor, "threads.update") as graph:
             assert graph is not None
             try:
                 await graph.abulk_update_state(_thread_config(thread_id), updates)

@@ -85,7 +85,7 @@ class ThreadService:
                 raise Conflict(f"Thread {thread_id} already exists")
         if body.supersteps:
             try:
-                created = await self._state.apply_supersteps(created, body.supersteps)
+                created = await self._state.apply_supersteps(created, body.supersteps, actor=actor)
             except Exception:
                 await self.delete(thread_id, actor=ANONYMOUS)  # half-built is worse than none
                 raise

@@ -114,22 +114,7 @@ def test_busy_port_is_an_error(database_uri: str) -> None:
 
 def test_bad_graph_stops_startup_with_a_clear_message(tmp_path: Path, database_uri: str) -> None:
     (tmp_path / "langgraph.json").write_text(json.dumps({"graphs": {"agent": "./gone.py:graph"}}))
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "graphport.cli",
-            "dev",
-            "--config",
-            str(tmp_path / "langgraph.json"),
-            "--port",
-            str(free_port()),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={"DATABASE_URI": database_uri, "PATH": "/usr/bin:/bin"},
-    )
+    result = _start_and_fail("dev", tmp_path / "langgraph.json", database_uri)
     assert result.returncode == 2
     assert "graphport:" in result.stderr
     assert "gone.py" in result.stderr
@@ -160,14 +145,23 @@ def test_a_broken_auth_file_stops_startup(tmp_path: Path, database_uri: str) -> 
     (tmp_path / "auth.py").write_text("raise ImportError('no such sdk')\n")
     config = {"graphs": {}, "auth": {"path": "./auth.py:auth"}}
     (tmp_path / "langgraph.json").write_text(json.dumps(config))
-    result = subprocess.run(
+    result = _start_and_fail("serve", tmp_path / "langgraph.json", database_uri)
+    assert result.returncode == 2
+    assert "auth" in result.stderr and "no such sdk" in result.stderr
+
+
+def _start_and_fail(
+    command: str, config: Path, database_uri: str
+) -> subprocess.CompletedProcess[str]:
+    """``graphport <command>`` with a config that must stop it before it serves."""
+    return subprocess.run(
         [
             sys.executable,
             "-m",
             "graphport.cli",
-            "serve",
+            command,
             "--config",
-            str(tmp_path / "langgraph.json"),
+            str(config),
             "--port",
             str(free_port()),
         ],
@@ -176,5 +170,3 @@ def test_a_broken_auth_file_stops_startup(tmp_path: Path, database_uri: str) -> 
         timeout=60,
         env={"DATABASE_URI": database_uri, "PATH": "/usr/bin:/bin"},
     )
-    assert result.returncode == 2
-    assert "auth" in result.stderr and "no such sdk" in result.stderr

@@ -4,29 +4,17 @@ Every resource a handler's filter hides behaves as if it did not exist, in every
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import Awaitable
 from typing import Any
 
 import httpx
 import pytest
 from langgraph_sdk.client import LangGraphClient
 
-from tests.api.auth_helpers import bearer, clients
+from tests.api.auth_helpers import bearer
 from tests.server import ServerProcess
 
 Users = dict[str, LangGraphClient]
-
-
-@pytest.fixture
-async def users(auth_server: ServerProcess) -> AsyncIterator[Users]:
-    async with clients(auth_server.url) as made:
-        yield made
-
-
-@pytest.fixture
-async def raw(auth_server: ServerProcess) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=auth_server.url, timeout=30) as made:
-        yield made
 
 
 async def status(call: Awaitable[Any]) -> int:

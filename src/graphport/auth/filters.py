@@ -56,12 +56,3 @@ def stamp(scope: AuthFilter | None) -> dict[str, Any]:
             held = stamped.setdefault(cond.key, [])
             held.extend(v for v in wanted if v not in held)
     return stamped
-
-
-def combine(first: AuthFilter | None, second: AuthFilter | None) -> AuthFilter | None:
-    """Both filters must hold."""
-    if first is None:
-        return second
-    if second is None:
-        return first
-    return first + second

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -34,25 +35,28 @@ def _visible(scope: AuthFilter | None, public: Sequence[UUID] = ()) -> list[Colu
     return [matches]
 
 
-def _filters(
-    *,
-    metadata: dict[str, Any] | None,
-    graph_id: str | None,
-    name: str | None,
-    description: str | None,
-    scope: AuthFilter | None = None,
-    public: Sequence[UUID] = (),
-) -> list[ColumnElement[bool]]:
-    clauses = _visible(scope, public)
-    if metadata:
-        clauses.append(assistant.c.metadata.contains(metadata))
-    if graph_id:
-        clauses.append(assistant.c.graph_id == graph_id)
-    if name:
-        clauses.append(ilike_substring(assistant.c.name, name))
-    if description:
-        clauses.append(ilike_substring(assistant.c.description, description))
-    return clauses
+@dataclass(frozen=True)
+class AssistantCriteria:
+    """What a search or count matches: the client's filters and the auth handler's."""
+
+    metadata: dict[str, Any] | None = None
+    graph_id: str | None = None
+    name: str | None = None
+    description: str | None = None
+    scope: AuthFilter | None = None
+    public: Sequence[UUID] = ()
+
+    def clauses(self) -> list[ColumnElement[bool]]:
+        clauses = _visible(self.scope, self.public)
+        if self.metadata:
+            clauses.append(assistant.c.metadata.contains(self.metadata))
+        if self.graph_id:
+            clauses.append(assistant.c.graph_id == self.graph_id)
+        if self.name:
+            clauses.append(ilike_substring(assistant.c.name, self.name))
+        if self.description:
+            clauses.append(ilike_substring(assistant.c.description, self.description))
+        return clauses
 
 
 async def create_assistant(conn: AsyncConnection, *, values: Row) -> Row | None:
@@ -143,10 +147,7 @@ async def delete_assistant(
 async def search_assistants(
     conn: AsyncConnection,
     *,
-    metadata: dict[str, Any] | None,
-    graph_id: str | None,
-    name: str | None,
-    description: str | None,
+    criteria: AssistantCriteria,
     sort_by: str,
     descending: bool,
     limit: int,
@@ -159,16 +160,7 @@ async def search_assistants(
     tiebreak = assistant.c.assistant_id.desc() if descending else assistant.c.assistant_id.asc()
     stmt = (
         select(assistant)
-        .where(
-            *_filters(
-                metadata=metadata,
-                graph_id=graph_id,
-                name=name,
-                description=description,
-                scope=scope,
-                public=public,
-            )
-        )
+        .where(*criteria.clauses())
         .order_by(order, tiebreak)
         .limit(limit)
         .offset(offset)
@@ -176,30 +168,8 @@ async def search_assistants(
     return await fetch_page(conn, stmt)
 
 
-async def count_assistants(
-    conn: AsyncConnection,
-    *,
-    metadata: dict[str, Any] | None,
-    graph_id: str | None,
-    name: str | None,
-    description: str | None,
-    scope: AuthFilter | None = None,
-    public: Sequence[UUID] = (),
-) -> int:
-    stmt = (
-        select(func.count())
-        .select_from(assistant)
-        .where(
-            *_filters(
-                metadata=metadata,
-                graph_id=graph_id,
-                name=name,
-                description=description,
-                scope=scope,
-                public=public,
-            )
-        )
-    )
+async def count_assistants(conn: AsyncConnection, *, criteria: AssistantCriteria) -> int:
+    stmt = select(func.count()).select_from(assistant).where(*criteria.clauses())
     return int((await conn.execute(stmt)).scalar_one())
 
 

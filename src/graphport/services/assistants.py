@@ -180,59 +180,44 @@ class AssistantService:
                 if owned:
                     await checkpoint_repo.delete_thread_checkpoints(conn, thread_ids=owned)
 
-    async def _search_scope(
+    async def _criteria(
         self, body: AssistantSearchRequest | AssistantCountRequest, actor: Actor
-    ) -> tuple[Row | None, AuthFilter | None]:
-        """The search's metadata (a handler may add to it) and the handler's filter."""
+    ) -> repo.AssistantCriteria:
+        """The client's filters (a handler may add metadata) and the handler's filter."""
         asked: Row = {"graph_id": body.graph_id, "metadata": dict(body.metadata or {})}
         if isinstance(body, AssistantSearchRequest):
             asked.update(limit=body.limit, offset=body.offset)
         scope = await actor.authorize("assistants", "search", asked)
-        return asked.get("metadata") or None, scope
+        return repo.AssistantCriteria(
+            metadata=asked.get("metadata") or None,
+            graph_id=body.graph_id,
+            name=body.name,
+            description=body.description,
+            scope=scope,
+            public=self.public_ids,
+        )
 
     async def search(self, body: AssistantSearchRequest, *, actor: Actor) -> Page:
         sort_by = body.sort_by or "created_at"
         descending = (body.sort_order or "desc") == "desc"
-        metadata, scope = await self._search_scope(body, actor)
-        public = self.public_ids
+        criteria = await self._criteria(body, actor)
         async with self._db.transaction() as conn:
             rows, total = await repo.search_assistants(
                 conn,
-                metadata=metadata,
-                graph_id=body.graph_id,
-                name=body.name,
-                description=body.description,
+                criteria=criteria,
                 sort_by=sort_by,
                 descending=descending,
                 limit=body.limit,
                 offset=body.offset,
-                scope=scope,
-                public=public,
             )
             if total is None:
-                total = await repo.count_assistants(
-                    conn,
-                    metadata=metadata,
-                    graph_id=body.graph_id,
-                    name=body.name,
-                    description=body.description,
-                    scope=scope,
-                    public=public,
-                )
+                total = await repo.count_assistants(conn, criteria=criteria)
         return Page.of([select_fields(r, body.select) for r in rows], total, body.offset)
 
     async def count(self, body: AssistantCountRequest, *, actor: Actor) -> int:
-        metadata, scope = await self._search_scope(body, actor)
+        criteria = await self._criteria(body, actor)
         async with self._db.transaction() as conn:
-            return await repo.count_assistants(
-                conn,
-                metadata=metadata,
-                graph_id=body.graph_id,
-                name=body.name,
-                description=body.description,
-                scope=scope,
-                public=self.public_ids,
-            )
+            return await repo.count_assistants(conn, criteria=criteria)
 
     async def versions(
         self, assistant_id: UUID, body: AssistantVersionsSearchRequest, *, actor: Actor

@@ -55,6 +55,14 @@ async def test_authenticator_statuses_are_kept_and_its_bugs_fail_closed(
     assert "a bug in the authenticator" in auth_server.logs()
 
 
+async def test_the_authenticator_may_read_the_body(raw: httpx.AsyncClient) -> None:
+    refused = await raw.post("/threads", json={"impersonate": "bob"}, headers=bearer("alice"))
+    assert (refused.status_code, refused.json()) == (400, {"detail": "No impersonation"})
+    created = await raw.post("/threads", json={"metadata": {"a": 1}}, headers=bearer("alice"))
+    assert created.status_code == 200
+    assert created.json()["metadata"] == {"a": 1, "owner": "alice", "tenant": "acme"}
+
+
 async def test_a_handler_that_raises_is_500_without_its_message(
     raw: httpx.AsyncClient, auth_server: ServerProcess
 ) -> None:

@@ -12,7 +12,7 @@ import orjson
 from langgraph_sdk.auth.exceptions import HTTPException as AuthHTTPException
 from starlette.requests import Request
 from starlette.routing import Match
-from starlette.types import Receive, Scope
+from starlette.types import Message, Receive, Scope
 
 from graphport.auth.handlers import HandlerFailed, rejection
 from graphport.auth.users import InvalidUser, user_json
@@ -57,10 +57,10 @@ class Authenticator:
     def wants_body(self) -> bool:
         return "body" in self.wanted or "request" in self.wanted
 
-    async def __call__(self, scope: Scope, receive: Receive, body: bytes | None) -> Row:
+    async def __call__(self, scope: Scope, body: bytes | None) -> Row:
         """The user as JSON. Raises the function's HTTPException as ``AuthRejected``,
         ``Unauthorized`` when it returns nothing, ``HandlerFailed`` when it breaks."""
-        arguments = {name: _argument(name, scope, receive, body) for name in self.wanted}
+        arguments = {name: _argument(name, scope, body) for name in self.wanted}
         try:
             user = await self._fn(**arguments)
         except AuthHTTPException as exc:
@@ -77,10 +77,11 @@ class Authenticator:
             raise HandlerFailed() from None
 
 
-def _argument(name: str, scope: Scope, receive: Receive, body: bytes | None) -> Any:
+def _argument(name: str, scope: Scope, body: bytes | None) -> Any:
     headers: list[tuple[bytes, bytes]] = scope["headers"]
     if name == "request":
-        return Request(scope, receive)
+        # its own copy of the body: reading it here must not consume the app's
+        return Request(scope, _replay(body or b""))
     if name == "scope":
         return scope
     if name == "body":
@@ -97,6 +98,19 @@ def _argument(name: str, scope: Scope, receive: Receive, body: bytes | None) -> 
         value = next((v for k, v in headers if k == b"authorization"), None)
         return None if value is None else value.decode("latin-1")
     return _path_params(scope)
+
+
+def _replay(body: bytes) -> Receive:
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
 
 
 def _parsed_body(body: bytes | None) -> Any:

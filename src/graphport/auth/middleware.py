@@ -56,7 +56,7 @@ async def _actor(setup: AuthSetup, scope: Scope, receive: Receive) -> tuple[Acto
     body = None
     if authenticate.wants_body:
         body, receive = await _buffer_body(receive)
-    data = await authenticate(scope, receive, body)
+    data = await authenticate(scope, body)
     return Actor(AuthUser(data), data, setup.authorizer), receive
 
 

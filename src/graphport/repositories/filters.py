@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, literal, literal_column, true
+from sqlalchemy import ColumnElement, Select, func, literal, literal_column
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -40,22 +40,17 @@ def auth_conditions(
 ) -> list[ColumnElement[bool]]:
     """An auth handler's filter as JSONB conditions on ``metadata`` (ANDed by the caller).
 
-    ``$eq`` on a scalar is containment (``@>``, which a GIN index serves) and equality for
-    anything else; ``$contains`` means the key holds a list containing the value(s)."""
+    Scalar ``$eq`` and ``$contains`` are containment (``@>``, which the GIN index on
+    metadata serves): ``{"k": v}`` and ``{"k": [v, ...]}``; ``$eq`` on an object or a list
+    compares the key's whole value."""
     clauses: list[ColumnElement[bool]] = []
     for cond in scope or ():
-        if cond.op == "$eq" and not isinstance(cond.value, dict | list):
-            clauses.append(metadata.op("@>")(literal({cond.key: cond.value}, type_=JSONB)))
-            continue
-        field = metadata.op("->", return_type=JSONB)(literal(cond.key))
-        if cond.op == "$eq":
+        if cond.op == "$contains":
+            wanted = cond.value if isinstance(cond.value, list) else [cond.value]
+            clauses.append(metadata.op("@>")(literal({cond.key: wanted}, type_=JSONB)))
+        elif isinstance(cond.value, dict | list):
+            field = metadata.op("->", return_type=JSONB)(literal(cond.key))
             clauses.append(field == literal(cond.value, type_=JSONB))
         else:
-            wanted = cond.value if isinstance(cond.value, list) else [cond.value]
-            clauses.append(field.op("@>")(literal(wanted, type_=JSONB)))
+            clauses.append(metadata.op("@>")(literal({cond.key: cond.value}, type_=JSONB)))
     return clauses
-
-
-def visible(metadata: ColumnElement[Any], scope: AuthFilter | None) -> ColumnElement[bool]:
-    """One condition: true when there is no filter."""
-    return and_(true(), *auth_conditions(metadata, scope))

@@ -6,7 +6,17 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, bindparam, delete, exists, func, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from graphport.auth.filters import AuthFilter
@@ -109,11 +119,28 @@ _FINISH_RUN_SQL = (
 )
 
 
-async def lock_thread_for_run(conn: AsyncConnection, *, thread_id: UUID) -> Row | None:
+async def lock_thread_for_run(
+    conn: AsyncConnection, *, thread_id: UUID, scope: AuthFilter | None = None
+) -> Row | None:
     """Lock the thread row (serialising run creation on it): its metadata, and whether
-    runs are pending or running on it. None when the thread does not exist."""
-    row = await (await driver(conn)).fetchrow(_LOCK_THREAD_SQL, thread_id)
-    return dict(row) if row else None
+    runs are pending or running on it. None when the thread does not exist; with an auth
+    ``scope``, ``visible`` says whether the caller may see it (same round trip)."""
+    if not scope:
+        row = await (await driver(conn)).fetchrow(_LOCK_THREAD_SQL, thread_id)
+        return dict(row) if row else None
+    in_flight = exists().where(run.c.thread_id == thread.c.thread_id, run.c.status.in_(IN_FLIGHT))
+    stmt = (
+        select(
+            thread.c.metadata,
+            thread.c.interrupts,
+            in_flight.label("in_flight"),
+            and_(*auth_conditions(thread.c.metadata, scope)).label("visible"),
+        )
+        .where(thread.c.thread_id == thread_id)
+        .with_for_update(of=thread)
+    )
+    found = (await conn.execute(stmt)).mappings().first()
+    return dict(found) if found else None
 
 
 async def create_run(conn: AsyncConnection, *, values: Row) -> Row:

@@ -206,9 +206,8 @@ class RunService:
         """Lock the thread (create it if asked), apply the multitask strategy, tag it.
         Returns the runs the strategy stopped, and whether runs were in flight."""
         stopped, busy = None, False
-        thread = await repo.lock_thread_for_run(conn, thread_id=thread_id)
-        hidden = thread is not None and scope
-        if hidden and not await thread_repo.thread_visible(conn, thread_id=thread_id, scope=scope):
+        thread = await repo.lock_thread_for_run(conn, thread_id=thread_id, scope=scope)
+        if thread is not None and not thread.get("visible", True):
             raise NotFound(f"Thread {thread_id} not found")
         if thread is None:
             if body.if_not_exists != "create":

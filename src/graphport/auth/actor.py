@@ -64,7 +64,8 @@ class Actor:
         return {**config, "configurable": graph_configurable(configurable)}
 
 
-ANONYMOUS = Actor()
+ANONYMOUS = Actor()  # the caller when no custom auth is configured
+SYSTEM = Actor()  # the server acting on its own account: cleanups, a caller's own cancel
 
 
 def graph_configurable(configurable: Row) -> Row:

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
 
-from graphport.auth.actor import ANONYMOUS, Actor
+from graphport.auth.actor import SYSTEM, Actor
 from graphport.auth.handlers import Authorizer
 from graphport.auth.users import user_for_graph
 from graphport.db.engine import Database
@@ -234,7 +234,7 @@ class CronService:
 
     async def _start_run(self, row: Row) -> None:
         """The run goes out as its cron's creator: the graph sees that user."""
-        creator = ANONYMOUS
+        creator = SYSTEM
         if row["auth_user"]:
             data = row["auth_user"]
             creator = Actor(user_for_graph(data), data, self._authorizer)

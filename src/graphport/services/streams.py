@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
-from graphport.auth.actor import Actor
+from graphport.auth.actor import SYSTEM, Actor
 from graphport.db.engine import Database
 from graphport.errors import AuthRejected, Forbidden, NotFound
 from graphport.execution.broker import END, Event, LocalBroker, Subscriber
@@ -56,7 +56,8 @@ class StreamService:
         return StreamHandle(
             subscriber,
             with_ids=body.stream_resumable,
-            on_close=self._closer(subscriber, run_thread, run_id, cancel, actor),
+            # the caller asked for this cancel when creating the run: it is theirs to end
+            on_close=self._closer(subscriber, run_thread, run_id, cancel, SYSTEM),
             location=stream_at,
             content_location=base,
         )

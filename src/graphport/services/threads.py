@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, get_args
 from uuid import UUID, uuid4
 
-from graphport.auth.actor import ANONYMOUS, Actor
+from graphport.auth.actor import SYSTEM, Actor
 from graphport.db.engine import Database
 from graphport.errors import Conflict, NotFound
 from graphport.repositories import checkpoints as checkpoint_repo
@@ -87,7 +87,7 @@ class ThreadService:
             try:
                 created = await self._state.apply_supersteps(created, body.supersteps, actor=actor)
             except Exception:
-                await self.delete(thread_id, actor=ANONYMOUS)  # half-built is worse than none
+                await self.delete(thread_id, actor=SYSTEM)  # half-built is worse than none
                 raise
         return thread_json(created)
 

@@ -152,7 +152,10 @@ async def test_thread_stream_follows_every_run(
             assert response.status_code == 200
             async for chunk in response.aiter_bytes():
                 received.extend(chunk)
-                if received.count(b'"status":"run_done"') >= 2:
+                # only whole events count: a read may end inside one (before its id line)
+                complete = bytes(received).rpartition(b"\r\n\r\n")[0]
+                if complete.count(b'"status":"run_done"') >= 2:
+                    del received[len(complete) :]
                     done.set()
                     return
 

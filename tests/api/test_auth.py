@@ -97,6 +97,7 @@ async def test_the_graph_sees_the_user_and_cannot_be_lied_to(
         "tenant": "acme",
         "tenant_attr": "acme",
         "runtime_identity": "alice",
+        "tier": "acme-tier",  # set by the create_run handler in value["kwargs"]
     }
     run = (await alice.runs.list(thread["thread_id"]))[0]
     assert run["metadata"]["owner"] == "alice"  # the create_run handler stamped it

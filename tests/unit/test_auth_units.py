@@ -220,3 +220,16 @@ async def test_authenticate_gets_the_arguments_it_names(tmp_path: Path) -> None:
     }
     user = await setup.authenticator(scope, b'{"limit": 1}')
     assert user["seen"] == ["Bearer t", "v", {"limit": 1}, {}, {"limit": 1}]
+
+
+def test_a_create_run_handler_may_adjust_the_request() -> None:
+    from graphport.schemas.runs import RunCreateStateful
+    from graphport.services.run_access import _with_handler_changes
+
+    body = RunCreateStateful.model_validate({"assistant_id": "agent", "input": {"x": 1}})
+    same = body.model_dump(exclude_none=True, mode="json")
+    assert _with_handler_changes(body, same) is body
+    changed = {**same, "config": {"configurable": {"tier": "gold"}}}
+    assert _with_handler_changes(body, changed).config == {"configurable": {"tier": "gold"}}
+    with pytest.raises(HandlerFailed):
+        _with_handler_changes(body, {**same, "not_a_field": 1})

@@ -31,6 +31,7 @@ from graphport.schemas.runs import (
     RunSelectField,
 )
 from graphport.services.assistants import select_fields
+from graphport.services.run_access import authorize_run, with_identity
 from graphport.services.run_kwargs import build_kwargs
 from graphport.services.webhooks import WebhookPolicy
 
@@ -105,13 +106,8 @@ class RunService:
             self._webhooks.check(body.webhook)
         assistant_id = self._assistant_uuid(body.assistant_id)
         run_id = uuid4()
-        scope, assistant_scope, run_metadata = None, None, body.metadata or {}
-        if actor.authorizer is not None:
-            asked = _create_value(thread_id, assistant_id, run_id, body)
-            scope = await actor.authorize("threads", "create_run", asked)
-            run_metadata = dict(asked.get("metadata") or {})
-            value = {"assistant_id": assistant_id}
-            assistant_scope = await actor.authorize("assistants", "read", value)
+        access = await authorize_run(actor, thread_id, assistant_id, run_id, body)
+        body, scope, assistant_scope = access.body, access.thread_scope, access.assistant_scope
         stopped: Stopped | None = None
         reserved = False
         try:
@@ -128,7 +124,7 @@ class RunService:
                     stopped, busy = await self._prepare_thread(
                         conn, thread_id, assistant, body, scope
                     )
-                values = self._run_values(run_id, thread_id, assistant, body, run_metadata)
+                values = self._run_values(run_id, thread_id, assistant, body, access.metadata)
                 values["kwargs"]["config"] = with_identity(values["kwargs"]["config"], actor)
                 # Background and streamed runs produce events (a join may come at any time);
                 # a run someone waits on only does when a stream joins before it starts.
@@ -439,28 +435,3 @@ class RunService:
             self._executor.cancel_local(run_id, stopped.action)
         for run_id in stopped.ended:
             self._completions.resolve(RunOutcome(run_id, "interrupted", known=False))
-
-
-def _create_value(thread_id: UUID | None, assistant_id: UUID, run_id: UUID, body: RunCreate) -> Row:
-    """What a ``threads.create_run`` handler sees (and may change: ``metadata``)."""
-    return {
-        "thread_id": thread_id,
-        "assistant_id": assistant_id,
-        "run_id": run_id,
-        "status": "pending",
-        "metadata": dict(body.metadata or {}),
-        "prevent_insert_if_inflight": body.multitask_strategy == "reject",
-        "multitask_strategy": body.multitask_strategy or "enqueue",
-        "if_not_exists": getattr(body, "if_not_exists", None) or "reject",
-        "after_seconds": body.after_seconds or 0,
-        "kwargs": body.model_dump(exclude_none=True, mode="json"),
-        "action": None,
-    }
-
-
-def with_identity(config: Row, actor: Actor) -> Row:
-    """The caller's identity in ``configurable``, replacing anything the client sent."""
-    identity = actor.configurable()
-    if not identity:
-        return config
-    return {**config, "configurable": {**(config.get("configurable") or {}), **identity}}

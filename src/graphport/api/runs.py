@@ -90,7 +90,7 @@ async def cancel_run(
     wait: Annotated[bool, Query()] = False,
     action: Action = "interrupt",
 ) -> Response:
-    await service.cancel(thread_id, run_id, wait=wait, action=action, actor=actor)
+    await service.cancels.cancel(thread_id, run_id, wait=wait, action=action, actor=actor)
     return json_response({}, status_code=200 if wait else 202)
 
 
@@ -98,7 +98,7 @@ async def cancel_run(
 async def cancel_runs(
     body: RunsCancel, service: Runs, actor: CurrentActor, action: Action = "interrupt"
 ) -> Response:
-    await service.cancel_many(body, action=action, actor=actor)
+    await service.cancels.cancel_many(body, action=action, actor=actor)
     return json_response({}, status_code=202)
 
 

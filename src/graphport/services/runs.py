@@ -1,10 +1,9 @@
-"""Runs: create (queue), wait, join, read, cancel."""
+"""Runs: create (queue), wait, join, read; cancelling is ``RunCanceller`` (``.cancels``)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, get_args
 from uuid import UUID, uuid4
@@ -18,20 +17,19 @@ from graphport.errors import Conflict, InvalidInput, NotFound
 from graphport.execution.broker import LocalBroker
 from graphport.execution.completions import Completions, RunOutcome
 from graphport.execution.executor import Executor
-from graphport.execution.listener import CANCEL_RUN, NEW_RUN
+from graphport.execution.listener import NEW_RUN
 from graphport.graphs.registry import GraphRegistry, system_assistant_id
 from graphport.repositories import assistants as assistant_repo
-from graphport.repositories import checkpoints as checkpoint_repo
 from graphport.repositories import runs as repo
 from graphport.repositories import threads as thread_repo
 from graphport.schemas.runs import (
     RunCreateStateful,
     RunCreateStateless,
-    RunsCancel,
     RunSelectField,
 )
 from graphport.services.assistants import select_fields
 from graphport.services.run_access import authorize_run, with_identity
+from graphport.services.run_cancel import RunCanceller, Stopped
 from graphport.services.run_kwargs import build_kwargs
 from graphport.services.webhooks import WebhookPolicy
 
@@ -50,15 +48,6 @@ def wait_output(outcome: RunOutcome, values: Any) -> Any:
     if outcome.status in ("error", "timeout"):
         return {"__error__": outcome.error or {"error": "Error", "message": outcome.status}}
     return values
-
-
-@dataclass(frozen=True)
-class Stopped:
-    """Runs a cancel ended while pending, and running runs asked to stop."""
-
-    ended: list[UUID]
-    running: list[UUID]
-    action: str
 
 
 def _check_strict_resume(resume: Any, interrupts: dict[str, list[Row]]) -> None:
@@ -92,6 +81,7 @@ class RunService:
         self._webhooks = webhooks
         self._broker = broker
         self._origin = origin
+        self.cancels = RunCanceller(db, executor, completions, origin=origin)
 
     # -- create ------------------------------------------------------------------------------
 
@@ -143,7 +133,7 @@ class RunService:
                 self._executor.release_slot()
             raise
         if stopped is not None:
-            self._signal_cancel(stopped)
+            self.cancels.signal(stopped)
         if observable or body.stream_resumable:
             self._broker.prepare(
                 created["run_id"], created["thread_id"], resumable=body.stream_resumable
@@ -240,7 +230,7 @@ class RunService:
                 f"Thread {thread_id} is busy with run {in_flight[0]['run_id']}; "
                 "use multitask_strategy enqueue, interrupt or rollback"
             )
-        return await self._cancel_rows(conn, in_flight, strategy), True
+        return await self.cancels.cancel_rows(conn, in_flight, strategy), True
 
     def _run_values(
         self, run_id: UUID, thread_id: UUID, assistant: Row, body: RunCreate, metadata: Row
@@ -348,90 +338,3 @@ class RunService:
             if found["status"] in repo.IN_FLIGHT:
                 raise Conflict(f"Run {run_id} is {found['status']}; cancel it before deleting")
             await repo.delete_run(conn, run_id=run_id)
-
-    # -- cancel ------------------------------------------------------------------------------
-
-    async def cancel(
-        self, thread_id: UUID, run_id: UUID, *, wait: bool, action: str, actor: Actor
-    ) -> None:
-        value = {"thread_id": thread_id, "run_id": run_id, "action": action}
-        scope = await actor.authorize("threads", "update", value)
-        future = self._completions.expect(run_id) if wait else None
-        try:
-            async with self._db.transaction() as conn:
-                rows = await repo.select_runs_to_cancel(
-                    conn,
-                    thread_id=thread_id,
-                    run_ids=[run_id],
-                    statuses=repo.IN_FLIGHT,
-                    scope=scope,
-                )
-                if not rows:
-                    raise NotFound(f"Run {run_id} not found or already finished")
-                stopped = await self._cancel_rows(conn, rows, action)
-            self._signal_cancel(stopped)
-            if future is not None and stopped.running:
-                await future
-        finally:
-            if future is not None:
-                self._completions.forget(run_id, future)
-
-    async def stop_thread_runs(self, thread_id: UUID, *, wait_seconds: float = 5.0) -> None:
-        """Interrupt every run in flight on a thread (before the thread is deleted), waiting
-        a little for running ones so they write nothing after the thread is gone."""
-        async with self._db.transaction() as conn:
-            rows = await repo.in_flight_runs(conn, thread_id=thread_id)
-            if not rows:
-                return
-            stopped = await self._cancel_rows(conn, rows, "interrupt")
-        futures = [self._completions.expect(run_id) for run_id in stopped.running]
-        self._signal_cancel(stopped)
-        try:
-            if futures:
-                await asyncio.wait(futures, timeout=wait_seconds)
-        finally:
-            for run_id, future in zip(stopped.running, futures, strict=True):
-                self._completions.forget(run_id, future)
-
-    async def cancel_many(self, body: RunsCancel, *, action: str, actor: Actor) -> None:
-        statuses = repo.IN_FLIGHT if body.status in (None, "all") else (body.status or "",)
-        value = {"thread_id": body.thread_id, "run_ids": body.run_ids, "action": action}
-        scope = await actor.authorize("threads", "update", value)
-        async with self._db.transaction() as conn:
-            rows = await repo.select_runs_to_cancel(
-                conn,
-                thread_id=body.thread_id,
-                run_ids=body.run_ids,
-                statuses=statuses,
-                scope=scope,
-            )
-            if not rows:
-                raise NotFound("No runs matched")
-            stopped = await self._cancel_rows(conn, rows, action)
-        self._signal_cancel(stopped)
-
-    async def _cancel_rows(self, conn: AsyncConnection, rows: list[Row], action: str) -> Stopped:
-        """Pending runs end here; running ones are asked to stop (their worker records it).
-        Statuses are re-checked in the updates: a run may have been claimed meanwhile."""
-        action = "rollback" if action == "rollback" else "interrupt"
-        ids = [r["run_id"] for r in rows]
-        ended = await repo.end_pending(conn, run_ids=ids, delete_them=action == "rollback")
-        running = await repo.request_cancel(
-            conn, run_ids=[i for i in ids if i not in ended], action=action
-        )
-        for run_id in running:
-            await repo.notify(conn, channel=CANCEL_RUN, payload=f"{self._origin}:{run_id}:{action}")
-        if action == "rollback":
-            for r in rows:
-                if r["run_id"] in ended:
-                    await checkpoint_repo.delete_run_checkpoints(
-                        conn, thread_id=r["thread_id"], run_id=r["run_id"]
-                    )
-        return Stopped(ended=ended, running=running, action=action)
-
-    def _signal_cancel(self, stopped: Stopped) -> None:
-        """Stop local running runs now; release anyone joined to a pending run we ended."""
-        for run_id in stopped.running:
-            self._executor.cancel_local(run_id, stopped.action)
-        for run_id in stopped.ended:
-            self._completions.resolve(RunOutcome(run_id, "interrupted", known=False))

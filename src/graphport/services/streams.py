@@ -130,7 +130,7 @@ class StreamService:
             if left and cancel_on_leave:
                 # already finished (404), or the caller may only read it (403): nothing to do
                 with contextlib.suppress(NotFound, Forbidden, AuthRejected):
-                    await self._runs.cancel(
+                    await self._runs.cancels.cancel(
                         thread_id, run_id, wait=False, action="interrupt", actor=actor
                     )
 

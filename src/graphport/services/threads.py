@@ -127,7 +127,7 @@ class ThreadService:
             async with self._db.transaction() as conn:
                 if not await repo.thread_visible(conn, thread_id=thread_id, scope=scope):
                     raise NotFound(f"Thread {thread_id} not found")
-        await self._runs.stop_thread_runs(thread_id)
+        await self._runs.cancels.stop_thread_runs(thread_id)
         async with self._db.transaction() as conn:
             if not await repo.delete_thread(conn, thread_id=thread_id, scope=scope):
                 raise NotFound(f"Thread {thread_id} not found")

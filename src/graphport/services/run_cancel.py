@@ -1,0 +1,127 @@
+"""Cancelling runs: pending ones end at once; running ones are asked to stop, here or (by
+NOTIFY) in the process that runs them, and their worker records the end."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from graphport.auth.actor import Actor
+from graphport.db.engine import Database
+from graphport.errors import NotFound
+from graphport.execution.completions import Completions, RunOutcome
+from graphport.execution.executor import Executor
+from graphport.execution.listener import CANCEL_RUN
+from graphport.repositories import checkpoints as checkpoint_repo
+from graphport.repositories import runs as repo
+from graphport.schemas.runs import RunsCancel
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Stopped:
+    """Runs a cancel ended while pending, and running runs asked to stop."""
+
+    ended: list[UUID]
+    running: list[UUID]
+    action: str
+
+
+class RunCanceller:
+    def __init__(
+        self, db: Database, executor: Executor, completions: Completions, *, origin: str
+    ) -> None:
+        self._db = db
+        self._executor = executor
+        self._completions = completions
+        self._origin = origin
+
+    async def cancel(
+        self, thread_id: UUID, run_id: UUID, *, wait: bool, action: str, actor: Actor
+    ) -> None:
+        value = {"thread_id": thread_id, "run_id": run_id, "action": action}
+        scope = await actor.authorize("threads", "update", value)
+        future = self._completions.expect(run_id) if wait else None
+        try:
+            async with self._db.transaction() as conn:
+                rows = await repo.select_runs_to_cancel(
+                    conn,
+                    thread_id=thread_id,
+                    run_ids=[run_id],
+                    statuses=repo.IN_FLIGHT,
+                    scope=scope,
+                )
+                if not rows:
+                    raise NotFound(f"Run {run_id} not found or already finished")
+                stopped = await self.cancel_rows(conn, rows, action)
+            self.signal(stopped)
+            if future is not None and stopped.running:
+                await future
+        finally:
+            if future is not None:
+                self._completions.forget(run_id, future)
+
+    async def stop_thread_runs(self, thread_id: UUID, *, wait_seconds: float = 5.0) -> None:
+        """Interrupt every run in flight on a thread (before the thread is deleted), waiting
+        a little for running ones so they write nothing after the thread is gone."""
+        async with self._db.transaction() as conn:
+            rows = await repo.in_flight_runs(conn, thread_id=thread_id)
+            if not rows:
+                return
+            stopped = await self.cancel_rows(conn, rows, "interrupt")
+        futures = [self._completions.expect(run_id) for run_id in stopped.running]
+        self.signal(stopped)
+        try:
+            if futures:
+                await asyncio.wait(futures, timeout=wait_seconds)
+        finally:
+            for run_id, future in zip(stopped.running, futures, strict=True):
+                self._completions.forget(run_id, future)
+
+    async def cancel_many(self, body: RunsCancel, *, action: str, actor: Actor) -> None:
+        statuses = repo.IN_FLIGHT if body.status in (None, "all") else (body.status or "",)
+        value = {"thread_id": body.thread_id, "run_ids": body.run_ids, "action": action}
+        scope = await actor.authorize("threads", "update", value)
+        async with self._db.transaction() as conn:
+            rows = await repo.select_runs_to_cancel(
+                conn,
+                thread_id=body.thread_id,
+                run_ids=body.run_ids,
+                statuses=statuses,
+                scope=scope,
+            )
+            if not rows:
+                raise NotFound("No runs matched")
+            stopped = await self.cancel_rows(conn, rows, action)
+        self.signal(stopped)
+
+    async def cancel_rows(self, conn: AsyncConnection, rows: list[Row], action: str) -> Stopped:
+        """Pending runs end here; running ones are asked to stop (their worker records it).
+        Statuses are re-checked in the updates: a run may have been claimed meanwhile."""
+        action = "rollback" if action == "rollback" else "interrupt"
+        ids = [r["run_id"] for r in rows]
+        ended = await repo.end_pending(conn, run_ids=ids, delete_them=action == "rollback")
+        running = await repo.request_cancel(
+            conn, run_ids=[i for i in ids if i not in ended], action=action
+        )
+        for run_id in running:
+            await repo.notify(conn, channel=CANCEL_RUN, payload=f"{self._origin}:{run_id}:{action}")
+        if action == "rollback":
+            for r in rows:
+                if r["run_id"] in ended:
+                    await checkpoint_repo.delete_run_checkpoints(
+                        conn, thread_id=r["thread_id"], run_id=r["run_id"]
+                    )
+        return Stopped(ended=ended, running=running, action=action)
+
+    def signal(self, stopped: Stopped) -> None:
+        """Stop local running runs now; release anyone joined to a pending run we ended."""
+        for run_id in stopped.running:
+            self._executor.cancel_local(run_id, stopped.action)
+        for run_id in stopped.ended:
+            self._completions.resolve(RunOutcome(run_id, "interrupted", known=False))

@@ -11,10 +11,8 @@ import asyncio
 import statistics
 import sys
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
@@ -22,25 +20,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from common import HERE, ServerProcess, database_uri, machine, run_bounded, summary  # noqa: E402
 
+from tests.server import create_database, drop_database  # noqa: E402
+
 INPUT = {"messages": [{"role": "user", "content": "hi"}]}
 CONCURRENCY = 16
 Scenario = Callable[[httpx.AsyncClient, list[str]], Callable[[int], Awaitable[float]]]
-
-
-def _database(admin_uri: str) -> str:
-    import psycopg
-
-    name = f"graphport_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin_uri, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return urlunsplit(urlsplit(admin_uri)._replace(path=f"/{name}"))
-
-
-def _drop(admin_uri: str, uri: str) -> None:
-    import psycopg
-
-    with psycopg.connect(admin_uri, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{urlsplit(uri).path.lstrip("/")}" WITH (FORCE)')
 
 
 def _get_thread(http: httpx.AsyncClient, threads: list[str]) -> Callable[[int], Awaitable[float]]:
@@ -106,8 +90,13 @@ async def main() -> None:
     admin, embedded = database_uri()
     print(f"machine: {machine()}")
     servers = {
-        "plain": ServerProcess(database_uri=_database(admin), config=HERE / "langgraph.json"),
-        "auth": ServerProcess(database_uri=_database(admin), config=HERE / "auth/langgraph.json"),
+        "plain": ServerProcess(
+            database_uri=create_database(admin, "graphport_bench"), config=HERE / "langgraph.json"
+        ),
+        "auth": ServerProcess(
+            database_uri=create_database(admin, "graphport_bench"),
+            config=HERE / "auth/langgraph.json",
+        ),
     }
     try:
         for server in servers.values():
@@ -128,7 +117,7 @@ async def main() -> None:
     finally:
         for server in servers.values():
             server.stop()
-            _drop(admin, str(server.env["DATABASE_URI"]))
+            drop_database(admin, str(server.env["DATABASE_URI"]))
         if embedded is not None:
             embedded.stop()
 

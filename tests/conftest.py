@@ -6,14 +6,13 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
 from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 
-from tests.server import FIXTURES, ServerProcess
+from tests.server import FIXTURES, ServerProcess, create_database, drop_database
 
 AUTH_CONFIG = FIXTURES / "auth" / "langgraph.json"
 
@@ -42,9 +41,9 @@ def database_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def fresh_database(database_uri: str) -> Iterator[str]:
     """A database of its own on the same server, for tests that run extra server processes
     whose queue must not be shared with the session's server."""
-    uri = _create_database(database_uri)
+    uri = create_database(database_uri)
     yield uri
-    _drop_database(database_uri, uri)
+    drop_database(database_uri, uri)
 
 
 @pytest.fixture(scope="session")
@@ -54,32 +53,15 @@ def server(database_uri: str) -> Iterator[ServerProcess]:
     process.stop()
 
 
-def _create_database(admin_uri: str) -> str:
-    import psycopg
-
-    name = f"graphport_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(admin_uri, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return urlunsplit(urlsplit(admin_uri)._replace(path=f"/{name}"))
-
-
-def _drop_database(admin_uri: str, uri: str) -> None:
-    import psycopg
-
-    name = urlsplit(uri).path.lstrip("/")
-    with psycopg.connect(admin_uri, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 @pytest.fixture(scope="session")
 def auth_server(database_uri: str) -> Iterator[ServerProcess]:
     """A ``graphport dev`` server with custom auth (tests/fixtures/auth), on a database of
     its own: its queue must not meet the main server's graphs."""
-    uri = _create_database(database_uri)
+    uri = create_database(database_uri)
     process = ServerProcess(database_uri=uri, config=AUTH_CONFIG, command="dev").start()
     yield process
     process.stop()
-    _drop_database(database_uri, uri)
+    drop_database(database_uri, uri)
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,9 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
@@ -89,3 +91,21 @@ class ServerProcess:
                 self.proc.kill()
                 self.proc.wait()
         self.proc = None
+
+
+def create_database(admin_uri: str, prefix: str = "graphport_test") -> str:
+    """A new empty database on the server ``admin_uri`` points at; returns its URI."""
+    import psycopg
+
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin_uri, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return urlunsplit(urlsplit(admin_uri)._replace(path=f"/{name}"))
+
+
+def drop_database(admin_uri: str, uri: str) -> None:
+    import psycopg
+
+    name = urlsplit(uri).path.lstrip("/")
+    with psycopg.connect(admin_uri, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

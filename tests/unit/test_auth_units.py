@@ -82,7 +82,7 @@ def test_users_are_normalised_to_json() -> None:
             user_json(bad)
     user = AuthUser(user_json({"identity": "dee", "team": "red"}))
     assert (user.identity, user["team"], user.team, "team" in user) == ("dee", "red", "red", True)
-    assert json.loads(json.dumps(user.to_json()))["identity"] == "dee"
+    assert json.loads(json.dumps(user.model_dump()))["identity"] == "dee"
 
 
 def _ctx(resource: str, action: str, permissions: list[str] | None = None) -> AuthContext:

@@ -25,6 +25,11 @@ class Actor:
     user_data: Row | None = None
     authorizer: Authorizer | None = None
 
+    @classmethod
+    def signed_in(cls, data: Row, authorizer: Authorizer | None) -> Actor:
+        """The actor for a stored or just-authenticated user (its JSON form)."""
+        return cls(user_for_graph(data), data, authorizer)
+
     @property
     def permissions(self) -> list[str]:
         return list((self.user_data or {}).get("permissions") or [])
@@ -56,12 +61,22 @@ class Actor:
             "langgraph_auth_permissions": self.permissions,
         }
 
+    def with_identity(self, config: Row) -> Row:
+        """``config`` with the caller in ``configurable`` (as stored with a run), replacing
+        anything a client sent under those keys."""
+        if self.user_data is None:
+            return config
+        return {
+            **config,
+            "configurable": {**(config.get("configurable") or {}), **self.configurable()},
+        }
+
     def for_graph(self, config: Row) -> Row:
         """``config`` with the caller in ``configurable``, as graph factories read it."""
         if self.user_data is None:
             return config
-        configurable = {**(config.get("configurable") or {}), **self.configurable()}
-        return {**config, "configurable": graph_configurable(configurable)}
+        merged = self.with_identity(config)
+        return {**merged, "configurable": graph_configurable(merged["configurable"])}
 
 
 ANONYMOUS = Actor()  # the caller when no custom auth is configured

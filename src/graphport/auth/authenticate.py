@@ -95,9 +95,14 @@ def _argument(name: str, scope: Scope, body: bytes | None) -> Any:
     if name == "headers":
         return dict(headers)
     if name == "authorization":
-        value = next((v for k, v in headers if k == b"authorization"), None)
+        value = header(scope, b"authorization")
         return None if value is None else value.decode("latin-1")
     return _path_params(scope)
+
+
+def header(scope: Scope, name: bytes) -> bytes | None:
+    """The first value of a (lower-case) request header."""
+    return next((v for k, v in scope["headers"] if k == name), None)
 
 
 def _replay(body: bytes) -> Receive:

@@ -6,8 +6,9 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from graphport.auth.actor import Actor
+from graphport.auth.authenticate import header
 from graphport.auth.loader import AuthSetup
-from graphport.auth.users import AuthUser, studio_user, user_json
+from graphport.auth.users import studio_user, user_json
 from graphport.errors import GraphportError
 
 ACTOR_KEY = "graphport.actor"
@@ -45,23 +46,18 @@ class AuthenticationMiddleware:
 
 
 async def _actor(setup: AuthSetup, scope: Scope, receive: Receive) -> tuple[Actor, Receive]:
-    if setup.studio and _header(scope, b"x-auth-scheme") == _STUDIO_SCHEME:
-        user = studio_user()
-        return Actor(user, user_json(user), setup.authorizer), receive
     authenticate = setup.authenticator
-    if authenticate is None:
+    if setup.studio and header(scope, b"x-auth-scheme") == _STUDIO_SCHEME:
+        data = user_json(studio_user())
+    elif authenticate is None:
         # handlers without an authenticate function: everyone is the same anonymous user
         data = user_json({"identity": "anonymous", "is_authenticated": False})
-        return Actor(AuthUser(data), data, setup.authorizer), receive
-    body = None
-    if authenticate.wants_body:
-        body, receive = await _buffer_body(receive)
-    data = await authenticate(scope, body)
-    return Actor(AuthUser(data), data, setup.authorizer), receive
-
-
-def _header(scope: Scope, name: bytes) -> bytes | None:
-    return next((v for k, v in scope["headers"] if k == name), None)
+    else:
+        body = None
+        if authenticate.wants_body:
+            body, receive = await _buffer_body(receive)
+        data = await authenticate(scope, body)
+    return Actor.signed_in(data, setup.authorizer), receive
 
 
 async def _buffer_body(receive: Receive) -> tuple[bytes, Receive]:

@@ -45,10 +45,6 @@ class AuthUser:
     def permissions(self) -> Sequence[str]:
         return list(self._data.get("permissions") or [])
 
-    @property
-    def kind(self) -> str | None:
-        return self._data.get("kind")
-
     def __getattr__(self, name: str) -> Any:
         try:
             return self._data[name]
@@ -67,11 +63,9 @@ class AuthUser:
     def get(self, key: str, default: Any = None) -> Any:
         return self._data.get(key, default)
 
-    def to_json(self) -> Row:
-        return dict(self._data)
-
     def model_dump(self) -> Row:
-        return self.to_json()
+        """Its JSON form (what serialisation and pydantic-minded code call)."""
+        return dict(self._data)
 
     def __repr__(self) -> str:
         return f"AuthUser(identity={self.identity!r})"

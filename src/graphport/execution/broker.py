@@ -141,11 +141,7 @@ class LocalBroker:
         if channel is None:
             return None
         subscriber = Subscriber(modes)
-        if last_event_id is not None:
-            after = _parse_id(last_event_id)
-            for item in channel.events:
-                if item.id > after:
-                    subscriber.offer(item)
+        _replay(subscriber, channel.events, last_event_id)
         if channel.closed_at is not None:
             subscriber.offer(END)
         else:
@@ -159,11 +155,7 @@ class LocalBroker:
         thread = self._threads.setdefault(thread_id, _ThreadChannel())
         thread.idle_since = None
         subscriber = Subscriber(modes)
-        if last_event_id is not None:
-            after = _parse_id(last_event_id)
-            for item in thread.history:
-                if item.id > after:
-                    subscriber.offer(item)
+        _replay(subscriber, thread.history, last_event_id)
         thread.subscribers.add(subscriber)
         subscriber.home, subscriber.thread = thread.subscribers, thread
         return subscriber
@@ -190,6 +182,16 @@ class LocalBroker:
         return sum(len(c.subscribers) for c in self._runs.values()) + sum(
             len(t.subscribers) for t in self._threads.values()
         )
+
+
+def _replay(subscriber: Subscriber, kept: Iterable[Event], last_event_id: str | None) -> None:
+    """Hand a joining subscriber the kept events after ``last_event_id`` (``-1``: all)."""
+    if last_event_id is None:
+        return
+    after = _parse_id(last_event_id)
+    for item in kept:
+        if item.id > after:
+            subscriber.offer(item)
 
 
 def _parse_id(value: str) -> int:

@@ -50,6 +50,8 @@ class GraphRegistry:
 
     def __init__(self, entries: dict[str, GraphEntry]) -> None:
         self._entries = entries
+        # readable by every caller whatever their auth filters: computed once
+        self.system_assistant_ids = tuple(system_assistant_id(g) for g in entries)
         self._bound_cache: dict[tuple[str, int], AnyPregel] = {}
         self._store: BaseStore | None = None
 

@@ -152,8 +152,6 @@ async def search_assistants(
     descending: bool,
     limit: int,
     offset: int,
-    scope: AuthFilter | None = None,
-    public: Sequence[UUID] = (),
 ) -> tuple[list[Row], int | None]:
     """A page of assistants and the total match count (None when the page is empty)."""
     order = assistant.c[sort_by].desc() if descending else assistant.c[sort_by].asc()

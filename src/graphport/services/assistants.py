@@ -84,11 +84,6 @@ class AssistantService:
                     conn, assistant_id=system_assistant_id(graph_id), graph_id=graph_id
                 )
 
-    @property
-    def public_ids(self) -> list[UUID]:
-        """The system assistants: every caller may read them, whatever its filters."""
-        return [system_assistant_id(g) for g in self._registry.ids()]
-
     async def read_scope(self, assistant_id: UUID, actor: Actor) -> AuthFilter | None:
         return await actor.authorize("assistants", "read", {"assistant_id": assistant_id})
 
@@ -121,7 +116,10 @@ class AssistantService:
                 return created
             if body.if_exists == "do_nothing":
                 existing = await repo.get_assistant(
-                    conn, assistant_id=assistant_id, scope=scope, public=self.public_ids
+                    conn,
+                    assistant_id=assistant_id,
+                    scope=scope,
+                    public=self._registry.system_assistant_ids,
                 )
                 if existing is not None:
                     return existing
@@ -194,7 +192,7 @@ class AssistantService:
             name=body.name,
             description=body.description,
             scope=scope,
-            public=self.public_ids,
+            public=self._registry.system_assistant_ids,
         )
 
     async def search(self, body: AssistantSearchRequest, *, actor: Actor) -> Page:
@@ -284,7 +282,7 @@ class AssistantService:
 
     async def _get(self, conn: Any, assistant_id: UUID, scope: AuthFilter | None) -> Row:
         found = await repo.get_assistant(
-            conn, assistant_id=assistant_id, scope=scope, public=self.public_ids
+            conn, assistant_id=assistant_id, scope=scope, public=self._registry.system_assistant_ids
         )
         if found is None:
             raise NotFound(f"Assistant {assistant_id} not found")

@@ -13,7 +13,6 @@ from croniter import croniter
 
 from graphport.auth.actor import SYSTEM, Actor
 from graphport.auth.handlers import Authorizer
-from graphport.auth.users import user_for_graph
 from graphport.db.engine import Database
 from graphport.errors import GraphportError, InvalidInput, NotFound
 from graphport.graphs.registry import GraphRegistry
@@ -236,8 +235,7 @@ class CronService:
         """The run goes out as its cron's creator: the graph sees that user."""
         creator = SYSTEM
         if row["auth_user"]:
-            data = row["auth_user"]
-            creator = Actor(user_for_graph(data), data, self._authorizer)
+            creator = Actor.signed_in(row["auth_user"], self._authorizer)
         payload = dict(row["payload"])
         payload["metadata"] = {**(payload.get("metadata") or {}), "cron_id": str(row["cron_id"])}
         payload["assistant_id"] = str(row["assistant_id"])

@@ -59,14 +59,6 @@ def _create_value(thread_id: UUID | None, assistant_id: UUID, run_id: UUID, body
     }
 
 
-def with_identity(config: Row, actor: Actor) -> Row:
-    """The caller's identity in ``configurable``, replacing anything the client sent."""
-    identity = actor.configurable()
-    if not identity:
-        return config
-    return {**config, "configurable": {**(config.get("configurable") or {}), **identity}}
-
-
 def _with_handler_changes(body: RunCreate, kwargs: Row) -> RunCreate:
     """The request as a ``create_run`` handler left ``value["kwargs"]`` (e.g. config it
     added). A change that is not a valid request is the handler's bug: 500, logged."""

@@ -18,7 +18,7 @@ from graphport.execution.broker import LocalBroker
 from graphport.execution.completions import Completions, RunOutcome
 from graphport.execution.executor import Executor
 from graphport.execution.listener import NEW_RUN
-from graphport.graphs.registry import GraphRegistry, system_assistant_id
+from graphport.graphs.registry import GraphRegistry
 from graphport.repositories import assistants as assistant_repo
 from graphport.repositories import runs as repo
 from graphport.repositories import threads as thread_repo
@@ -28,7 +28,7 @@ from graphport.schemas.runs import (
     RunSelectField,
 )
 from graphport.services.assistants import select_fields
-from graphport.services.run_access import authorize_run, with_identity
+from graphport.services.run_access import authorize_run
 from graphport.services.run_cancel import RunCanceller, Stopped
 from graphport.services.run_kwargs import build_kwargs
 from graphport.services.webhooks import WebhookPolicy
@@ -115,7 +115,7 @@ class RunService:
                         conn, thread_id, assistant, body, scope
                     )
                 values = self._run_values(run_id, thread_id, assistant, body, access.metadata)
-                values["kwargs"]["config"] = with_identity(values["kwargs"]["config"], actor)
+                values["kwargs"]["config"] = actor.with_identity(values["kwargs"]["config"])
                 # Background and streamed runs produce events (a join may come at any time);
                 # a run someone waits on only does when a stream joins before it starts.
                 values["kwargs"]["observable"] = observable
@@ -149,9 +149,11 @@ class RunService:
     ) -> Row | None:
         if not scope:
             return await assistant_repo.get_assistant_for_run(conn, assistant_id=assistant_id)
-        public = [system_assistant_id(g) for g in self._registry.ids()]
         return await assistant_repo.get_assistant(
-            conn, assistant_id=assistant_id, scope=scope, public=public
+            conn,
+            assistant_id=assistant_id,
+            scope=scope,
+            public=self._registry.system_assistant_ids,
         )
 
     def _assistant_uuid(self, raw: str) -> UUID:

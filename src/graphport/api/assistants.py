@@ -8,6 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Body, Query, Response
 
 from graphport.api.deps import Assistants, CurrentActor
+from graphport.api.parsing import StrictRoute
 from graphport.api.responses import json_response, pagination_headers
 from graphport.errors import InvalidInput
 from graphport.schemas.assistants import (
@@ -23,7 +24,7 @@ from graphport.schemas.assistants import (
     Subgraphs,
 )
 
-router = APIRouter(prefix="/assistants", tags=["Assistants"])
+router = APIRouter(prefix="/assistants", tags=["Assistants"], route_class=StrictRoute)
 
 
 def parse_xray(raw: str) -> bool | int:

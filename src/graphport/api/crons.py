@@ -7,6 +7,7 @@ from uuid import UUID
 from fastapi import APIRouter, Response
 
 from graphport.api.deps import Crons, CurrentActor
+from graphport.api.parsing import StrictRoute
 from graphport.api.responses import json_response, pagination_headers
 from graphport.schemas.crons import (
     CronCountRequest,
@@ -18,7 +19,7 @@ from graphport.schemas.crons import (
 from graphport.services.assistants import select_fields
 from graphport.services.crons import CRON_FIELDS
 
-router = APIRouter(tags=["Crons"])
+router = APIRouter(tags=["Crons"], route_class=StrictRoute)
 
 
 @router.post("/runs/crons")

@@ -8,6 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Response
 
 from graphport.api.deps import CurrentActor, Runs
+from graphport.api.parsing import StrictRoute
 from graphport.api.responses import json_response
 from graphport.schemas.runs import (
     Run,
@@ -19,8 +20,8 @@ from graphport.schemas.runs import (
 )
 from graphport.services.runs import run_json
 
-router = APIRouter(tags=["Thread Runs"])
-stateless = APIRouter(prefix="/runs", tags=["Stateless Runs"])
+router = APIRouter(tags=["Thread Runs"], route_class=StrictRoute)
+stateless = APIRouter(prefix="/runs", tags=["Stateless Runs"], route_class=StrictRoute)
 
 Action = Annotated[Literal["interrupt", "rollback"], Query()]
 

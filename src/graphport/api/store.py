@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from graphport.api.deps import CurrentActor, Store
+from graphport.api.parsing import StrictRoute
 from graphport.api.responses import json_response
 from graphport.schemas.store import (
     StoreDeleteRequest,
@@ -16,7 +17,7 @@ from graphport.schemas.store import (
 )
 from graphport.services.store import parse_namespace
 
-router = APIRouter(prefix="/store", tags=["Store"])
+router = APIRouter(prefix="/store", tags=["Store"], route_class=StrictRoute)
 
 
 @router.put("/items", status_code=204)

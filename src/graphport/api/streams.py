@@ -9,13 +9,14 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Header, Query
 
 from graphport.api.deps import CurrentActor, Streams
+from graphport.api.parsing import StrictRoute
 from graphport.api.sse import SSEResponse, stream_headers
 from graphport.errors import InvalidInput
 from graphport.schemas.runs import RunCreateStateful, RunCreateStateless, StreamMode
 from graphport.services.streams import StreamHandle
 
-router = APIRouter(tags=["Thread Runs"])
-stateless = APIRouter(prefix="/runs", tags=["Stateless Runs"])
+router = APIRouter(tags=["Thread Runs"], route_class=StrictRoute)
+stateless = APIRouter(prefix="/runs", tags=["Stateless Runs"], route_class=StrictRoute)
 
 LastEventId = Annotated[str | None, Header(alias="Last-Event-ID")]
 Modes = Annotated[list[str] | None, Query()]

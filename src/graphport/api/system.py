@@ -8,10 +8,11 @@ from fastapi import APIRouter, Query, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from graphport.api.deps import Context
+from graphport.api.parsing import StrictRoute
 from graphport.api.responses import json_response
 from graphport.services.system import check_database, server_info
 
-router = APIRouter(tags=["System"])
+router = APIRouter(tags=["System"], route_class=StrictRoute)
 
 
 @router.get("/ok")

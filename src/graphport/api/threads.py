@@ -8,6 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Response
 
 from graphport.api.deps import CurrentActor, Threads, ThreadState
+from graphport.api.parsing import StrictRoute
 from graphport.api.responses import json_response, pagination_headers
 from graphport.errors import InvalidInput
 from graphport.schemas.threads import (
@@ -24,7 +25,7 @@ from graphport.schemas.threads import (
 )
 from graphport.schemas.threads import ThreadState as ThreadStateModel
 
-router = APIRouter(prefix="/threads", tags=["Threads"])
+router = APIRouter(prefix="/threads", tags=["Threads"], route_class=StrictRoute)
 
 Subgraphs = Annotated[bool, Query(description="Include subgraph states in tasks.")]
 

@@ -1,15 +1,29 @@
-"""LangGraph's Postgres checkpointer on a psycopg pool from the same ``DATABASE_URI``."""
+"""LangGraph's Postgres checkpointer on a psycopg pool from the same ``DATABASE_URI``.
+
+Graph outputs reach Postgres here (checkpoints, and the store on the same pool) without
+passing through our API, so this is where they are normalised (README, "Values"): JSON on
+the pool's connections is written by ``serialization.dumps`` (NUL, lone surrogates, big
+integers, NaN, depth), and checkpoint blobs get a second chance when msgpack refuses a value.
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+import orjson
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+from psycopg import AsyncConnection
 from psycopg.rows import dict_row
+from psycopg.types.json import set_json_dumps, set_json_loads
 from psycopg_pool import AsyncConnectionPool
 
 from graphport.db.locks import setup_under_lock
 from graphport.db.urls import psycopg_conninfo
+from graphport.serialization import dumps, loads_stored, normalise
+
+logger = logging.getLogger(__name__)
 
 # Serialises langgraph's own setup() (it is not safe to run twice at once).
 _SETUP_LOCK_KEY = 0x67726171
@@ -42,10 +56,11 @@ class Checkpointer:
             min_size=1,
             max_size=self._pool_size,
             kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
+            configure=use_our_json,
             open=False,
         )
         await self._pool.open(wait=True)
-        self._saver = AsyncPostgresSaver(self._pool)
+        self._saver = AsyncPostgresSaver(self._pool, serde=TolerantSerializer())
         if setup:
             await setup_under_lock(self.pool, _SETUP_LOCK_KEY, self.saver.setup)
 
@@ -54,3 +69,29 @@ class Checkpointer:
             await self._pool.close()
         self._pool = None
         self._saver = None
+
+
+async def use_our_json(conn: AsyncConnection[Any]) -> None:
+    """JSON(B) parameters of this connection are written by ``dumps`` (psycopg's default, the
+    standard library, writes NaN and ``\\u0000``, which JSONB refuses, and integers that
+    do not read back into JSON) and read by ``loads_stored``."""
+    set_json_dumps(dumps, conn)
+    set_json_loads(loads_stored, conn)
+
+
+class TolerantSerializer(JsonPlusSerializer):
+    """LangGraph's checkpoint serializer, with a second chance for what msgpack refuses
+    (integers beyond 64 bits, nesting over 255): the value normalised with its types kept
+    (messages stay messages), and as a last resort its JSON form. A subclass, not a wrapper,
+    so that LangGraph can still derive its strict msgpack allowlist from it."""
+
+    def dumps_typed(self, obj: Any) -> tuple[str, bytes]:
+        try:
+            return super().dumps_typed(obj)
+        except (TypeError, ValueError, RecursionError):  # MsgpackEncodeError is a TypeError
+            pass
+        try:
+            return super().dumps_typed(normalise(obj))
+        except (TypeError, ValueError, RecursionError) as exc:
+            logger.warning("checkpointing %s as plain JSON data: %s", type(obj).__name__, exc)
+        return super().dumps_typed(orjson.loads(dumps(obj)))

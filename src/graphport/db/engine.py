@@ -4,18 +4,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
-import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from graphport.db.urls import sqlalchemy_url
-from graphport.serialization import json_default
-
-
-def _dumps(value: Any) -> str:
-    return orjson.dumps(value, default=json_default).decode()
+from graphport.serialization import dumps_text, loads_stored
 
 
 class Database:
@@ -43,8 +37,8 @@ class Database:
             pool_size=self._pool_size,
             max_overflow=self._pool_size,
             pool_pre_ping=False,
-            json_serializer=_dumps,
-            json_deserializer=orjson.loads,
+            json_serializer=dumps_text,  # normalised: JSONB takes what it writes
+            json_deserializer=loads_stored,
             connect_args={"server_settings": server_settings} if server_settings else {},
         )
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from graphport.serialization import dumps
+from graphport.serialization import dumps_text
 
 
 async def driver(conn: AsyncConnection) -> Any:
@@ -21,4 +21,5 @@ async def driver(conn: AsyncConnection) -> Any:
 
 
 def jsonb(value: Any) -> str | None:
-    return None if value is None else dumps(value).decode()
+    """A JSONB parameter: ``value`` as JSON text, normalised so that JSONB takes it."""
+    return None if value is None else dumps_text(value)

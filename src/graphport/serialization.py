@@ -28,6 +28,7 @@ from uuid import UUID
 
 import orjson
 from langchain_core.messages import BaseMessage
+from langgraph.types import Send
 from langgraph_sdk.auth.types import StudioUser
 from pydantic import BaseModel
 
@@ -170,14 +171,14 @@ def number(value: int) -> int | float | None:
 
 def normalise(value: Any, depth: int = 1) -> Any:
     """``value`` with what msgpack or JSON refuses replaced, keeping every type it can (dicts,
-    lists, tuples, pydantic models such as messages, dataclasses such as interrupts): for
+    lists, tuples, pydantic models such as messages, dataclasses such as interrupts, sends): for
     checkpoints, which must come back as the objects the graph wrote. Unchanged parts stay
     the same objects; other types are left as they are."""
     if isinstance(value, str):
         return text(value)
     if isinstance(value, int) and not isinstance(value, bool):
         return number(value)
-    if isinstance(value, (dict, list, tuple, BaseModel)) or _is_dataclass(value):
+    if isinstance(value, (dict, list, tuple, BaseModel, Send)) or _is_dataclass(value):
         return TOO_DEEP if depth > MAX_DEPTH else _normalise_container(value, depth + 1)
     return value
 
@@ -198,6 +199,9 @@ def _normalise_container(value: Any, depth: int) -> Any:
         if isinstance(value, list):
             return parts
         return value._make(parts) if hasattr(value, "_make") else tuple(parts)
+    if isinstance(value, Send):
+        arg = normalise(value.arg, depth)
+        return value if arg is value.arg else Send(value.node, arg, timeout=value.timeout)
     if isinstance(value, BaseModel):
         fields = dict(value.__dict__)
     else:

@@ -133,6 +133,15 @@ async def test_odd_output_streams(client: LangGraphClient, kind: str) -> None:
     assert (await client.threads.get(thread_id))["status"] == "idle"
 
 
+async def test_a_send_carrying_a_huge_integer(client: LangGraphClient) -> None:
+    thread_id = (await client.threads.create())["thread_id"]
+    output = await client.runs.wait(thread_id, "odd_values", input={"kind": "send"})
+    assert "__error__" not in output, output
+    check_bigint(output)
+    assert (await client.threads.get(thread_id))["status"] == "idle"
+    check_bigint((await client.threads.get_state(thread_id))["values"])
+
+
 async def test_odd_interrupt_value_and_resume(
     client: LangGraphClient, http: httpx.AsyncClient
 ) -> None:

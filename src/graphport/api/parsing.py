@@ -46,24 +46,28 @@ def parse_body(body: bytes) -> Any:
         value = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise BodyRejected(_reason(exc), "", exc.pos) from None
-    # only a body with that many brackets can be that deep: most never pay for the walk
+    # only a body with that many brackets can be that deep: most never measure it
     if body.count(b"[") + body.count(b"{") > MAX_BODY_DEPTH and deeper_than(value, MAX_BODY_DEPTH):
         raise BodyRejected(f"JSON nested deeper than {MAX_BODY_DEPTH} levels", "", 0)
     return value
 
 
-def deeper_than(value: Any, limit: int) -> bool:
-    """Whether ``value`` nests more than ``limit`` dicts/lists (``value`` itself counts)."""
-    stack = [(value, 1)] if isinstance(value, (dict, list)) else []
-    if stack and limit < 1:
+def deeper_than(value: Any, limit: int, depth: int = 1) -> bool:
+    """Whether ``value`` nests more than ``limit`` arrays/objects (``value`` itself counts
+    when it is one). Recursion stops at ``limit``; leaves cost one type check."""
+    kind = type(value)
+    if kind is dict:
+        children = value.values()
+    elif kind is list:
+        children = value
+    else:
+        return False
+    if depth > limit:
         return True
-    while stack:
-        current, depth = stack.pop()
-        for child in current.values() if isinstance(current, dict) else current:
-            if isinstance(child, (dict, list)):
-                if depth >= limit:
-                    return True
-                stack.append((child, depth + 1))
+    for child in children:
+        kind = type(child)
+        if (kind is dict or kind is list) and deeper_than(child, limit, depth + 1):
+            return True
     return False
 
 

@@ -14,6 +14,7 @@ from langchain_core.messages import AIMessage
 from langgraph.types import Interrupt, Send
 
 from graphport.api.parsing import MAX_BODY_DEPTH, BodyRejected, clean_text_params, parse_body
+from graphport.auth.users import user_json
 from graphport.db.checkpointer import TolerantSerializer
 from graphport.serialization import MAX_DEPTH, TOO_DEEP, dumps, loads_stored, normalise
 
@@ -161,3 +162,9 @@ def test_loads_stored_reads_what_orjson_refuses() -> None:
     assert loads_stored(b'{"a": 1e400}') == {"a": math.inf}
     assert loads_stored(b"[" * 3000 + b"]" * 3000) == TOO_DEEP
     assert loads_stored(b"18446744073709551616") == float(2**64)
+
+
+def test_odd_values_in_an_authenticated_user_are_normalised() -> None:
+    user = user_json({"identity": "u", "n": 2**70, "s": "\ud800", "deep": nested(300)})
+    assert (user["n"], user["s"]) == (float(2**70), FFFD)
+    assert depth(user["deep"]) == MAX_DEPTH - 1

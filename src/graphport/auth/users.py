@@ -9,6 +9,8 @@ from typing import Any
 import orjson
 from langgraph_sdk.auth.types import StudioUser
 
+from graphport.serialization import dumps
+
 Row = dict[str, Any]
 
 STUDIO_USERNAME = "langgraph-studio-user"
@@ -98,7 +100,11 @@ def user_json(user: Any) -> Row:
     data.setdefault("display_name", identity)
     data.setdefault("is_authenticated", not isinstance(user, StudioUser))
     # stored with runs and crons: make sure it survives JSON (unknown values become text)
-    parsed: Row = orjson.loads(orjson.dumps(data, default=str))
+    try:
+        encoded = orjson.dumps(data, default=str)
+    except TypeError:  # huge integers, lone surrogates, deep nesting: normalised as any value
+        encoded = dumps(data)
+    parsed: Row = orjson.loads(encoded)
     return parsed
 
 

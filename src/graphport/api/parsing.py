@@ -54,20 +54,20 @@ def parse_body(body: bytes) -> Any:
 
 def deeper_than(value: Any, limit: int, depth: int = 1) -> bool:
     """Whether ``value`` nests more than ``limit`` arrays/objects (``value`` itself counts
-    when it is one). Recursion stops at ``limit``; leaves cost one type check."""
+    when it is one, at ``depth``). Recursion stops at ``limit``; a leaf or an empty array or
+    object costs one type check, not a call."""
     kind = type(value)
-    if kind is dict:
-        children = value.values()
-    elif kind is list:
-        children = value
-    else:
+    if kind is not dict and kind is not list:
         return False
     if depth > limit:
         return True
-    for child in children:
+    for child in value.values() if kind is dict else value:
         kind = type(child)
-        if (kind is dict or kind is list) and deeper_than(child, limit, depth + 1):
-            return True
+        if kind is dict or kind is list:
+            if depth == limit:
+                return True
+            if child and deeper_than(child, limit, depth + 1):
+                return True
     return False
 
 

@@ -244,6 +244,20 @@ async def cron(http: httpx.AsyncClient, v: str) -> list[Any] | None:
 
 
 @case(depth=2)
+async def cron_patch(http: httpx.AsyncClient, v: str) -> list[Any] | None:
+    body = '{"assistant_id": "odd_values", "schedule": "0 0 1 1 *"}'
+    path = f"/runs/crons/{(await send(http, 'POST', '/runs/crons', body))['cron_id']}"
+    patch = '{"input": {"data": @V}, "metadata": {"v": @V}}'
+    try:
+        if await send(http, "PATCH", path, patch.replace("@V", v)) is None:
+            return None
+        found = await get(http, path)
+        return [found["payload"]["input"]["data"], found["metadata"]["v"]]
+    finally:
+        assert (await http.delete(path)).status_code == 204
+
+
+@case(depth=2)
 async def store_put(http: httpx.AsyncClient, v: str) -> list[Any] | None:
     tag = uuid.uuid4().hex
     body = '{"namespace": ["odd", "@T"], "key": "k", "value": {"v": @V}}'.replace("@T", tag)

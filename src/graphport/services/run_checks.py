@@ -1,6 +1,7 @@
 """What a run request names must exist, checked before anything is written: the webhook it
-calls, the graph nodes it names (``interrupt_before``/``interrupt_after``, ``command.goto``)
-and the checkpoint it starts from. A request that names none of these costs no I/O."""
+calls, the graph nodes it names (``interrupt_before``/``interrupt_after``, ``command.goto``),
+the state keys and values of ``command.update``, and the checkpoint it starts from. A
+request that has none of these costs no I/O."""
 
 from __future__ import annotations
 
@@ -9,14 +10,15 @@ from typing import Any, cast
 from uuid import UUID
 
 from langchain_core.runnables import RunnableConfig
+from langgraph.channels.base import BaseChannel
 from langgraph.constants import END
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from graphport.auth.actor import Actor
 from graphport.auth.filters import AuthFilter
 from graphport.db.engine import Database
-from graphport.errors import InvalidInput, NotFound
-from graphport.graphs.registry import GraphRegistry
+from graphport.errors import GraphportError, InvalidInput, NotFound
+from graphport.graphs.registry import AnyPregel, GraphRegistry
 from graphport.repositories import assistants as assistant_repo
 from graphport.schemas.runs import RunCreateStateful, RunCreateStateless
 from graphport.schemas.threads import CheckpointConfig
@@ -51,11 +53,34 @@ def checkpoint_named(body: RunCreate) -> CheckpointConfig | None:
     ``checkpoint``), or None when it names none."""
     if not isinstance(body, RunCreateStateful):
         return None
-    given = body.checkpoint or CheckpointConfig()
-    checkpoint_id = body.checkpoint_id or given.checkpoint_id
-    if checkpoint_id is None and not given.checkpoint_ns:
+    given = body.checkpoint
+    checkpoint_id = body.checkpoint_id or (given.checkpoint_id if given else None)
+    namespace = (given.checkpoint_ns if given else None) or ""
+    if checkpoint_id is None and not namespace:
         return None
-    return CheckpointConfig(checkpoint_ns=given.checkpoint_ns or "", checkpoint_id=checkpoint_id)
+    return CheckpointConfig(checkpoint_ns=namespace, checkpoint_id=checkpoint_id)
+
+
+def command_update(body: RunCreate) -> Row | None:
+    """The state update a run's command carries, when it is keyed by state key."""
+    update = body.command.update if body.command is not None else None
+    return update if isinstance(update, dict) and update else None
+
+
+def check_update(graph: AnyPregel, update: Row) -> None:
+    """Each key must be a state key, and its value one the key's reducer takes (tried on an
+    empty state). A run would otherwise store the update, fail, and every later read of the
+    thread would fail on it too."""
+    for key, value in update.items():
+        channel = graph.channels.get(key)
+        if not isinstance(channel, BaseChannel):  # absent, or a managed value
+            raise InvalidInput(f"command.update names no state key of the graph: {key!r}")
+        try:
+            channel.copy().update([value])
+        except Exception as exc:  # a reducer refusing the value, whatever it raises
+            raise InvalidInput(
+                f"command.update of {key!r} is refused by the graph: {type(exc).__name__}: {exc}"
+            ) from None
 
 
 class RunChecks:
@@ -73,23 +98,24 @@ class RunChecks:
         actor: Actor,
         assistant_scope: AuthFilter | None,
     ) -> None:
-        """Raise InvalidInput (422) for a webhook runs may not call or a node the graph
-        lacks; NotFound (404) for an assistant the caller cannot see (when nodes are named)
-        or a checkpoint the thread does not have."""
+        """Raise InvalidInput (422) for a webhook runs may not call, a node the graph lacks
+        or a ``command.update`` it refuses; NotFound (404) for an assistant the caller
+        cannot see (when the graph is needed) or a checkpoint the thread does not have."""
         if body.webhook:
             self._webhooks.check(body.webhook)
         named = named_nodes(body)
+        needs_graph = bool(named) or bool(command_update(body))
         checkpoint = checkpoint_named(body) if thread_id is not None else None
-        if not named and checkpoint is None:
+        if not needs_graph and checkpoint is None:
             return
         assistant = None
         async with self._db.transaction() as conn:
-            if named:
+            if needs_graph:
                 assistant = await self.visible_assistant(conn, assistant_id, assistant_scope)
             if checkpoint is not None and thread_id is not None:
                 await require_checkpoint(conn, thread_id, checkpoint)
         if assistant is not None:
-            await self._check_nodes(assistant, body, named, actor)
+            await self._check_graph(assistant, body, named, actor)
 
     async def visible_assistant(
         self, conn: AsyncConnection, assistant_id: UUID, scope: AuthFilter | None
@@ -104,7 +130,7 @@ class RunChecks:
             raise NotFound(f"Graph {assistant['graph_id']!r} is not loaded")
         return assistant
 
-    async def _check_nodes(
+    async def _check_graph(
         self, assistant: Row, body: RunCreate, named: dict[str, list[str]], actor: Actor
     ) -> None:
         graph_id = assistant["graph_id"]
@@ -113,8 +139,13 @@ class RunChecks:
         wanted = [n for names in named.values() for n in names]
         try:
             missing = set(await self._registry.missing_nodes(graph_id, wanted, config))
+            if update := command_update(body):
+                async with self._registry.graph(graph_id, config) as graph:
+                    check_update(graph, update)
+        except GraphportError:
+            raise
         except Exception as exc:  # the factory fails for this config: so will the run
-            logger.warning("cannot build graph %r to check node names: %s", graph_id, exc)
+            logger.warning("cannot build graph %r to check the run: %s", graph_id, exc)
             return
         if not missing:
             return

@@ -257,6 +257,9 @@ class RunService:
         return values
 
     async def create_batch(self, bodies: list[RunCreateStateless], *, actor: Actor) -> list[Row]:
+        for body in bodies:  # one bad run refuses the batch before any run is created
+            assistant_id = self._assistant_uuid(body.assistant_id)
+            await self.checks.check(None, assistant_id, body, actor=actor, assistant_scope=None)
         return [await self.create(None, body, actor=actor) for body in bodies]
 
     # -- wait and join -----------------------------------------------------------------------

@@ -81,16 +81,39 @@ async def require_checkpoint(
         raise NotFound(f"Checkpoint {checkpoint.checkpoint_id} not found")
 
 
+# what is not the graph's doing: our own errors and storage failures (they stay 500)
+_NOT_THE_GRAPH = (GraphportError, psycopg.Error, OSError)
+
+
 @contextmanager
 def _refused_as(problem: str) -> Iterator[None]:
     """What a graph raises while applying an update (a reducer refusing a value, an unknown
-    node, ...) is the request's fault: 422. Storage failures stay 500."""
+    node, ...) is the request's fault: 422."""
     try:
         yield
-    except (GraphportError, psycopg.Error, OSError):
+    except _NOT_THE_GRAPH:
         raise
     except Exception as exc:
         raise InvalidInput(f"{problem}: {type(exc).__name__}: {exc}") from exc
+
+
+def _unreadable(thread_id: Any, exc: Exception) -> Conflict:
+    return Conflict(
+        f"The state of thread {thread_id} cannot be read: it holds writes the graph refuses "
+        f"({type(exc).__name__}: {exc}); update the state or run the thread again"
+    )
+
+
+@contextmanager
+def _reading(thread_id: Any) -> Iterator[None]:
+    """Reading state replays stored writes through the graph's reducers: writes a failed run
+    left that a reducer refuses make the state unreadable (409, not 500)."""
+    try:
+        yield
+    except _NOT_THE_GRAPH:
+        raise
+    except Exception as exc:
+        raise _unreadable(thread_id, exc) from exc
 
 
 def _check_goto(graph: AnyPregel, supersteps: list[Superstep]) -> None:
@@ -186,7 +209,7 @@ class ThreadStateService:
             if graph is None:
                 return _empty_state()
             config = _thread_config(thread_id, checkpoint)
-            snapshot = await graph.aget_state(config, subgraphs=subgraphs)
+            snapshot = await self._read_state(graph, config, subgraphs)
         if checkpoint is not None and checkpoint.checkpoint_id and snapshot.created_at is None:
             raise NotFound(f"Checkpoint {checkpoint.checkpoint_id} not found")
         return snapshot_json(snapshot)
@@ -207,16 +230,39 @@ class ThreadStateService:
         async with self._graph(thread, actor) as graph:
             if graph is None:
                 return []
-            states = [
-                snapshot_json(s)
-                async for s in graph.aget_state_history(
-                    _thread_config(thread_id, checkpoint),
-                    limit=limit,
-                    before=_thread_config(thread_id, before) if before else None,
-                    filter=metadata or None,
-                )
-            ]
+            with _reading(thread_id):
+                states = [
+                    snapshot_json(s)
+                    async for s in graph.aget_state_history(
+                        _thread_config(thread_id, checkpoint),
+                        limit=limit,
+                        before=_thread_config(thread_id, before) if before else None,
+                        filter=metadata or None,
+                    )
+                ]
         return states
+
+    async def _read_state(
+        self, graph: AnyPregel, config: RunnableConfig, subgraphs: bool
+    ) -> StateSnapshot:
+        """The state at ``config``. The latest state includes the writes of the tasks that
+        finished in a step that then failed; when the graph refuses those, the state its
+        checkpoint stored is shown instead (409 when even that cannot be read)."""
+        configurable = config.get("configurable") or {}
+        thread_id = configurable.get("thread_id")
+        try:
+            return await graph.aget_state(config, subgraphs=subgraphs)
+        except _NOT_THE_GRAPH:
+            raise
+        except Exception as exc:
+            if "checkpoint_id" in configurable:
+                raise _unreadable(thread_id, exc) from exc
+            failure = exc
+        stored = await self._checkpointer.aget_tuple(config)
+        if stored is None:
+            raise _unreadable(thread_id, failure) from failure
+        with _reading(thread_id):
+            return await graph.aget_state(stored.config, subgraphs=subgraphs)
 
     async def update_state(self, thread_id: UUID, body: ThreadStateUpdate, *, actor: Actor) -> Row:
         checkpoint = body.checkpoint

@@ -227,6 +227,9 @@ OUT_OF_RANGE: list[tuple[str, str, Any, dict[str, Any] | None]] = [
     # state updates a reducer refuses
     ("POST", "/threads/{thread}/state", {"values": {"messages": 5}}, None),
     ("POST", "/threads/{thread}/state", {"values": {"messages": 5}, "as_node": "respond"}, None),
+    # state keys the graph lacks (LangGraph would drop them without a word)
+    ("POST", "/threads/{thread}/state", {"values": {"mesages": []}}, None),
+    ("POST", "/threads/{thread}/state", {"values": {"nokey": 1}, "as_node": "respond"}, None),
     *[
         (
             "POST",
@@ -241,6 +244,8 @@ OUT_OF_RANGE: list[tuple[str, str, Any, dict[str, Any] | None]] = [
             {"values": {"messages": 5}, "as_node": "respond"},
             {"command": {"update": {"messages": 5}}, "as_node": "respond"},
             {"command": {"goto": "ghost"}, "as_node": "respond"},
+            {"values": {"nokey": 1}, "as_node": "respond"},
+            {"command": {"update": {"nokey": 1}}, "as_node": "respond"},
         )
     ],
 ]
@@ -301,6 +306,11 @@ async def test_bounds_themselves_are_accepted(client: LangGraphClient, fresh: Wo
     )
     assert run["status"] == "pending"
     await client.runs.cancel(fresh.thread, run["run_id"])
+
+
+async def test_index_fields_named_twice_count_once(client: LangGraphClient, tag: str) -> None:
+    await client.store.put_item([tag], "k", {"text": "hello"}, index=["text", "text"])
+    assert (await client.store.get_item([tag], "k"))["value"] == {"text": "hello"}
 
 
 async def test_input_a_reducer_refuses_fails_the_run_and_the_thread_stays_readable(

@@ -66,6 +66,12 @@ class StorePutRequest(_Namespaced):
         default=None, ge=MIN_TTL_MINUTES, le=MAX_TTL_MINUTES, allow_inf_nan=False
     )
 
+    @field_validator("index", mode="after")
+    @classmethod
+    def _distinct_fields(cls, value: bool | list[str] | None) -> bool | list[str] | None:
+        """A field named twice would be embedded twice in one statement (a 500)."""
+        return list(dict.fromkeys(value)) if isinstance(value, list) else value
+
 
 class StoreDeleteRequest(_Namespaced):
     namespace: list[str] = Field(default_factory=list)

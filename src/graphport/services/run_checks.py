@@ -18,6 +18,7 @@ from graphport.auth.actor import Actor
 from graphport.auth.filters import AuthFilter
 from graphport.db.engine import Database
 from graphport.errors import GraphportError, InvalidInput, NotFound
+from graphport.graphs.introspection import unknown_state_keys
 from graphport.graphs.registry import AnyPregel, GraphRegistry
 from graphport.repositories import assistants as assistant_repo
 from graphport.schemas.runs import RunCreateStateful, RunCreateStateless
@@ -71,10 +72,10 @@ def check_update(graph: AnyPregel, update: Row) -> None:
     """Each key must be a state key, and its value one the key's reducer takes (tried on an
     empty state). A run would otherwise store the update, fail, and every later read of the
     thread would fail on it too."""
+    if unknown := unknown_state_keys(graph, update):
+        raise InvalidInput(f"command.update names no state key of the graph: {unknown}")
     for key, value in update.items():
-        channel = graph.channels.get(key)
-        if not isinstance(channel, BaseChannel):  # absent, or a managed value
-            raise InvalidInput(f"command.update names no state key of the graph: {key!r}")
+        channel = cast(BaseChannel[Any, Any, Any], graph.channels[key])
         try:
             channel.copy().update([value])
         except Exception as exc:  # a reducer refusing the value, whatever it raises

@@ -18,6 +18,7 @@ from graphport.auth.actor import Actor
 from graphport.db.engine import Database
 from graphport.errors import Conflict, GraphportError, InvalidInput, NotFound
 from graphport.graphs.factories import AccessContext
+from graphport.graphs.introspection import unknown_state_keys
 from graphport.graphs.registry import AnyPregel, GraphRegistry, system_assistant_id
 from graphport.graphs.state_format import (
     checkpoint_of,
@@ -116,10 +117,19 @@ def _reading(thread_id: Any) -> Iterator[None]:
         raise _unreadable(thread_id, exc) from exc
 
 
-def _check_goto(graph: AnyPregel, supersteps: list[Superstep]) -> None:
-    """A superstep's ``command.goto`` must name nodes of the graph (else it is dropped)."""
+def _check_keys(graph: AnyPregel, values: Any, problem: str) -> None:
+    """An update's keys must be state keys: LangGraph drops others without a word."""
+    if isinstance(values, dict) and (unknown := unknown_state_keys(graph, values)):
+        raise InvalidInput(f"{problem}: no state key(s) {unknown} in the graph")
+
+
+def _check_supersteps(graph: AnyPregel, supersteps: list[Superstep]) -> None:
+    """Superstep updates must name state keys, and ``command.goto`` nodes of the graph."""
     for step in supersteps:
         for update in step.updates:
+            _check_keys(graph, update.values, "Invalid superstep")
+            if update.command is not None:
+                _check_keys(graph, update.command.update, "Invalid superstep")
             goto = update.command.goto if update.command is not None else None
             targets = goto if isinstance(goto, list) else [] if goto is None else [goto]
             for target in targets:
@@ -282,6 +292,8 @@ class ThreadStateService:
                     f"Thread {thread_id} has no graph yet: run it once, or create it with "
                     "metadata.graph_id"
                 )
+            if body.as_node != "__copy__" and not (checkpoint and checkpoint.checkpoint_ns):
+                _check_keys(graph, body.values, "Invalid state update")  # subgraphs have theirs
             with _refused_as("Invalid state update"):
                 new_config = await graph.aupdate_state(
                     _thread_config(thread_id, checkpoint), body.values, as_node=body.as_node
@@ -304,7 +316,7 @@ class ThreadStateService:
         ]
         async with self._graph(thread, actor, "threads.update") as graph:
             assert graph is not None
-            _check_goto(graph, supersteps)
+            _check_supersteps(graph, supersteps)
             with _refused_as("Invalid superstep"):
                 await graph.abulk_update_state(_thread_config(thread_id), updates)
             return await self._record(thread_id, graph)

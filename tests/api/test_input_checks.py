@@ -106,7 +106,9 @@ async def refused(
 ) -> Any:
     """Send the request; it must be refused with ``status`` and a ``{"detail": ...}`` body
     (a message or pydantic's list), and leave everything as it was."""
-    before = await snapshot(http, world)
+    reads = ("/search", "/history", "/namespaces", "/versions", "/state/checkpoint")
+    writes = method != "GET" and not path.endswith(reads)
+    before = await snapshot(http, world) if writes else None
     content = None if body is None else json.dumps(world.fill_body(body))  # allows Infinity
     headers = {"Content-Type": "application/json"}
     response = await http.request(
@@ -116,7 +118,8 @@ async def refused(
     payload = response.json()
     assert list(payload) == ["detail"], payload
     assert isinstance(payload["detail"], str | list) and payload["detail"]
-    assert await snapshot(http, world) == before
+    if writes:  # a read cannot write: no need to look
+        assert await snapshot(http, world) == before
     return payload["detail"]
 
 

@@ -72,14 +72,15 @@ async def require_checkpoint(
     """NotFound (404) unless the thread has the checkpoint named: by id in its namespace,
     or (a subgraph namespace without an id) any checkpoint in that namespace."""
     namespace = checkpoint.checkpoint_ns or ""
-    if checkpoint.checkpoint_id is None and not namespace:
+    checkpoint_id = checkpoint.checkpoint_id or None  # "" names none, as LangGraph reads it
+    if checkpoint_id is None and not namespace:
         return
     if not await checkpoint_repo.checkpoint_exists(
-        conn, thread_id=thread_id, checkpoint_ns=namespace, checkpoint_id=checkpoint.checkpoint_id
+        conn, thread_id=thread_id, checkpoint_ns=namespace, checkpoint_id=checkpoint_id
     ):
-        if checkpoint.checkpoint_id is None:
+        if checkpoint_id is None:
             raise NotFound(f"Checkpoint namespace {namespace!r} not found")
-        raise NotFound(f"Checkpoint {checkpoint.checkpoint_id} not found")
+        raise NotFound(f"Checkpoint {checkpoint_id} not found")
 
 
 # what is not the graph's doing: our own errors and storage failures (they stay 500)

@@ -23,6 +23,7 @@ from graphport.schemas.assistants import (
     GraphSchema,
     Subgraphs,
 )
+from graphport.schemas.common import INT4_MAX
 
 router = APIRouter(prefix="/assistants", tags=["Assistants"], route_class=StrictRoute)
 
@@ -147,7 +148,7 @@ async def set_latest_assistant_version(
     service: Assistants,
     actor: CurrentActor,
     body: Annotated[AssistantVersionChange | None, Body()] = None,
-    version: Annotated[int | None, Query(ge=1)] = None,
+    version: Annotated[int | None, Query(ge=1, le=INT4_MAX)] = None,
 ) -> Response:
     chosen = body.version if body is not None and body.version is not None else version
     if chosen is None:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Response
 from graphport.api.deps import CurrentActor, Runs
 from graphport.api.parsing import StrictRoute
 from graphport.api.responses import json_response
+from graphport.schemas.common import INT4_MAX
 from graphport.schemas.runs import (
     Run,
     RunCreateStateful,
@@ -37,7 +38,7 @@ async def list_runs(
     service: Runs,
     actor: CurrentActor,
     limit: Annotated[int, Query(ge=1, le=1000)] = 10,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=INT4_MAX)] = 0,
     status: Annotated[RunStatus | None, Query()] = None,
     select: Annotated[list[RunSelectField] | None, Query()] = None,
 ) -> Response:

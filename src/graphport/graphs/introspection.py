@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from langgraph.channels.base import BaseChannel
@@ -13,6 +14,12 @@ logger = logging.getLogger(__name__)
 
 AnyPregel = Pregel[Any, Any, Any, Any]
 JsonSchema = dict[str, Any] | None
+
+
+def unknown_state_keys(graph: AnyPregel, keys: Iterable[str]) -> list[str]:
+    """Those of ``keys`` that are no state key (channel) of the graph: an update naming them
+    would be dropped without a word."""
+    return [k for k in keys if not isinstance(graph.channels.get(k), BaseChannel)]
 
 
 async def drawable_graph(graph: AnyPregel, *, xray: bool | int) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import importlib.util
 import inspect
 import os
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import AbstractAsyncContextManager, AbstractContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +53,7 @@ class GraphRegistry:
         # readable by every caller whatever their auth filters: computed once
         self.system_assistant_ids = tuple(system_assistant_id(g) for g in entries)
         self._bound_cache: dict[tuple[str, int], AnyPregel] = {}
+        self._node_names: dict[str, frozenset[str]] = {}
         self._store: BaseStore | None = None
 
     def attach_store(self, store: BaseStore) -> None:
@@ -121,6 +122,27 @@ class GraphRegistry:
                 yield self._bind(_as_compiled(entry.graph_id, entry.spec, graph), checkpointer)
         else:
             yield self._bind(_as_compiled(entry.graph_id, entry.spec, made), checkpointer)
+
+    async def missing_nodes(
+        self, graph_id: str, names: Iterable[str], config: RunnableConfig | None = None
+    ) -> list[str]:
+        """Those of ``names`` that are not nodes of the graph, in order (``[]``: all are).
+
+        A graph's node names are read once and remembered, so checking a run costs no build.
+        A factory may build other nodes for another config: a name it has not shown yet is
+        looked up in the graph it builds for ``config`` (whose names are remembered too)."""
+        known = self._node_names.get(graph_id)
+        missing = [n for n in dict.fromkeys(names) if known is None or n not in known]
+        if missing and (known is None or self._entries[graph_id].factory is not None):
+            async with self.graph(graph_id, config) as graph:
+                known = (known or frozenset()) | frozenset(graph.nodes)
+            self._node_names[graph_id] = known
+            missing = [n for n in missing if n not in known]
+        return missing
+
+    def known_nodes(self, graph_id: str) -> frozenset[str]:
+        """The node names ``missing_nodes`` has seen for this graph so far."""
+        return self._node_names.get(graph_id, frozenset())
 
     def _bind(self, graph: AnyPregel, checkpointer: BaseCheckpointSaver[Any] | None) -> AnyPregel:
         if checkpointer is None:

@@ -72,3 +72,17 @@ async def delete_run_checkpoints(conn: AsyncConnection, *, thread_id: UUID, run_
         ),
         params,
     )
+
+
+async def checkpoint_exists(
+    conn: AsyncConnection, *, thread_id: UUID, checkpoint_ns: str, checkpoint_id: str | None
+) -> bool:
+    """Whether the thread has that checkpoint in that namespace (``""``: the root graph,
+    ``"child:<task id>"``: a subgraph); without an id, whether it has any there."""
+    sql = "SELECT 1 FROM checkpoints WHERE thread_id = :thread_id AND checkpoint_ns = :ns"
+    params = {"thread_id": str(thread_id), "ns": checkpoint_ns}
+    if checkpoint_id is not None:
+        sql += " AND checkpoint_id = :checkpoint_id"
+        params["checkpoint_id"] = checkpoint_id
+    found = await conn.execute(text(sql + " LIMIT 1"), params)
+    return found.first() is not None

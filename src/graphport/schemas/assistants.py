@@ -6,9 +6,18 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
-from graphport.schemas.common import IfExists, Json, Limit, Offset, RequestModel, SortOrder
+from graphport.schemas.common import (
+    INT4_MAX,
+    IfExists,
+    Json,
+    Limit,
+    Offset,
+    RequestModel,
+    SortOrder,
+    checked_config,
+)
 
 AssistantSortBy = Literal["assistant_id", "graph_id", "name", "created_at", "updated_at"]
 AssistantSelectField = Literal[
@@ -25,7 +34,14 @@ AssistantSelectField = Literal[
 ]
 
 
-class AssistantCreate(RequestModel):
+class _WithConfig(RequestModel):
+    @field_validator("config", check_fields=False)
+    @classmethod
+    def _config(cls, value: Json | None) -> Json | None:
+        return checked_config(value)
+
+
+class AssistantCreate(_WithConfig):
     graph_id: str = Field(min_length=1)
     assistant_id: UUID | None = None
     config: Json | None = None
@@ -36,7 +52,7 @@ class AssistantCreate(RequestModel):
     description: str | None = None
 
 
-class AssistantPatch(RequestModel):
+class AssistantPatch(_WithConfig):
     graph_id: str | None = Field(default=None, min_length=1)
     config: Json | None = None
     context: Json | None = None
@@ -71,7 +87,7 @@ class AssistantVersionsSearchRequest(RequestModel):
 
 
 class AssistantVersionChange(RequestModel):
-    version: int | None = Field(default=None, ge=1)
+    version: int | None = Field(default=None, ge=1, le=INT4_MAX)
 
 
 class Assistant(BaseModel):

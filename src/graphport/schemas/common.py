@@ -1,14 +1,31 @@
-"""Pieces shared by every request model."""
+"""Pieces shared by every request model, and the bounds every number must stay within.
+
+The bounds are what storage and Python can hold (Postgres int4, ``timedelta``, ``datetime``
+up to year 9999) with room to spare; a value outside them is a 422, never a 500."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
 
 SortOrder = Literal["asc", "desc"]
 IfExists = Literal["raise", "do_nothing"]
 Json = dict[str, Any]
+
+INT4_MAX = 2**31 - 1
+"""Largest offset, version, depth or recursion limit (Postgres ``integer``)."""
+_CENTURY_MINUTES = 36525 * 24 * 60  # 100 years of 365.25 days
+MAX_TTL_MINUTES = float(_CENTURY_MINUTES)
+"""Longest time to live: 100 years, in minutes."""
+MIN_TTL_MINUTES = 1 / 60
+"""Shortest time to live: one second, in minutes."""
+MAX_AFTER_SECONDS = float(_CENTURY_MINUTES * 60)
+"""Longest delay before a run starts: 100 years, in seconds."""
+EARLIEST_TIME = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_TIME = datetime(9999, 1, 1, tzinfo=UTC)
+"""Dates (a cron's ``end_time``) must fall in [EARLIEST_TIME, LATEST_TIME)."""
 
 
 class RequestModel(BaseModel):
@@ -18,4 +35,48 @@ class RequestModel(BaseModel):
 
 
 Limit = Field(default=10, ge=1, le=1000)
-Offset = Field(default=0, ge=0)
+Offset = Field(default=0, ge=0, le=INT4_MAX)
+
+
+def bounded_time(value: datetime | None) -> datetime | None:
+    """A date as UTC (a date without a zone is UTC), within [EARLIEST_TIME, LATEST_TIME)."""
+    if value is None:
+        return None
+    if value.tzinfo is None or value.utcoffset() is None:
+        value = value.replace(tzinfo=UTC)
+    try:
+        value = value.astimezone(UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:00-05:00 is past year 9999 in UTC
+        raise ValueError("date out of range") from None
+    if not EARLIEST_TIME <= value < LATEST_TIME:
+        raise ValueError(
+            f"date must be from {EARLIEST_TIME:%Y-%m-%d} to before {LATEST_TIME:%Y-%m-%d} (UTC)"
+        )
+    return value
+
+
+class _ConfigShape(BaseModel):
+    """The keys of a RunnableConfig that LangGraph reads, with the types it needs; other
+    keys pass through untouched."""
+
+    model_config = ConfigDict(extra="allow")
+
+    tags: list[StrictStr] | None = None
+    metadata: Json | None = None
+    configurable: Json | None = None
+    run_name: StrictStr | None = None
+    recursion_limit: StrictInt | None = Field(default=None, ge=1, le=INT4_MAX)
+    max_concurrency: StrictInt | None = Field(default=None, ge=1, le=INT4_MAX)
+
+
+def checked_config(value: Json | None) -> Json | None:
+    """``value`` unchanged when it is a config LangGraph can take, else ValueError (422)."""
+    if value is not None:
+        try:
+            _ConfigShape.model_validate(value)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"config.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+            )
+            raise ValueError(problems) from None
+    return value

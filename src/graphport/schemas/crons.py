@@ -6,9 +6,17 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from graphport.schemas.common import Json, Limit, Offset, RequestModel, SortOrder
+from graphport.schemas.common import (
+    Json,
+    Limit,
+    Offset,
+    RequestModel,
+    SortOrder,
+    bounded_time,
+    checked_config,
+)
 from graphport.schemas.runs import Durability, MultitaskStrategy, StreamMode
 
 CronSortBy = Literal[
@@ -63,6 +71,17 @@ class _CronRunPayload(RequestModel):
     durability: Durability | None = None
     checkpoint_during: bool | None = None
     multitask_strategy: MultitaskStrategy | None = None
+
+    @field_validator("config", mode="after")
+    @classmethod
+    def _config(cls, value: Json | None) -> Json | None:
+        return checked_config(value)
+
+    @field_validator("end_time", mode="after", check_fields=False)
+    @classmethod
+    def _end_time(cls, value: datetime | None) -> datetime | None:
+        """As UTC (no zone given: UTC), between 1970 and 9999."""
+        return bounded_time(value)
 
 
 class CronCreate(_CronRunPayload):

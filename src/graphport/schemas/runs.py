@@ -9,7 +9,7 @@ from uuid import UUID
 from pydantic import Field, field_validator, model_validator
 from typing_extensions import TypedDict
 
-from graphport.schemas.common import Json, RequestModel
+from graphport.schemas.common import MAX_AFTER_SECONDS, Json, RequestModel, checked_config
 from graphport.schemas.threads import CheckpointConfig
 
 RunStatus = Literal["pending", "running", "error", "success", "timeout", "interrupted"]
@@ -66,7 +66,9 @@ class _RunCreateBase(RequestModel):
     stream_resumable: bool = False
     on_disconnect: Literal["cancel", "continue"] | None = None
     feedback_keys: list[str] | None = None
-    after_seconds: float | None = Field(default=None, ge=0)
+    after_seconds: float | None = Field(
+        default=None, ge=0, le=MAX_AFTER_SECONDS, allow_inf_nan=False
+    )
     checkpoint_during: bool | None = None
     durability: Durability | None = None
     langsmith_tracer: Json | None = None
@@ -78,6 +80,11 @@ class _RunCreateBase(RequestModel):
     @classmethod
     def _modes_as_list(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else list(dict.fromkeys(value))
+
+    @field_validator("config", mode="after")
+    @classmethod
+    def _config(cls, value: Json | None) -> Json | None:
+        return checked_config(value)
 
     @field_validator("langsmith_tracer", mode="after")
     @classmethod

@@ -6,7 +6,18 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from graphport.schemas.common import Json, RequestModel
+from graphport.schemas.common import (
+    INT4_MAX,
+    MAX_TTL_MINUTES,
+    MIN_TTL_MINUTES,
+    Json,
+    Offset,
+    RequestModel,
+)
+
+# The operators LangGraph's AsyncPostgresStore compiles (anything else raises there).
+EQUALITY_OPERATORS = frozenset({"$eq", "$ne"})
+RANGE_OPERATORS = frozenset({"$gt", "$gte", "$lt", "$lte"})
 
 
 def _check_labels(namespace: list[str]) -> list[str]:
@@ -16,6 +27,26 @@ def _check_labels(namespace: list[str]) -> list[str]:
         if "." in label:
             raise ValueError(f"namespace label {label!r} must not contain '.'")
     return namespace
+
+
+def check_filter(value: Json | None) -> Json | None:
+    """A search filter: ``{field: value}`` (equality) or ``{field: {op: value, ...}}`` with
+    ``$eq``/``$ne`` (any JSON) and ``$gt``/``$gte``/``$lt``/``$lte`` (a number or a string:
+    the store compares the field's text). Anything else is a ValueError (422)."""
+    for key, condition in (value or {}).items():
+        if not isinstance(condition, dict):
+            continue
+        if not condition:
+            raise ValueError(f"filter on {key!r}: an operator object must not be empty")
+        for op, operand in condition.items():
+            if op in EQUALITY_OPERATORS:
+                continue
+            if op not in RANGE_OPERATORS:
+                known = ", ".join(sorted(EQUALITY_OPERATORS | RANGE_OPERATORS))
+                raise ValueError(f"filter on {key!r}: unsupported operator {op!r} (use {known})")
+            if isinstance(operand, bool) or not isinstance(operand, int | float | str):
+                raise ValueError(f"filter on {key!r}: {op} needs a number or a string")
+    return value
 
 
 class _Namespaced(RequestModel):
@@ -30,7 +61,16 @@ class StorePutRequest(_Namespaced):
     key: str = Field(min_length=1)
     value: Json
     index: bool | list[str] | None = None  # False: not indexed; a list: these fields
-    ttl: float | None = Field(default=None, gt=0)  # minutes
+    # minutes, one second to 100 years
+    ttl: float | None = Field(
+        default=None, ge=MIN_TTL_MINUTES, le=MAX_TTL_MINUTES, allow_inf_nan=False
+    )
+
+    @field_validator("index", mode="after")
+    @classmethod
+    def _distinct_fields(cls, value: bool | list[str] | None) -> bool | list[str] | None:
+        """A field named twice would be embedded twice in one statement (a 500)."""
+        return list(dict.fromkeys(value)) if isinstance(value, list) else value
 
 
 class StoreDeleteRequest(_Namespaced):
@@ -42,14 +82,19 @@ class StoreSearchRequest(_Namespaced):
     namespace_prefix: list[str] | None = None
     filter: Json | None = None
     limit: int = Field(default=10, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Offset
     query: str | None = None
     refresh_ttl: bool | None = None
+
+    @field_validator("filter", mode="after")
+    @classmethod
+    def _filter(cls, value: Json | None) -> Json | None:
+        return check_filter(value)
 
 
 class StoreListNamespacesRequest(_Namespaced):
     prefix: list[str] | None = None
     suffix: list[str] | None = None
-    max_depth: int | None = Field(default=None, ge=1)
+    max_depth: int | None = Field(default=None, ge=1, le=INT4_MAX)
     limit: int = Field(default=100, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Offset

@@ -8,7 +8,16 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from graphport.schemas.common import IfExists, Json, Limit, Offset, RequestModel, SortOrder
+from graphport.schemas.common import (
+    MAX_TTL_MINUTES,
+    MIN_TTL_MINUTES,
+    IfExists,
+    Json,
+    Limit,
+    Offset,
+    RequestModel,
+    SortOrder,
+)
 
 ThreadStatus = Literal["idle", "busy", "interrupted", "error"]
 ThreadSortBy = Literal["thread_id", "status", "created_at", "updated_at", "state_updated_at"]
@@ -28,9 +37,10 @@ ThreadSelectField = Literal[
 
 
 class ThreadTTL(RequestModel):
-    """Time to live in minutes; ``delete`` removes the thread and its checkpoints."""
+    """Time to live in minutes (one second to 100 years); ``delete`` removes the thread
+    and its checkpoints."""
 
-    ttl: float = Field(gt=0)
+    ttl: float = Field(ge=MIN_TTL_MINUTES, le=MAX_TTL_MINUTES, allow_inf_nan=False)
     strategy: Literal["delete"] = "delete"
 
 

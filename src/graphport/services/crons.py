@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from datetime import UTC, datetime
 from typing import Any, get_args
 from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
+from pydantic import ValidationError
 
 from graphport.auth.actor import SYSTEM, Actor
+from graphport.auth.filters import AuthFilter
 from graphport.auth.handlers import Authorizer
 from graphport.db.engine import Database
 from graphport.errors import GraphportError, InvalidInput, NotFound
 from graphport.graphs.registry import GraphRegistry
-from graphport.repositories import assistants as assistant_repo
 from graphport.repositories import crons as repo
 from graphport.repositories import threads as thread_repo
 from graphport.schemas.crons import (
@@ -39,26 +41,66 @@ Row = dict[str, Any]
 CRON_FIELDS = get_args(CronSelectField)
 
 
+# croniter's shorthands, each a five-field schedule (@reboot has no meaning here)
+_ALIASES = frozenset(
+    {"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
+)
+# croniter extensions that are not cron: hashed (H) and random (R) values
+_NOT_CRON = re.compile(r"^[HR](?:$|[/(])", re.IGNORECASE)
+
+
 def next_run(schedule: str, timezone: str, after: datetime | None = None) -> datetime:
-    """The next firing after ``after`` (now), computed in the cron's timezone, as UTC."""
+    """The next firing after ``after`` (now), computed in the cron's timezone, as UTC.
+    InvalidInput (422) when the schedule never fires (``0 0 31 2 *``) or is not valid."""
     zone = ZoneInfo(timezone)
     start = (after or datetime.now(UTC)).astimezone(zone)
-    fired: datetime = croniter(schedule, start).get_next(datetime)
-    return fired.astimezone(UTC)
+    try:
+        fired: datetime = croniter(schedule, start).get_next(datetime)
+        return fired.astimezone(UTC)
+    except (ValueError, OverflowError):  # croniter's errors are ValueErrors
+        raise InvalidInput(f"Cron schedule {schedule!r} never fires") from None
+
+
+def _check_schedule(schedule: str) -> None:
+    """Standard five-field cron (minute hour day-of-month month day-of-week) or an @-alias
+    of one: croniter's seconds and year fields would fire every second or be ignored."""
+    fields = schedule.split()
+    if len(fields) == 1 and fields[0].lower() in _ALIASES:
+        return
+    if len(fields) != 5:
+        raise InvalidInput(
+            f"Invalid cron schedule {schedule!r}: give 5 fields (minute hour day-of-month "
+            "month day-of-week) or one of " + ", ".join(sorted(_ALIASES))
+        )
+    if any(_NOT_CRON.match(part) for field in fields for part in field.split(",")):
+        raise InvalidInput(f"Invalid cron schedule {schedule!r}: H and R are not cron syntax")
+    if not croniter.is_valid(schedule):
+        raise InvalidInput(f"Invalid cron schedule {schedule!r}")
 
 
 def _validated(schedule: str | None, timezone: str | None) -> None:
-    if schedule is not None and not croniter.is_valid(schedule):
-        raise InvalidInput(f"Invalid cron schedule {schedule!r}")
+    if schedule is not None:
+        _check_schedule(schedule)
     if timezone is not None:
         try:
             ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a directory, too long
             raise InvalidInput(f"Unknown timezone {timezone!r}") from None
 
 
 def _payload(body: Any) -> Row:
     return {k: getattr(body, k) for k in RUN_FIELDS if getattr(body, k, None) is not None}
+
+
+def run_request(
+    payload: Row, *, on_thread: bool, on_run_completed: str | None
+) -> RunCreateStateful | RunCreateStateless:
+    """The run a cron fires: on its thread, or stateless (a new thread each time)."""
+    if on_thread:
+        return RunCreateStateful.model_validate(payload)
+    return RunCreateStateless.model_validate(
+        {**payload, "on_completion": on_run_completed or "delete"}
+    )
 
 
 class CronService:
@@ -102,6 +144,10 @@ class CronService:
         thread_scope = None
         if thread_id is not None:  # its runs will write to the thread: the caller must see it
             thread_scope = await actor.authorize("threads", "read", {"thread_id": thread_id})
+        completed = getattr(body, "on_run_completed", None)
+        assistant_scope = await self._check_runs(
+            thread_id, assistant_id, asked["payload"], completed, actor
+        )
         values: Row = {
             "cron_id": cron_id,
             "assistant_id": assistant_id,
@@ -114,12 +160,11 @@ class CronService:
             "metadata": dict(asked.get("metadata") or {}),
             "end_time": body.end_time,
             "enabled": body.enabled,
-            "on_run_completed": getattr(body, "on_run_completed", None),
+            "on_run_completed": completed,
             "next_run_date": None if body.end_time and first > body.end_time else first,
         }
         async with self._db.transaction() as conn:
-            if await assistant_repo.get_assistant(conn, assistant_id=assistant_id) is None:
-                raise NotFound(f"Assistant {assistant_id} not found")
+            await self._runs.checks.visible_assistant(conn, assistant_id, assistant_scope)
             if thread_id is not None and not await thread_repo.get_thread(
                 conn, thread_id=thread_id, scope=thread_scope
             ):
@@ -127,6 +172,47 @@ class CronService:
             created = await repo.create_cron(conn, values=values)
         self.changed.set()
         return created
+
+    async def _check_runs(
+        self,
+        thread_id: UUID | None,
+        assistant_id: UUID,
+        payload: Row,
+        on_run_completed: str | None,
+        actor: Actor,
+    ) -> AuthFilter | None:
+        """Refuse a cron whose every firing would fail: a payload that is not a valid run,
+        a webhook runs may not call, unknown nodes, an assistant the caller cannot see (404).
+        Returns the caller's ``assistants.read`` filter."""
+        scope = await actor.authorize("assistants", "read", {"assistant_id": assistant_id})
+        try:
+            run = run_request(
+                {**payload, "assistant_id": str(assistant_id)},
+                on_thread=thread_id is not None,
+                on_run_completed=on_run_completed,
+            )
+        except ValidationError as exc:
+            raise InvalidInput(f"The cron's run is not valid: {exc}") from None
+        await self._runs.checks.check(
+            thread_id, assistant_id, run, actor=actor, assistant_scope=scope
+        )
+        return scope
+
+    async def _check_patched_runs(
+        self, cron_id: UUID, body: CronPatch, scope: AuthFilter | None, actor: Actor
+    ) -> None:
+        """The runs a patched cron will fire must pass the same checks as a new cron's."""
+        async with self._db.transaction() as conn:
+            current = await repo.get_cron(conn, cron_id=cron_id, scope=scope)
+        if current is None:
+            raise NotFound(f"Cron {cron_id} not found")
+        await self._check_runs(
+            current["thread_id"],
+            current["assistant_id"],
+            {**current["payload"], **_payload(body)},
+            body.on_run_completed or current["on_run_completed"],
+            actor,
+        )
 
     async def get(self, cron_id: UUID, *, actor: Actor) -> Row:
         scope = await actor.authorize("crons", "read", {"cron_id": cron_id})
@@ -143,6 +229,8 @@ class CronService:
         if body.metadata is not None:
             asked["metadata"] = dict(body.metadata)
         scope = await actor.authorize("crons", "update", asked)
+        if asked["payload"] or body.on_run_completed is not None:
+            await self._check_patched_runs(cron_id, body, scope, actor)
         async with self._db.transaction() as conn:
             current = await repo.get_cron(conn, cron_id=cron_id, for_update=True, scope=scope)
             if current is None:
@@ -217,8 +305,13 @@ class CronService:
         async with self._db.transaction() as conn:
             due = await repo.claim_due_crons(conn, limit=batch)
             for row in due:
-                following = next_run(row["schedule"], row["timezone"])
-                ended = row["end_time"] is not None and following > row["end_time"]
+                try:
+                    following: datetime | None = next_run(row["schedule"], row["timezone"])
+                except InvalidInput:  # stored before schedules were checked: it stops here
+                    following = None
+                ended = following is None or (
+                    row["end_time"] is not None and following > row["end_time"]
+                )
                 await repo.update_cron(
                     conn,
                     cron_id=row["cron_id"],
@@ -239,14 +332,9 @@ class CronService:
         payload = dict(row["payload"])
         payload["metadata"] = {**(payload.get("metadata") or {}), "cron_id": str(row["cron_id"])}
         payload["assistant_id"] = str(row["assistant_id"])
-        if row["thread_id"] is None:
-            stateless = RunCreateStateless.model_validate(
-                {**payload, "on_completion": row["on_run_completed"] or "delete"}
-            )
-            await self._runs.create(None, stateless, actor=creator)
-        else:
-            stateful = RunCreateStateful.model_validate(payload)
-            await self._runs.create(row["thread_id"], stateful, actor=creator)
+        on_thread = row["thread_id"] is not None
+        run = run_request(payload, on_thread=on_thread, on_run_completed=row["on_run_completed"])
+        await self._runs.create(row["thread_id"], run, actor=creator)
 
     async def next_due(self) -> datetime | None:
         async with self._db.transaction() as conn:

@@ -30,6 +30,7 @@ from graphport.schemas.runs import (
 from graphport.services.assistants import select_fields
 from graphport.services.run_access import authorize_run
 from graphport.services.run_cancel import RunCanceller, Stopped
+from graphport.services.run_checks import RunChecks
 from graphport.services.run_kwargs import build_kwargs
 from graphport.services.webhooks import WebhookPolicy
 
@@ -82,6 +83,7 @@ class RunService:
         self._broker = broker
         self._origin = origin
         self.cancels = RunCanceller(db, executor, completions, origin=origin)
+        self.checks = RunChecks(db, registry, webhooks)
 
     # -- create ------------------------------------------------------------------------------
 
@@ -92,12 +94,13 @@ class RunService:
 
         When this process has a free worker slot and the thread is idle, the run is inserted
         already running and started here: no claim round trip, no wake-up delay."""
-        if body.webhook:
-            self._webhooks.check(body.webhook)
         assistant_id = self._assistant_uuid(body.assistant_id)
         run_id = uuid4()
         access = await authorize_run(actor, thread_id, assistant_id, run_id, body)
         body, scope, assistant_scope = access.body, access.thread_scope, access.assistant_scope
+        await self.checks.check(
+            thread_id, assistant_id, body, actor=actor, assistant_scope=assistant_scope
+        )
         stopped: Stopped | None = None
         reserved = False
         try:
@@ -254,6 +257,9 @@ class RunService:
         return values
 
     async def create_batch(self, bodies: list[RunCreateStateless], *, actor: Actor) -> list[Row]:
+        for body in bodies:  # one bad run refuses the batch before any run is created
+            assistant_id = self._assistant_uuid(body.assistant_id)
+            await self.checks.check(None, assistant_id, body, actor=actor, assistant_scope=None)
         return [await self.create(None, body, actor=actor) for body in bodies]
 
     # -- wait and join -----------------------------------------------------------------------

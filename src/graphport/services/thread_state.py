@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any, cast
 from uuid import UUID
 
+import psycopg
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.errors import InvalidUpdateError
+from langgraph.constants import END
 from langgraph.types import Command, StateSnapshot, StateUpdate
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from graphport.auth.actor import Actor
 from graphport.db.engine import Database
-from graphport.errors import Conflict, InvalidInput, NotFound
+from graphport.errors import Conflict, GraphportError, InvalidInput, NotFound
 from graphport.graphs.factories import AccessContext
+from graphport.graphs.introspection import unknown_state_keys
 from graphport.graphs.registry import AnyPregel, GraphRegistry, system_assistant_id
 from graphport.graphs.state_format import (
     checkpoint_of,
@@ -24,6 +27,7 @@ from graphport.graphs.state_format import (
     thread_status,
 )
 from graphport.repositories import assistants as assistant_repo
+from graphport.repositories import checkpoints as checkpoint_repo
 from graphport.repositories import threads as repo
 from graphport.schemas.threads import (
     CheckpointConfig,
@@ -62,6 +66,79 @@ def _thread_config(thread_id: UUID, checkpoint: CheckpointConfig | None = None) 
     return RunnableConfig(configurable=configurable)
 
 
+async def require_checkpoint(
+    conn: AsyncConnection, thread_id: UUID, checkpoint: CheckpointConfig
+) -> None:
+    """NotFound (404) unless the thread has the checkpoint named: by id in its namespace,
+    or (a subgraph namespace without an id) any checkpoint in that namespace."""
+    namespace = checkpoint.checkpoint_ns or ""
+    checkpoint_id = checkpoint.checkpoint_id or None  # "" names none, as LangGraph reads it
+    if checkpoint_id is None and not namespace:
+        return
+    if not await checkpoint_repo.checkpoint_exists(
+        conn, thread_id=thread_id, checkpoint_ns=namespace, checkpoint_id=checkpoint_id
+    ):
+        if checkpoint_id is None:
+            raise NotFound(f"Checkpoint namespace {namespace!r} not found")
+        raise NotFound(f"Checkpoint {checkpoint_id} not found")
+
+
+# what is not the graph's doing: our own errors and storage failures (they stay 500)
+_NOT_THE_GRAPH = (GraphportError, psycopg.Error, OSError)
+
+
+@contextmanager
+def _refused_as(problem: str) -> Iterator[None]:
+    """What a graph raises while applying an update (a reducer refusing a value, an unknown
+    node, ...) is the request's fault: 422."""
+    try:
+        yield
+    except _NOT_THE_GRAPH:
+        raise
+    except Exception as exc:
+        raise InvalidInput(f"{problem}: {type(exc).__name__}: {exc}") from exc
+
+
+def _unreadable(thread_id: Any, exc: Exception) -> Conflict:
+    return Conflict(
+        f"The state of thread {thread_id} cannot be read: it holds writes the graph refuses "
+        f"({type(exc).__name__}: {exc}); update the state or run the thread again"
+    )
+
+
+@contextmanager
+def _reading(thread_id: Any) -> Iterator[None]:
+    """Reading state replays stored writes through the graph's reducers: writes a failed run
+    left that a reducer refuses make the state unreadable (409, not 500)."""
+    try:
+        yield
+    except _NOT_THE_GRAPH:
+        raise
+    except Exception as exc:
+        raise _unreadable(thread_id, exc) from exc
+
+
+def _check_keys(graph: AnyPregel, values: Any, problem: str) -> None:
+    """An update's keys must be state keys: LangGraph drops others without a word."""
+    if isinstance(values, dict) and (unknown := unknown_state_keys(graph, values)):
+        raise InvalidInput(f"{problem}: no state key(s) {unknown} in the graph")
+
+
+def _check_supersteps(graph: AnyPregel, supersteps: list[Superstep]) -> None:
+    """Superstep updates must name state keys, and ``command.goto`` nodes of the graph."""
+    for step in supersteps:
+        for update in step.updates:
+            _check_keys(graph, update.values, "Invalid superstep")
+            if update.command is not None:
+                _check_keys(graph, update.command.update, "Invalid superstep")
+            goto = update.command.goto if update.command is not None else None
+            targets = goto if isinstance(goto, list) else [] if goto is None else [goto]
+            for target in targets:
+                node = target.get("node") if isinstance(target, dict) else target
+                if node != END and (not isinstance(node, str) or node not in graph.nodes):
+                    raise InvalidInput(f"Invalid superstep: command.goto names no node: {node!r}")
+
+
 def _update_values(update: SuperstepUpdate) -> Any:
     """A superstep applies a command (update/goto) as if the node had returned it."""
     if update.command is None:
@@ -84,13 +161,24 @@ class ThreadStateService:
             raise NotFound(f"Graph {graph_id!r} not found")
         return graph_id
 
-    async def _thread(self, thread_id: UUID, actor: Actor, action: str, **value: Any) -> Row:
-        """The thread, once ``threads.<action>`` allows it (404 when its filter hides it)."""
+    async def _thread(
+        self,
+        thread_id: UUID,
+        actor: Actor,
+        action: str,
+        checkpoints: Sequence[CheckpointConfig | None] = (),
+        **value: Any,
+    ) -> Row:
+        """The thread, once ``threads.<action>`` allows it (404 when its filter hides it),
+        and when it has each of ``checkpoints`` (404 otherwise)."""
         scope = await actor.authorize("threads", action, {"thread_id": thread_id, **value})
         async with self._db.transaction() as conn:
             found = await repo.get_thread(conn, thread_id=thread_id, scope=scope)
-        if found is None:
-            raise NotFound(f"Thread {thread_id} not found")
+            if found is None:
+                raise NotFound(f"Thread {thread_id} not found")
+            for checkpoint in checkpoints:
+                if checkpoint is not None:
+                    await require_checkpoint(conn, thread_id, checkpoint)
         return found
 
     @asynccontextmanager
@@ -127,14 +215,12 @@ class ThreadStateService:
         subgraphs: bool = False,
         actor: Actor,
     ) -> Row:
-        thread = await self._thread(thread_id, actor, "read")
+        thread = await self._thread(thread_id, actor, "read", [checkpoint])
         async with self._graph(thread, actor) as graph:
             if graph is None:
-                if checkpoint is not None and checkpoint.checkpoint_id:
-                    raise NotFound(f"Checkpoint {checkpoint.checkpoint_id} not found")
                 return _empty_state()
             config = _thread_config(thread_id, checkpoint)
-            snapshot = await graph.aget_state(config, subgraphs=subgraphs)
+            snapshot = await self._read_state(graph, config, subgraphs)
         if checkpoint is not None and checkpoint.checkpoint_id and snapshot.created_at is None:
             raise NotFound(f"Checkpoint {checkpoint.checkpoint_id} not found")
         return snapshot_json(snapshot)
@@ -149,47 +235,70 @@ class ThreadStateService:
         checkpoint: CheckpointConfig | None,
         actor: Actor,
     ) -> list[Row]:
-        thread = await self._thread(thread_id, actor, "read")
         if isinstance(before, str):
             before = CheckpointConfig(checkpoint_id=before)
+        thread = await self._thread(thread_id, actor, "read", [before, checkpoint])
         async with self._graph(thread, actor) as graph:
             if graph is None:
                 return []
-            states = [
-                snapshot_json(s)
-                async for s in graph.aget_state_history(
-                    _thread_config(thread_id, checkpoint),
-                    limit=limit,
-                    before=_thread_config(thread_id, before) if before else None,
-                    filter=metadata or None,
-                )
-            ]
+            with _reading(thread_id):
+                states = [
+                    snapshot_json(s)
+                    async for s in graph.aget_state_history(
+                        _thread_config(thread_id, checkpoint),
+                        limit=limit,
+                        before=_thread_config(thread_id, before) if before else None,
+                        filter=metadata or None,
+                    )
+                ]
         return states
 
+    async def _read_state(
+        self, graph: AnyPregel, config: RunnableConfig, subgraphs: bool
+    ) -> StateSnapshot:
+        """The state at ``config``. The latest state includes the writes of the tasks that
+        finished in a step that then failed; when the graph refuses those, the state its
+        checkpoint stored is shown instead (409 when even that cannot be read)."""
+        configurable = config.get("configurable") or {}
+        thread_id = configurable.get("thread_id")
+        try:
+            return await graph.aget_state(config, subgraphs=subgraphs)
+        except _NOT_THE_GRAPH:
+            raise
+        except Exception as exc:
+            if "checkpoint_id" in configurable:
+                raise _unreadable(thread_id, exc) from exc
+            failure = exc
+        stored = await self._checkpointer.aget_tuple(config)
+        if stored is None:
+            raise _unreadable(thread_id, failure) from failure
+        with _reading(thread_id):
+            return await graph.aget_state(stored.config, subgraphs=subgraphs)
+
     async def update_state(self, thread_id: UUID, body: ThreadStateUpdate, *, actor: Actor) -> Row:
-        thread = await self._thread(
-            thread_id, actor, "update", values=body.values, as_node=body.as_node
-        )
-        if thread["status"] == "busy":
-            raise Conflict(f"Thread {thread_id} is busy with a run; try again when it ends")
         checkpoint = body.checkpoint
         if body.checkpoint_id:
             checkpoint = CheckpointConfig(
                 checkpoint_id=body.checkpoint_id,
                 checkpoint_ns=checkpoint.checkpoint_ns if checkpoint else "",
             )
+        thread = await self._thread(
+            thread_id, actor, "update", [checkpoint], values=body.values, as_node=body.as_node
+        )
+        if thread["status"] == "busy":
+            raise Conflict(f"Thread {thread_id} is busy with a run; try again when it ends")
         async with self._graph(thread, actor, "threads.update") as graph:
             if graph is None:
                 raise InvalidInput(
                     f"Thread {thread_id} has no graph yet: run it once, or create it with "
                     "metadata.graph_id"
                 )
-            try:
+            if body.as_node != "__copy__" and not (checkpoint and checkpoint.checkpoint_ns):
+                _check_keys(graph, body.values, "Invalid state update")  # subgraphs have theirs
+            with _refused_as("Invalid state update"):
                 new_config = await graph.aupdate_state(
                     _thread_config(thread_id, checkpoint), body.values, as_node=body.as_node
                 )
-            except (InvalidUpdateError, ValueError, KeyError) as exc:
-                raise InvalidInput(f"Invalid state update: {exc}") from exc
             await self._record(thread_id, graph)
         written = checkpoint_of(new_config)
         return {
@@ -208,10 +317,9 @@ class ThreadStateService:
         ]
         async with self._graph(thread, actor, "threads.update") as graph:
             assert graph is not None
-            try:
+            _check_supersteps(graph, supersteps)
+            with _refused_as("Invalid superstep"):
                 await graph.abulk_update_state(_thread_config(thread_id), updates)
-            except (InvalidUpdateError, ValueError, KeyError) as exc:
-                raise InvalidInput(f"Invalid superstep: {exc}") from exc
             return await self._record(thread_id, graph)
 
     async def _record(self, thread_id: UUID, graph: AnyPregel) -> Row:

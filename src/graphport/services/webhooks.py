@@ -36,9 +36,17 @@ class WebhookPolicy:
         )
 
     def check(self, url: str) -> None:
-        parts = urlsplit(url)
+        """Raise InvalidInput (422) unless runs may call ``url``: an http(s) URL with a host
+        and a port in 1-65535, allowed by the configured domains, ports and scheme."""
+        try:
+            parts = urlsplit(url)
+            explicit_port = parts.port  # ValueError when not a number in 0-65535
+        except ValueError as exc:
+            raise InvalidInput(f"webhook is not a valid URL ({exc}): {url!r}") from None
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise InvalidInput(f"webhook must be an http(s) URL, got {url!r}")
+        if explicit_port == 0:
+            raise InvalidInput(f"webhook port must be in 1-65535, got {url!r}")
         if self.require_https and parts.scheme != "https":
             raise InvalidInput("webhook must use https")
         host = parts.hostname.lower()
@@ -46,6 +54,6 @@ class WebhookPolicy:
             fnmatch.fnmatch(host, pattern.lower()) for pattern in self.allowed_domains
         ):
             raise InvalidInput(f"webhook host {host!r} is not in webhooks.url.allowed_domains")
-        port = parts.port or (443 if parts.scheme == "https" else 80)
+        port = explicit_port or (443 if parts.scheme == "https" else 80)
         if self.allowed_ports and port not in self.allowed_ports:
             raise InvalidInput(f"webhook port {port} is not in webhooks.url.allowed_ports")

@@ -1,0 +1,161 @@
+"""What a run request names must exist, checked before anything is written: the webhook it
+calls, the graph nodes it names (``interrupt_before``/``interrupt_after``, ``command.goto``),
+the state keys and values of ``command.update``, and the checkpoint it starts from. A
+request that has none of these costs no I/O."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, cast
+from uuid import UUID
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.channels.base import BaseChannel
+from langgraph.constants import END
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from graphport.auth.actor import Actor
+from graphport.auth.filters import AuthFilter
+from graphport.db.engine import Database
+from graphport.errors import GraphportError, InvalidInput, NotFound
+from graphport.graphs.introspection import unknown_state_keys
+from graphport.graphs.registry import AnyPregel, GraphRegistry
+from graphport.repositories import assistants as assistant_repo
+from graphport.schemas.runs import RunCreateStateful, RunCreateStateless
+from graphport.schemas.threads import CheckpointConfig
+from graphport.services.run_kwargs import build_kwargs
+from graphport.services.thread_state import require_checkpoint
+from graphport.services.webhooks import WebhookPolicy
+
+logger = logging.getLogger(__name__)
+
+Row = dict[str, Any]
+RunCreate = RunCreateStateful | RunCreateStateless
+
+
+def named_nodes(body: RunCreate) -> dict[str, list[str]]:
+    """The node names a request mentions, by field (``"*"`` names no node)."""
+    named: dict[str, list[str]] = {}
+    for field in ("interrupt_before", "interrupt_after"):
+        value = getattr(body, field)
+        if isinstance(value, list) and value:
+            named[field] = value
+    goto = body.command.goto if body.command is not None else None
+    if goto is not None:
+        targets = goto if isinstance(goto, list) else [goto]
+        nodes = [t if isinstance(t, str) else t.node for t in targets]
+        if nodes := [n for n in nodes if n != END]:
+            named["command.goto"] = nodes
+    return named
+
+
+def checkpoint_named(body: RunCreate) -> CheckpointConfig | None:
+    """The checkpoint a stateful run starts from (``checkpoint_id`` wins over the one in
+    ``checkpoint``), or None when it names none."""
+    if not isinstance(body, RunCreateStateful):
+        return None
+    given = body.checkpoint
+    checkpoint_id = body.checkpoint_id or (given.checkpoint_id if given else None)
+    namespace = (given.checkpoint_ns if given else None) or ""
+    if checkpoint_id is None and not namespace:
+        return None
+    return CheckpointConfig(checkpoint_ns=namespace, checkpoint_id=checkpoint_id)
+
+
+def command_update(body: RunCreate) -> Row | None:
+    """The state update a run's command carries, when it is keyed by state key."""
+    update = body.command.update if body.command is not None else None
+    return update if isinstance(update, dict) and update else None
+
+
+def check_update(graph: AnyPregel, update: Row) -> None:
+    """Each key must be a state key, and its value one the key's reducer takes (tried on an
+    empty state). A run would otherwise store the update, fail, and every later read of the
+    thread would fail on it too."""
+    if unknown := unknown_state_keys(graph, update):
+        raise InvalidInput(f"command.update names no state key of the graph: {unknown}")
+    for key, value in update.items():
+        channel = cast(BaseChannel[Any, Any, Any], graph.channels[key])
+        try:
+            channel.copy().update([value])
+        except Exception as exc:  # a reducer refusing the value, whatever it raises
+            raise InvalidInput(
+                f"command.update of {key!r} is refused by the graph: {type(exc).__name__}: {exc}"
+            ) from None
+
+
+class RunChecks:
+    def __init__(self, db: Database, registry: GraphRegistry, webhooks: WebhookPolicy) -> None:
+        self._db = db
+        self._registry = registry
+        self._webhooks = webhooks
+
+    async def check(
+        self,
+        thread_id: UUID | None,
+        assistant_id: UUID,
+        body: RunCreate,
+        *,
+        actor: Actor,
+        assistant_scope: AuthFilter | None,
+    ) -> None:
+        """Raise InvalidInput (422) for a webhook runs may not call, a node the graph lacks
+        or a ``command.update`` it refuses; NotFound (404) for an assistant the caller
+        cannot see (when the graph is needed) or a checkpoint the thread does not have."""
+        if body.webhook:
+            self._webhooks.check(body.webhook)
+        named = named_nodes(body)
+        needs_graph = bool(named) or bool(command_update(body))
+        checkpoint = checkpoint_named(body) if thread_id is not None else None
+        if not needs_graph and checkpoint is None:
+            return
+        assistant = None
+        async with self._db.transaction() as conn:
+            if needs_graph:
+                assistant = await self.visible_assistant(conn, assistant_id, assistant_scope)
+            if checkpoint is not None and thread_id is not None:
+                await require_checkpoint(conn, thread_id, checkpoint)
+        if assistant is not None:
+            await self._check_graph(assistant, body, named, actor)
+
+    async def visible_assistant(
+        self, conn: AsyncConnection, assistant_id: UUID, scope: AuthFilter | None
+    ) -> Row:
+        """The assistant as runs see it (404 when missing, hidden, or its graph unloaded)."""
+        assistant = await assistant_repo.get_assistant(
+            conn, assistant_id=assistant_id, scope=scope, public=self._registry.system_assistant_ids
+        )
+        if assistant is None:
+            raise NotFound(f"Assistant {assistant_id} not found")
+        if assistant["graph_id"] not in self._registry:
+            raise NotFound(f"Graph {assistant['graph_id']!r} is not loaded")
+        return assistant
+
+    async def _check_graph(
+        self, assistant: Row, body: RunCreate, named: dict[str, list[str]], actor: Actor
+    ) -> None:
+        graph_id = assistant["graph_id"]
+        # the config the run's graph is built with (context mirrored into configurable)
+        config = cast(RunnableConfig, actor.for_graph(build_kwargs(assistant, body)["config"]))
+        wanted = [n for names in named.values() for n in names]
+        try:
+            missing = set(await self._registry.missing_nodes(graph_id, wanted, config))
+            if update := command_update(body):
+                async with self._registry.graph(graph_id, config) as graph:
+                    check_update(graph, update)
+        except GraphportError:
+            raise
+        except Exception as exc:  # the factory fails for this config: so will the run
+            logger.warning("cannot build graph %r to check the run: %s", graph_id, exc)
+            return
+        if not missing:
+            return
+        nodes = sorted(n for n in self._registry.known_nodes(graph_id) if not n.startswith("__"))
+        problems = [
+            f"{field} names unknown node(s) {', '.join(repr(n) for n in names if n in missing)}"
+            for field, names in named.items()
+            if any(n in missing for n in names)
+        ]
+        raise InvalidInput(
+            f"{'; '.join(problems)}; graph {graph_id!r} has nodes: {', '.join(nodes) or 'none'}"
+        )

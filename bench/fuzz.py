@@ -85,6 +85,7 @@ def print_report(reports: list[Report], log: str) -> int:
     total = Report(operations=reports[0].operations)
     for report in reports:
         total.counts.update(report.counts)
+        total.seconds.update(report.seconds)
         total.failures.extend(report.failures)
         total.elapsed += report.elapsed
     print("\n=== per operation\n" + total.table())

@@ -28,7 +28,7 @@ from schemathesis import APIOperation, Case, GenerationMode
 from schemathesis.checks import not_a_server_error
 
 from tests.fuzz.pool import Pool, substitute
-from tests.fuzz.server_log import unhandled_errors
+from tests.fuzz.server_log import read_from, unhandled_errors
 from tests.server import TEST_CONFIG
 
 # The thread stream stays open until the client leaves: every example costs a full read.
@@ -292,9 +292,7 @@ class Fuzzer:
     def _fail(self, label: str, problem: str, curl: str, response: str) -> None:
         cause = key = ""
         if self.log_path is not None:
-            with self.log_path.open("rb") as log:
-                log.seek(self._log_offset)
-                logged = unhandled_errors(log.read().decode(errors="replace"))
+            logged = unhandled_errors(read_from(self.log_path, self._log_offset))
             if logged:
                 cause, key = logged[0].cause(), "|".join(logged[0].kind())
         self.report.failures.append(ServerFailure(label, problem, curl, response, cause, key))

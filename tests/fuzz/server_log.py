@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _UNHANDLED = re.compile(r"unhandled error on (\S+) (\S+)")
@@ -36,6 +37,13 @@ class LoggedError:
     def route(self) -> str:
         """The path with ids blanked, so requests to one route group together."""
         return _UUID.sub("{id}", self.path)
+
+
+def read_from(path: Path, offset: int) -> str:
+    """The log from byte ``offset`` on (``path.stat().st_size`` taken before a request)."""
+    with path.open("rb") as log:
+        log.seek(offset)
+        return log.read().decode(errors="replace")
 
 
 def unhandled_errors(log: str) -> list[LoggedError]:

@@ -231,15 +231,18 @@ def run_fields(*, stateful: bool, full: bool) -> dict[str, dict[str, str]]:
     fields = {
         "metadata": {**OBJECTS, "long-100k": '{"k": "' + "x" * 100_000 + '"}'},
         "config": SOME_OBJECTS,
-        "context": SOME_OBJECTS,
-        "config.configurable": SOME_OBJECTS,
-        "config.recursion_limit": {**NUMBERS, **WRONG_TYPES},
+        "context": pick(OBJECTS, "nul-key", "lone-surrogate-key", "int-2^64", "list"),
+        "config.configurable": pick(OBJECTS, "nul-value", "NaN", "string"),
+        "config.recursion_limit": {
+            **pick(NUMBERS, "2^63", "2^64", "-2^63-1", "1e308"),
+            **WRONG_TYPES,
+        },
         "input": VALUES,
         "input.messages": MESSAGES,
         "after_seconds": DURATIONS,
         "webhook": WEBHOOKS,
         "interrupt_before": NODES,
-        "interrupt_after": NODES,
+        "interrupt_after": pick(NODES, "unknown-node"),
         "stream_mode": {"unknown": '"nope"', "list-unknown": '["values", "nope"]', "number": "1"},
         "multitask_strategy": {"unknown": '"nope"', "nul": r'"a\u0000"'},
         "assistant_id": {**UNKNOWN_IDS, "graph-with-nul": r'"chat\u0000"'},
@@ -247,8 +250,8 @@ def run_fields(*, stateful: bool, full: bool) -> dict[str, dict[str, str]]:
         "durability": {"unknown": '"nope"'},
     }
     if stateful:
-        fields["checkpoint_id"] = UNKNOWN_IDS
-        fields["checkpoint.checkpoint_id"] = UNKNOWN_IDS
+        fields["checkpoint_id"] = pick(UNKNOWN_IDS, "nul", "lone-d800", "unknown", "number")
+        fields["checkpoint.checkpoint_id"] = pick(UNKNOWN_IDS, "nul", "unknown", "not-an-id")
     if full:
         return fields
     sample = {

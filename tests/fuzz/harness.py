@@ -64,8 +64,9 @@ class ServerFailure:
 class Report:
     operations: list[str] = field(default_factory=list)
     # (operation label, outcome): a status code ("422"), or "cut" (a stream or wait read up
-    # to its time limit), "dropped" (connection lost), "unsent" (the client could not send
-    # it), "skipped" (the operation had used its share of the time budget)
+    # to its time limit), "timeout" (any other request), "dropped" (connection lost),
+    # "unsent" (the client could not send it), "skipped" (the operation had used its share
+    # of the time budget)
     counts: Counter[tuple[str, str]] = field(default_factory=Counter)
     failures: list[ServerFailure] = field(default_factory=list)
     seconds: Counter[str] = field(default_factory=Counter)  # per operation
@@ -243,7 +244,7 @@ class Fuzzer:
             max_examples=self._budget(operation),
             deadline=None,
             database=None,
-            phases=[Phase.explicit, Phase.generate],
+            phases=[Phase.generate],
             suppress_health_check=list(HealthCheck),
             verbosity=Verbosity.quiet,
         )
@@ -266,14 +267,15 @@ class Fuzzer:
         except requests.Timeout:
             if how == "plain":
                 self._fail(label, f"no answer in {timeout:.0f}s", self._curl(case), "")
-            self.report.counts[label, "cut"] += 1
+            self.report.counts[label, "cut" if how != "plain" else "timeout"] += 1
             return
-        except requests.ConnectionError as exc:
+        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
             self._fail(label, f"connection error: {type(exc).__name__}", self._curl(case), "")
             self.report.counts[label, "dropped"] += 1
             return
-        except (requests.RequestException, ValueError):
-            # Unsendable by the client (a control character in a header, say): not the server's.
+        except Exception:
+            # The client could not send it (a control character in a header, a body the
+            # media type cannot carry): nothing the server did.
             self.report.counts[label, "unsent"] += 1
             return
         self.report.counts[label, str(response.status_code)] += 1

@@ -13,6 +13,7 @@ from pathlib import Path
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _UNHANDLED = re.compile(r"unhandled error on (\S+) (\S+)")
+_UVICORN = "ERROR:    Exception in ASGI application"
 _BLOCK_END = re.compile(r"^(\d{4}-\d\d-\d\d |INFO:|WARNING:|ERROR:|DEBUG:)")
 _FRAME = re.compile(r'^\s*File "([^"]+)", line (\d+), in (\S+)')
 
@@ -47,20 +48,29 @@ def read_from(path: Path, offset: int) -> str:
 
 
 def unhandled_errors(log: str) -> list[LoggedError]:
-    """Every ``unhandled error on METHOD PATH`` block of the log, in order."""
+    """Every ``unhandled error on METHOD PATH`` block of the log, in order, then the errors
+    only uvicorn logged ("Exception in ASGI application": raised outside graphport's error
+    handler, in a stream that had started, say), with method and path unknown ("?")."""
     lines = log.splitlines()
     found: list[LoggedError] = []
+    outside: list[LoggedError] = []
     for i, line in enumerate(lines):
         match = _UNHANDLED.search(line)
-        if match is None:
-            continue
-        block: list[str] = []
-        for following in lines[i + 1 :]:
-            if _BLOCK_END.match(following):
-                break
-            block.append(following)
-        found.append(_summarise(match.group(1), match.group(2), block))
-    return found
+        if match is not None:
+            found.append(_summarise(match.group(1), match.group(2), _block(lines, i)))
+        elif line.startswith(_UVICORN):
+            outside.append(_summarise("?", "?", _block(lines, i)))
+    handled = {error.kind() for error in found}
+    return found + [error for error in outside if error.kind() not in handled]
+
+
+def _block(lines: list[str], start: int) -> list[str]:
+    block: list[str] = []
+    for following in lines[start + 1 :]:
+        if _BLOCK_END.match(following):
+            break
+        block.append(following)
+    return block
 
 
 def _summarise(method: str, path: str, block: list[str]) -> LoggedError:

@@ -7,6 +7,9 @@ violating) cases; ``pool.substitute`` swaps real ids into most of them. The only
 schemathesis' ``not_a_server_error``: the OpenAPI document is not yet exact enough for
 conformance checks. Streams are cut after a short read (an open stream is not a failure),
 and so are waits on runs; any other request must answer within ``Timeouts.plain``.
+
+Each operation's cases come from a fixed seed (the same cases every run); with a time
+``budget``, how many of them are sent depends on how fast the server answers.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import strategies as st
 from schemathesis import APIOperation, Case, GenerationMode
 from schemathesis.checks import not_a_server_error
+from schemathesis.core.result import Ok
 
 from tests.fuzz.pool import Pool, substitute
 from tests.fuzz.server_log import read_from, unhandled_errors
@@ -205,7 +209,12 @@ class Fuzzer:
         # No sanitization: a reproducing curl must carry the real "key" and headers.
         config = schemathesis.Config.from_dict({"output": {"sanitization": {"enabled": False}}})
         schema = schemathesis.openapi.from_url(f"{self.base_url}/openapi.json", config=config)
-        operations = [result.ok() for result in schema.get_all_operations()]
+        operations = []
+        for result in schema.get_all_operations():
+            if isinstance(result, Ok):
+                operations.append(result.ok())
+            else:  # an operation schemathesis cannot read: the document itself is wrong
+                self._fail(str(result.err()), "invalid operation in /openapi.json", "", "")
         operations.sort(key=run_order)
         self.report.operations = [op.label for op in operations]
         with requests.Session() as session:

@@ -4,9 +4,11 @@ A server of its own on a fresh database (fuzzed deletes and ``POST /runs/cancel`
 disturb other tests), seeded with real assistants, threads, runs, crons and store items
 whose ids most generated cases carry. Schemathesis generates schema-valid and schema-
 violating cases (seeded: the same cases every run); the one check is ``not_a_server_error``.
-Every operation gets ``EXAMPLES`` cases (fewer for streams), within ``BUDGET`` seconds in all.
-A failure lists each distinct 5xx with a curl command that reproduces it, then the unhandled
-errors of the server log. ``bench/fuzz.py`` runs the same fuzz for much longer.
+Every operation gets ``EXAMPLES`` cases (fewer for streams), within ``BUDGET`` seconds in all
+(on a slow machine an operation that overruns its share sends only its first few cases).
+A failure lists each distinct 5xx with the exception the server logged for it and a curl
+command that reproduces it, then all unhandled errors of the server log. Another seed:
+``GRAPHPORT_FUZZ_SEED=7 pytest tests/fuzz``. ``bench/fuzz.py`` runs the same fuzz for longer.
 """
 
 from __future__ import annotations

@@ -11,7 +11,12 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from graphport.api import assistants, crons, runs, store, streams, system, threads
-from graphport.api.middleware import PlainTextJsonMiddleware, RequestTimingMiddleware
+from graphport.api.middleware import (
+    BodyLimitMiddleware,
+    PlainTextJsonMiddleware,
+    RequestTimingMiddleware,
+    ServerErrorGuard,
+)
 from graphport.auth.loader import load_auth
 from graphport.auth.middleware import AuthenticationMiddleware
 from graphport.config import LanggraphConfig, ThreadTTLConfig, load_config
@@ -199,6 +204,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(crons.router)
     app.add_middleware(PlainTextJsonMiddleware)
     app.add_middleware(AuthenticationMiddleware)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=resolved.max_body_bytes)
+    app.add_middleware(ServerErrorGuard)  # inside CORS and timing: its 500s get both
     app.add_middleware(RequestTimingMiddleware, observe=_observer(timings))
     app.add_middleware(
         CORSMiddleware,

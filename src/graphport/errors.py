@@ -51,6 +51,12 @@ class Unavailable(GraphportError):
     status_code = 500
 
 
+class ShuttingDown(GraphportError):
+    """The server stopped before the awaited run ended; the run waits for the next one."""
+
+    status_code = 503
+
+
 class AuthRejected(GraphportError):
     """An auth handler raised ``Auth.exceptions.HTTPException``: its status, detail, headers."""
 

@@ -26,6 +26,7 @@ Row = dict[str, Any]
 
 _IDLE_RECHECK_SECONDS = 5.0  # safety net: notices are the wake-up, this only covers losses
 HEARTBEAT_SECONDS = 5.0
+_LOOP_EXIT_SECONDS = 1.0  # how long a stopping claim loop may take to finish its step
 STALE_AFTER_SECONDS = 60.0
 
 
@@ -85,11 +86,10 @@ class Executor:
             await self._listener.stop()
 
     def stop_claiming(self) -> None:
-        """Take no new runs from now on (shutdown); running ones carry on. Idempotent."""
+        """Take no new runs from now on (shutdown); running ones carry on. Idempotent.
+        The claim loop ends after its current step (a claim under way is not cut)."""
         self._stopping = True
         self._wake.set()
-        if self._loop_task is not None:
-            self._loop_task.cancel()
 
     async def drain(self, grace_seconds: float) -> list[UUID]:
         """Stop claiming, give the running runs ``grace_seconds`` to end, then stop the rest
@@ -97,6 +97,9 @@ class Executor:
         next). Returns the requeued run ids; their waiters are not told (the caller's job)."""
         self.stop_claiming()
         if self._loop_task is not None:
+            # its idle wait may have missed the wake-up: then cut it short
+            await asyncio.wait([self._loop_task], timeout=_LOOP_EXIT_SECONDS)
+            self._loop_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._loop_task
         if self._tasks:

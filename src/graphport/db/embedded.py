@@ -61,19 +61,23 @@ class EmbeddedPostgres:
         logger.info("embedded PostgreSQL ready in %s", self.data_dir)
         return uri
 
-    def stop(self) -> None:
-        """Leave the server; stop it when no live process holds it any more."""
-        if self._server is not None:
-            server, self._server = self._server, None
-            self._leave(server)
+    def stop(self) -> bool:
+        """Leave the server; stop it when no live process holds it any more. True when
+        this call stopped it."""
+        if self._server is None:
+            return False
+        server, self._server = self._server, None
+        return self._leave(server)
 
-    def _leave(self, server: Any) -> None:
+    def _leave(self, server: Any) -> bool:
         with _pgserver().PostgresServer._lock:
             others = [h for h in self._live_holders() if h != _me()]
             self._write_holders(others)
-            if not others and server is not None:
-                server._stop()  # pgserver's stop without taking the lock we hold
-                logger.info("embedded PostgreSQL stopped")
+            if others or server is None:
+                return False
+            server._stop()  # pgserver's stop without taking the lock we hold
+        logger.info("embedded PostgreSQL stopped")
+        return True
 
     def _live_holders(self) -> list[Holder]:
         assert self._holders_file is not None

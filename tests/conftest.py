@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -30,11 +33,30 @@ def database_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     # One server per pytest session, shared by its xdist workers (their basetemps are
     # siblings under the session's), never by two sessions.
     base = tmp_path_factory.getbasetemp()
-    shared = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "pgdata"
-    embedded = EmbeddedPostgres(Path(shared))
+    session = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    if os.geteuid() != 0:
+        shared = session / "pgdata"
+    else:
+        digest = hashlib.sha256(str(session).encode()).hexdigest()[:12]
+        shared = Path(tempfile.gettempdir()) / f"graphport-pg-{digest}" / "pgdata"
+    embedded = EmbeddedPostgres(shared)
     uri = embedded.start()
     yield uri
-    embedded.stop()
+    if embedded.stop() and shared.parent.name.startswith("graphport-pg-"):
+        shutil.rmtree(shared.parent, ignore_errors=True)
+
+
+@pytest.fixture
+def pg_data_dir(tmp_path: Path) -> Iterator[Path]:
+    """A data directory for a test's own embedded PostgreSQL. As root, PostgreSQL runs as
+    the user 'pgserver', which must traverse every folder above its data: not under
+    pytest's temp root, which every new pytest session as root makes private again."""
+    if os.geteuid() != 0:
+        yield tmp_path / "data"
+        return
+    made = Path(tempfile.mkdtemp(prefix="graphport-pg-"))
+    yield made / "data"
+    shutil.rmtree(made, ignore_errors=True)
 
 
 @pytest.fixture

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -15,8 +17,8 @@ import httpx
 from tests.server import TEST_CONFIG, ServerProcess, free_port
 
 
-def test_dev_on_embedded_postgres_persists_across_restart(tmp_path: Path) -> None:
-    data_dir = tmp_path / "data"
+def test_dev_on_embedded_postgres_persists_across_restart(pg_data_dir: Path) -> None:
+    data_dir = pg_data_dir
     server = ServerProcess(database_uri=None, data_dir=data_dir, command="dev")
     started = time.monotonic()
     server.start()
@@ -45,6 +47,50 @@ def test_dev_on_embedded_postgres_persists_across_restart(tmp_path: Path) -> Non
         assert _read_threads(again.url, before["ids"]) == before["data"]
     finally:
         again.stop()
+
+
+def test_after_a_crash_one_postmaster_remains_and_a_clean_exit_stops_it(
+    pg_data_dir: Path,
+) -> None:
+    data_dir = pg_data_dir.resolve()
+    try:
+        first = ServerProcess(database_uri=None, data_dir=data_dir).start()
+        thread = httpx.post(f"{first.url}/threads", json={"metadata": {"kept": True}}).json()
+        postmaster = _postmaster_pid(data_dir)
+        first.stop(signal.SIGKILL)
+        # the postmaster outlives the crash; the next start joins it instead of a second one
+        assert _postmasters(data_dir) == [postmaster]
+
+        second = ServerProcess(database_uri=None, data_dir=data_dir).start()
+        try:
+            assert _postmasters(data_dir) == [postmaster]
+            found = httpx.get(f"{second.url}/threads/{thread['thread_id']}")
+            assert (found.status_code, found.json()["metadata"]) == (200, {"kept": True})
+        finally:
+            second.stop()
+        assert second.proc is None
+        assert not (data_dir / "postmaster.pid").exists()
+        assert _postmasters(data_dir) == []
+    finally:
+        for pid in _postmasters(data_dir):  # only this test's own postmaster, on failure
+            os.kill(pid, signal.SIGQUIT)
+
+
+def _postmaster_pid(data_dir: Path) -> int:
+    return int((data_dir / "postmaster.pid").read_text().split("\n", 1)[0])
+
+
+def _postmasters(data_dir: Path) -> list[int]:
+    """Live postmasters of ``data_dir``, from /proc (``postgres -D <data_dir> ...``)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            args = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if args[0].endswith(b"/postgres") and args[1:3] == [b"-D", str(data_dir).encode()]:
+            found.append(int(entry.name))
+    return found
 
 
 def _thread_snapshot(url: str) -> dict[str, Any]:

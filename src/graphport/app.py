@@ -6,12 +6,18 @@ import logging
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from graphport.api import assistants, crons, runs, store, streams, system, threads
-from graphport.api.middleware import PlainTextJsonMiddleware, RequestTimingMiddleware
+from graphport.api.middleware import (
+    BodyLimitMiddleware,
+    PlainTextJsonMiddleware,
+    RequestTimingMiddleware,
+    ServerErrorGuard,
+)
 from graphport.auth.loader import load_auth
 from graphport.auth.middleware import AuthenticationMiddleware
 from graphport.config import LanggraphConfig, ThreadTTLConfig, load_config
@@ -25,6 +31,7 @@ from graphport.errors import install_error_handlers
 from graphport.execution.broker import LocalBroker
 from graphport.execution.completions import Completions
 from graphport.execution.executor import Executor
+from graphport.execution.shutdown import DRAIN_STATE_KEY, ShutdownDrain
 from graphport.execution.webhooks import WebhookSender
 from graphport.execution.worker import WorkerDeps
 from graphport.graphs.registry import GraphRegistry
@@ -84,7 +91,7 @@ async def build_context(settings: Settings, stack: AsyncExitStack, timings: Timi
     broker_sweeper = PeriodicTask("stream-retention-sweeper", 30, _as_async(broker.sweep))
     broker_sweeper.start()
     stack.push_async_callback(broker_sweeper.stop)
-    runs, executor = await _start_run_engine(
+    runs, executor, drain = await _start_run_engine(
         settings, config, db, registry, checkpointer, uri, broker, timings, stack
     )
 
@@ -115,6 +122,7 @@ async def build_context(settings: Settings, stack: AsyncExitStack, timings: Timi
         store=StoreService(memory.store, has_index=memory.has_index),
         crons=crons,
         auth=auth,
+        drain=drain,
     )
 
 
@@ -128,7 +136,7 @@ async def _start_run_engine(
     broker: LocalBroker,
     timings: Timings,
     stack: AsyncExitStack,
-) -> tuple[RunService, Executor]:
+) -> tuple[RunService, Executor, ShutdownDrain]:
     origin = secrets.token_hex(8)
     policy = WebhookPolicy.from_config(config.webhooks)
     webhooks = WebhookSender(policy)
@@ -151,9 +159,13 @@ async def _start_run_engine(
         on_finished=(webhooks.on_finished, timings.run_finished),
     )
     await executor.start(listen_uri=uri)
-    stack.push_async_callback(executor.stop, settings.bg_job_shutdown_grace_period_secs)
+    stack.push_async_callback(executor.stop, 0)  # after the drain, which had the grace period
+    drain = ShutdownDrain(
+        executor, completions, broker, grace_seconds=settings.bg_job_shutdown_grace_period_secs
+    )
+    stack.push_async_callback(drain.finish)
     runs = RunService(db, registry, executor, completions, policy, broker, origin=origin)
-    return runs, executor
+    return runs, executor, drain
 
 
 def _observer(timings: Timings) -> Callable[[str, str, int, float], None]:
@@ -176,11 +188,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     timings = Timings()
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         async with AsyncExitStack() as stack:
-            app.state.context = await build_context(resolved, stack, timings)
-            logger.info("graphport ready: graphs %s", ", ".join(app.state.context.registry.ids()))
-            yield
+            context = await build_context(resolved, stack, timings)
+            app.state.context = context
+            logger.info("graphport ready: graphs %s", ", ".join(context.registry.ids()))
+            # in the lifespan state, the server's SIGTERM handler starts the drain at once
+            yield {DRAIN_STATE_KEY: context.drain}
 
     app = FastAPI(
         title="graphport",
@@ -199,6 +213,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(crons.router)
     app.add_middleware(PlainTextJsonMiddleware)
     app.add_middleware(AuthenticationMiddleware)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=resolved.max_body_bytes)
+    app.add_middleware(ServerErrorGuard)  # inside CORS and timing: its 500s get both
     app.add_middleware(RequestTimingMiddleware, observe=_observer(timings))
     app.add_middleware(
         CORSMiddleware,

@@ -121,17 +121,14 @@ def _serve(args: argparse.Namespace) -> None:
 
 
 def _run_uvicorn(args: argparse.Namespace, reload: bool) -> None:
-    import uvicorn
+    from graphport.serving import serve
+    from graphport.settings import Settings
 
-    uvicorn.run(
-        "graphport.app:create_app",
-        factory=True,
+    serve(
         host=args.host,
         port=args.port,
-        reload=reload,
         reload_dirs=[str(args.config.resolve().parent)] if reload else None,
-        log_level="info",
-        timeout_graceful_shutdown=10,
+        grace_seconds=Settings().bg_job_shutdown_grace_period_secs,
     )
 
 

@@ -8,6 +8,7 @@ from graphport.auth.loader import AuthSetup
 from graphport.config import LanggraphConfig
 from graphport.db.checkpointer import Checkpointer
 from graphport.db.engine import Database
+from graphport.execution.shutdown import ShutdownDrain
 from graphport.graphs.registry import GraphRegistry
 from graphport.services.assistants import AssistantService
 from graphport.services.crons import CronService
@@ -36,3 +37,4 @@ class AppContext:
     store: StoreService
     crons: CronService
     auth: AuthSetup | None = None
+    drain: ShutdownDrain | None = None  # the run engine's shutdown (SIGTERM)

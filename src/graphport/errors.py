@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-
-logger = logging.getLogger(__name__)
 
 
 class GraphportError(Exception):
@@ -54,6 +51,12 @@ class Unavailable(GraphportError):
     status_code = 500
 
 
+class ShuttingDown(GraphportError):
+    """The server stopped before the awaited run ended; the run waits for the next one."""
+
+    status_code = 503
+
+
 class AuthRejected(GraphportError):
     """An auth handler raised ``Auth.exceptions.HTTPException``: its status, detail, headers."""
 
@@ -89,13 +92,10 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     return _error(exc.status_code, exc.detail, getattr(exc, "headers", None))
 
 
-async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-    logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return _error(500, "Internal Server Error")
-
-
 def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(Exception, _unexpected_error)
+    """Domain, validation and HTTP errors; unexpected ones are ``ServerErrorGuard``'s
+    (api/middleware.py), not an ``Exception`` handler: Starlette runs that one outermost,
+    outside CORS, and re-raises after answering, which makes uvicorn drop the connection."""
     app.add_exception_handler(GraphportError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

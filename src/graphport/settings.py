@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     bg_job_shutdown_grace_period_secs: float = Field(
         default=180, alias="BG_JOB_SHUTDOWN_GRACE_PERIOD_SECS", ge=0
     )
+    # Largest request body accepted (413 past it): room for a few base64 images in messages.
+    max_body_bytes: int = Field(default=8 * 1024 * 1024, alias="GRAPHPORT_MAX_BODY_BYTES", ge=1)
     stream_retention_secs: float = Field(default=600, alias="GRAPHPORT_STREAM_RETENTION_SECS", ge=0)
     dev_mode: bool = Field(default=False, alias="GRAPHPORT_DEV")
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")

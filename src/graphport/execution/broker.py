@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -80,6 +80,7 @@ class LocalBroker:
         self._runs: dict[UUID, _RunChannel] = {}
         self._threads: dict[UUID, _ThreadChannel] = {}
         self._retention = retention_seconds
+        self._ended: Callable[[UUID | None], Any] | None = None  # set by end_all
 
     # -- producer side (RunEvents) -------------------------------------------------------------
 
@@ -141,6 +142,9 @@ class LocalBroker:
         if channel is None:
             return None
         subscriber = Subscriber(modes)
+        if self._ended is not None and channel.closed_at is None:
+            _end({subscriber}, Event(channel.next_id, "error", dumps(self._ended(run_id))))
+            return subscriber
         _replay(subscriber, channel.events, last_event_id)
         if channel.closed_at is not None:
             subscriber.offer(END)
@@ -155,6 +159,9 @@ class LocalBroker:
         thread = self._threads.setdefault(thread_id, _ThreadChannel())
         thread.idle_since = None
         subscriber = Subscriber(modes)
+        if self._ended is not None:
+            _end({subscriber}, Event(thread.next_id, "error", dumps(self._ended(None))))
+            return subscriber
         _replay(subscriber, thread.history, last_event_id)
         thread.subscribers.add(subscriber)
         subscriber.home, subscriber.thread = thread.subscribers, thread
@@ -182,6 +189,33 @@ class LocalBroker:
         return sum(len(c.subscribers) for c in self._runs.values()) + sum(
             len(t.subscribers) for t in self._threads.values()
         )
+
+    def run_streams(self) -> int:
+        """Open streams waiting on a run (thread streams wait on nothing in particular)."""
+        return sum(len(c.subscribers) for c in self._runs.values())
+
+    def end_all(self, error_for: Callable[[UUID | None], Any]) -> None:
+        """Shutdown: every open stream gets a final ``error`` event and ends. Its data is
+        ``error_for(run_id)``, or ``error_for(None)`` on thread streams. Streams opened
+        later end the same way at once."""
+        self._ended = error_for
+        for run_id, channel in self._runs.items():
+            if channel.subscribers:
+                error = Event(channel.next_id, "error", dumps(error_for(run_id)))
+                channel.next_id += 1
+                _end(channel.subscribers, error)
+        for thread in self._threads.values():
+            if thread.subscribers:
+                error = Event(thread.next_id, "error", dumps(error_for(None)))
+                thread.next_id += 1
+                _end(thread.subscribers, error)
+
+
+def _end(subscribers: set[Subscriber], error: Event) -> None:
+    for subscriber in subscribers:
+        subscriber.offer(error)
+        subscriber.offer(END)
+    subscribers.clear()
 
 
 def _replay(subscriber: Subscriber, kept: Iterable[Event], last_event_id: str | None) -> None:

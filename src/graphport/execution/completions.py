@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -23,10 +24,15 @@ class RunOutcome:
 class Completions:
     def __init__(self) -> None:
         self._waiters: dict[UUID, set[asyncio.Future[RunOutcome]]] = {}
+        self._closed: Callable[[UUID], Exception] | None = None
 
     def expect(self, run_id: UUID) -> asyncio.Future[RunOutcome]:
-        """Register interest before the run can end, so the end is never missed."""
+        """Register interest before the run can end, so the end is never missed. After
+        ``close`` the future fails at once with the shutdown error."""
         future: asyncio.Future[RunOutcome] = asyncio.get_running_loop().create_future()
+        if self._closed is not None:
+            future.set_exception(self._closed(run_id))
+            return future
         self._waiters.setdefault(run_id, set()).add(future)
         return future
 
@@ -38,6 +44,8 @@ class Completions:
                 del self._waiters[run_id]
         if not future.done():
             future.cancel()
+        elif not future.cancelled():
+            future.exception()  # read: a shutdown error nobody awaited is not worth a warning
 
     def resolve(self, outcome: RunOutcome) -> None:
         for future in self._waiters.pop(outcome.run_id, ()):
@@ -50,3 +58,12 @@ class Completions:
 
     def waiting(self) -> int:
         return sum(len(w) for w in self._waiters.values())
+
+    def close(self, error_for: Callable[[UUID], Exception]) -> None:
+        """Shutdown: every waiter's future fails with ``error_for(run_id)``, now and later."""
+        self._closed = error_for
+        waiters, self._waiters = self._waiters, {}
+        for run_id, futures in waiters.items():
+            for future in futures:
+                if not future.done():
+                    future.set_exception(error_for(run_id))

@@ -26,6 +26,7 @@ Row = dict[str, Any]
 
 _IDLE_RECHECK_SECONDS = 5.0  # safety net: notices are the wake-up, this only covers losses
 HEARTBEAT_SECONDS = 5.0
+_LOOP_EXIT_SECONDS = 1.0  # how long a stopping claim loop may take to finish its step
 STALE_AFTER_SECONDS = 60.0
 
 
@@ -78,26 +79,44 @@ class Executor:
 
     async def stop(self, grace_seconds: float) -> None:
         """Stop claiming; let running runs finish within the grace period, requeue the rest."""
+        await self.drain(grace_seconds)
+        await self._heartbeat.stop()
+        await self._sweeper.stop()
+        if self._listener is not None:
+            await self._listener.stop()
+
+    def stop_claiming(self) -> None:
+        """Take no new runs from now on (shutdown); running ones carry on. Idempotent.
+        The claim loop ends after its current step (a claim under way is not cut)."""
         self._stopping = True
         self._wake.set()
+
+    async def drain(self, grace_seconds: float) -> list[UUID]:
+        """Stop claiming, give the running runs ``grace_seconds`` to end, then stop the rest
+        and requeue them (they resume from their last checkpoint wherever they are claimed
+        next). Returns the requeued run ids; their waiters are not told (the caller's job)."""
+        self.stop_claiming()
         if self._loop_task is not None:
+            # its idle wait may have missed the wake-up: then cut it short
+            await asyncio.wait([self._loop_task], timeout=_LOOP_EXIT_SECONDS)
             self._loop_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._loop_task
         if self._tasks:
             await asyncio.wait(list(self._tasks.values()), timeout=grace_seconds)
-        leftover = list(self._tasks)
-        for task in list(self._tasks.values()):
-            task.cancel()
-        if self._tasks:
-            await asyncio.gather(*self._tasks.values(), return_exceptions=True)
-        if leftover:
+        requeued: list[UUID] = []
+        while self._tasks:  # a run started from a slot reserved before the stop counts too
+            requeued += self._tasks
+            stopping = list(self._tasks.values())
+            for task in stopping:
+                task.cancel()
+            await asyncio.gather(*stopping, return_exceptions=True)
+        if requeued:
             async with self._db.transaction() as conn:
-                await run_repo.requeue_runs(conn, run_ids=leftover)
-        await self._heartbeat.stop()
-        await self._sweeper.stop()
-        if self._listener is not None:
-            await self._listener.stop()
+                await run_repo.requeue_runs(conn, run_ids=requeued)
+                # other processes may take them at once
+                await run_repo.notify(conn, channel=NEW_RUN, payload=f"{self._deps.origin}:")
+        return requeued
 
     # -- signals -----------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from graphport.auth.actor import Actor
 from graphport.db.engine import Database
 from graphport.errors import NotFound
-from graphport.execution.completions import Completions, RunOutcome
+from graphport.execution.completions import Completions
 from graphport.execution.executor import Executor
 from graphport.execution.listener import CANCEL_RUN
 from graphport.repositories import checkpoints as checkpoint_repo
@@ -120,8 +120,10 @@ class RunCanceller:
         return Stopped(ended=ended, running=running, action=action)
 
     def signal(self, stopped: Stopped) -> None:
-        """Stop local running runs now; release anyone joined to a pending run we ended."""
+        """After the commit: stop local running runs now; end the waits and streams of the
+        pending runs we ended (other processes learn of them from the database's RUN_DONE)."""
         for run_id in stopped.running:
             self._executor.cancel_local(run_id, stopped.action)
-        for run_id in stopped.ended:
-            self._completions.resolve(RunOutcome(run_id, "interrupted", known=False))
+        if stopped.ended:
+            self._executor.ended_elsewhere(stopped.ended)
+            self._executor.wake()  # a run queued behind an ended one may be first in line now

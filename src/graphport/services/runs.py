@@ -119,10 +119,14 @@ class RunService:
                 # Background and streamed runs produce events (a join may come at any time);
                 # a run someone waits on only does when a stream joins before it starts.
                 values["kwargs"]["observable"] = observable
-                if not busy and not body.after_seconds and self._executor.reserve_slot():
+                if not busy and not body.after_seconds and self._executor.reserve_slot(run_id):
                     reserved = True
                     values.update(self._executor.claimed_now())
                 created = await repo.create_run(conn, values=values)
+                if reserved and created["status"] != "running":
+                    # queued behind a run in flight: the slot is free again for the claim loop
+                    reserved = False
+                    self._executor.release_slot(run_id)
                 if not reserved and (body.after_seconds or not self._executor.has_free_slot()):
                     # another process may have a free worker: tell them (delivered on commit)
                     due = values.get("available_at")
@@ -130,7 +134,7 @@ class RunService:
                     await repo.notify(conn, channel=NEW_RUN, payload=payload)
         except BaseException:
             if reserved:
-                self._executor.release_slot()
+                self._executor.release_slot(run_id)
             raise
         if stopped is not None:
             self.cancels.signal(stopped)
@@ -192,23 +196,14 @@ class RunService:
         scope: AuthFilter | None,
     ) -> tuple[Stopped | None, bool]:
         """Lock the thread (create it if asked), apply the multitask strategy, tag it.
-        Returns the runs the strategy stopped, and whether runs were in flight."""
+        Returns the runs the strategy stopped, and whether runs are in flight. ``enqueue``
+        does not ask (False): the run's INSERT itself decides whether it starts or queues."""
         stopped, busy = None, False
-        thread = await repo.lock_thread_for_run(conn, thread_id=thread_id, scope=scope)
-        if thread is not None and not thread.get("visible", True):
-            raise NotFound(f"Thread {thread_id} not found")
-        if thread is None:
-            if body.if_not_exists != "create":
-                raise NotFound(f"Thread {thread_id} not found")
-            created = await thread_repo.create_thread(
-                conn, values={"thread_id": thread_id, "metadata": stamp(scope)}
-            )
-            if created is None:  # made meanwhile, by someone who may not share it
-                raise Conflict(f"Thread {thread_id} already exists")
-        else:
+        thread = await self._lock_thread(conn, thread_id, body, scope)
+        if thread is not None:
             if body.strict_resume and body.command and body.command.resume is not None:
                 _check_strict_resume(body.command.resume, thread["interrupts"])
-            if thread["in_flight"]:
+            if body.multitask_strategy not in (None, "enqueue"):
                 stopped, busy = await self._apply_multitask(
                     conn, thread_id, body.multitask_strategy
                 )
@@ -218,6 +213,31 @@ class RunService:
                 conn, thread_id=thread_id, metadata=tags, ttl=None, expires_at=None
             )
         return stopped, busy
+
+    async def _lock_thread(
+        self,
+        conn: AsyncConnection,
+        thread_id: UUID,
+        body: RunCreateStateful,
+        scope: AuthFilter | None,
+    ) -> Row | None:
+        """The locked thread row; None when this call created the thread."""
+        thread = await repo.lock_thread_for_run(conn, thread_id=thread_id, scope=scope)
+        if thread is not None:
+            if not thread.get("visible", True):
+                raise NotFound(f"Thread {thread_id} not found")
+            return thread
+        if body.if_not_exists != "create":
+            raise NotFound(f"Thread {thread_id} not found")
+        values = {"thread_id": thread_id, "metadata": stamp(scope)}
+        if await thread_repo.create_thread(conn, values=values) is not None:
+            return None
+        # A concurrent request created it first (our insert waited for it to commit): go
+        # on with it as an existing thread, unless the caller may not see it.
+        thread = await repo.lock_thread_for_run(conn, thread_id=thread_id, scope=scope)
+        if thread is None or not thread.get("visible", True):
+            raise Conflict(f"Thread {thread_id} already exists")
+        return thread
 
     async def _apply_multitask(
         self, conn: AsyncConnection, thread_id: UUID, strategy: str

@@ -83,6 +83,15 @@ class RunCanceller:
             for run_id, future in zip(stopped.running, futures, strict=True):
                 self._completions.forget(run_id, future)
 
+    async def stop_late_runs(self, conn: AsyncConnection, thread_id: UUID) -> Stopped | None:
+        """In the transaction that deletes the thread, after ``stop_thread_runs``: lock the
+        thread (no run can be created on it any more) and stop runs created meanwhile.
+        The caller ``signal``s the result after its commit."""
+        if await repo.lock_thread_for_run(conn, thread_id=thread_id) is None:
+            return None
+        rows = await repo.in_flight_runs(conn, thread_id=thread_id)
+        return await self.cancel_rows(conn, rows, "interrupt") if rows else None
+
     async def cancel_many(self, body: RunsCancel, *, action: str, actor: Actor) -> None:
         statuses = repo.IN_FLIGHT if body.status in (None, "all") else (body.status or "",)
         value = {"thread_id": body.thread_id, "run_ids": body.run_ids, "action": action}

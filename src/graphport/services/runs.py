@@ -86,16 +86,23 @@ class RunService:
     # -- create ------------------------------------------------------------------------------
 
     async def create(
-        self, thread_id: UUID | None, body: RunCreate, *, actor: Actor, observable: bool = True
+        self,
+        thread_id: UUID | None,
+        body: RunCreate,
+        *,
+        actor: Actor,
+        observable: bool = True,
+        run_id: UUID | None = None,
     ) -> Row:
         """Queue a run. ``thread_id`` None: a stateless run on a thread of its own.
+        ``run_id``: the new run's id, when the caller must know it beforehand.
 
         When this process has a free worker slot and the thread is idle, the run is inserted
         already running and started here: no claim round trip, no wake-up delay."""
         if body.webhook:
             self._webhooks.check(body.webhook)
         assistant_id = self._assistant_uuid(body.assistant_id)
-        run_id = uuid4()
+        run_id = run_id or uuid4()
         access = await authorize_run(actor, thread_id, assistant_id, run_id, body)
         body, scope, assistant_scope = access.body, access.thread_scope, access.assistant_scope
         stopped: Stopped | None = None
@@ -287,9 +294,18 @@ class RunService:
     async def _create_and_expect(
         self, thread_id: UUID | None, body: RunCreate, actor: Actor
     ) -> tuple[Row, asyncio.Future[RunOutcome]]:
-        created = await self.create(thread_id, body, actor=actor, observable=False)
-        # The run cannot end before this line: the executor's task needs this coroutine to yield.
-        return created, self._completions.expect(created["run_id"])
+        # Expected before it exists: a queued run may be ended (a cancel, here or in another
+        # process) as soon as it is committed, before create() returns.
+        run_id = uuid4()
+        future = self._completions.expect(run_id)
+        try:
+            created = await self.create(
+                thread_id, body, actor=actor, observable=False, run_id=run_id
+            )
+        except BaseException:
+            self._completions.forget(run_id, future)
+            raise
+        return created, future
 
     async def join(self, thread_id: UUID, run_id: UUID, *, actor: Actor) -> Any:
         value = {"thread_id": thread_id, "run_id": run_id}

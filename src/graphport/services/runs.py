@@ -126,19 +126,7 @@ class RunService:
                 # Background and streamed runs produce events (a join may come at any time);
                 # a run someone waits on only does when a stream joins before it starts.
                 values["kwargs"]["observable"] = observable
-                if not busy and not body.after_seconds and self._executor.reserve_slot(run_id):
-                    reserved = True
-                    values.update(self._executor.claimed_now())
-                created = await repo.create_run(conn, values=values)
-                if reserved and created["status"] != "running":
-                    # queued behind a run in flight: the slot is free again for the claim loop
-                    reserved = False
-                    self._executor.release_slot(run_id)
-                if not reserved and (body.after_seconds or not self._executor.has_free_slot()):
-                    # another process may have a free worker: tell them (delivered on commit)
-                    due = values.get("available_at")
-                    payload = f"{self._origin}:{due.timestamp() if due else ''}"
-                    await repo.notify(conn, channel=NEW_RUN, payload=payload)
+                created, reserved = await self._insert(conn, values, body, may_start=not busy)
         except BaseException:
             if reserved:
                 self._executor.release_slot(run_id)
@@ -154,6 +142,34 @@ class RunService:
         else:
             self._executor.wake(created["available_at"] if body.after_seconds else None)
         return created
+
+    async def _insert(
+        self, conn: AsyncConnection, values: Row, body: RunCreate, *, may_start: bool
+    ) -> tuple[Row, bool]:
+        """Insert the run (the thread is locked); returns it and whether it holds a worker
+        slot reserved here, to start after the commit. It does when a slot is free and no
+        run is in flight on the thread: the INSERT decides that, with a snapshot taken after
+        the lock (one round trip; ``may_start`` False: the caller knows the thread is busy)."""
+        run_id = values["run_id"]
+        reserved = may_start and not body.after_seconds and self._executor.reserve_slot(run_id)
+        if reserved:
+            values.update(self._executor.claimed_now())
+        try:
+            created = await repo.create_run(conn, values=values)
+        except BaseException:
+            if reserved:
+                self._executor.release_slot(run_id)
+            raise
+        if reserved and created["status"] != "running":
+            # queued behind a run in flight: the slot is free again for the claim loop
+            reserved = False
+            self._executor.release_slot(run_id)
+        if not reserved and (body.after_seconds or not self._executor.has_free_slot()):
+            # another process may have a free worker: tell them (delivered on commit)
+            due = values.get("available_at")
+            payload = f"{self._origin}:{due.timestamp() if due else ''}"
+            await repo.notify(conn, channel=NEW_RUN, payload=payload)
+        return created, reserved
 
     async def _assistant(
         self, conn: AsyncConnection, assistant_id: UUID, scope: AuthFilter | None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import time
 from typing import Any
@@ -102,3 +103,36 @@ def test_sigterm_requeues_what_does_not_finish_in_the_grace_period(fresh_databas
         assert joined.json()["log"][-1] == "after"
     finally:
         again.stop()
+
+
+async def test_a_run_failed_by_the_sweeper_ends_its_joins_in_other_processes(
+    fresh_database: str,
+) -> None:
+    """The run's process dies; another process's sweeper fails it (no retries left): the
+    join and join stream opened on that other process end at once."""
+    no_retry = {"BG_JOB_MAX_RETRIES": "0"}
+    worker = ServerProcess(database_uri=fresh_database, extra_env=no_retry).start()
+    api = ServerProcess(
+        database_uri=fresh_database, extra_env={**no_retry, "N_JOBS_PER_WORKER": "0"}
+    ).start()
+    try:
+        thread_id, run_id = _background_run(worker.url, delay=30)
+        _wait_status(worker.url, thread_id, run_id, "running")
+        async with httpx.AsyncClient(base_url=api.url, timeout=30) as http:
+            path = f"/threads/{thread_id}/runs/{run_id}"
+            async with http.stream("GET", f"{path}/stream") as stream:
+                join = asyncio.create_task(http.get(f"{path}/join"))
+                worker.stop(signal.SIGKILL)
+                # the sweeper runs every 10 s; the stream ends with the run
+                lines = await asyncio.wait_for(_lines(stream), 25)
+                joined = (await asyncio.wait_for(join, 5)).json()
+            assert (await http.get(path)).json()["status"] == "error"
+        assert not any(line.startswith("event: error") for line in lines)
+        assert joined["__error__"]["error"] == "WorkerLost"
+    finally:
+        worker.stop()
+        api.stop()
+
+
+async def _lines(response: httpx.Response) -> list[str]:
+    return [line async for line in response.aiter_lines()]

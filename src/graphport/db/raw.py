@@ -14,9 +14,19 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from graphport.serialization import dumps_text
 
 
-async def driver(conn: AsyncConnection) -> Any:
-    """The asyncpg connection of ``conn`` (inside its current transaction)."""
+async def driver(conn: AsyncConnection, *, alone: bool = False) -> Any:
+    """The asyncpg connection of ``conn``, inside ``conn``'s transaction.
+
+    SQLAlchemy sends BEGIN lazily, before its own first statement: a raw statement coming
+    first would run on its own (autocommit), its row locks gone as soon as it returns, so
+    BEGIN is sent here. ``alone``: the caller's only statement, atomic by itself; when no
+    statement came before it, it runs without BEGIN and COMMIT (two round trips saved)."""
     fairy = await conn.get_raw_connection()
+    adapted: Any = fairy.dbapi_connection
+    if alone or not conn.in_transaction():
+        return fairy.driver_connection
+    if adapted._transaction is None and not adapted.autocommit:
+        await adapted._start_transaction()
     return fairy.driver_connection
 
 

@@ -15,6 +15,9 @@ from uuid import UUID
 from graphport.serialization import dumps
 
 THREAD_HISTORY = 10_000  # events a thread stream can replay with Last-Event-ID
+# How long an ended run is remembered: a join that read the run as in flight just before
+# it ended (its end announced meanwhile) must still find it ended.
+ENDED_MEMORY_SECONDS = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,15 +82,19 @@ class LocalBroker:
     def __init__(self, *, retention_seconds: float = 600.0) -> None:
         self._runs: dict[UUID, _RunChannel] = {}
         self._threads: dict[UUID, _ThreadChannel] = {}
+        self._ended: dict[UUID, float] = {}  # run id -> when it ended (insertion ordered)
         self._retention = retention_seconds
         self._ended: Callable[[UUID | None], Any] | None = None  # set by end_all
 
     # -- producer side (RunEvents) -------------------------------------------------------------
 
     def prepare(self, run_id: UUID, thread_id: UUID, *, resumable: bool) -> None:
-        """Open the run's channel before it starts, so early subscribers and replays work."""
+        """Open the run's channel before it starts, so early subscribers and replays work.
+        A run that already ended gets a closed channel: its streams end at once."""
         if run_id not in self._runs:
-            self._runs[run_id] = _RunChannel(thread_id, resumable)
+            channel = self._runs[run_id] = _RunChannel(thread_id, resumable)
+            if run_id in self._ended:
+                channel.closed_at = time.monotonic()
 
     def wants(self, run_id: UUID, thread_id: UUID) -> bool:
         channel = self._runs.get(run_id)
@@ -110,9 +117,23 @@ class LocalBroker:
         self._to_thread(thread_id, event, encoded)
 
     async def close(self, run_id: UUID, thread_id: UUID) -> None:
+        self._close(run_id, thread_id)
+
+    def end(self, run_id: UUID) -> None:
+        channel = self._runs.get(run_id)
+        if channel is None:
+            self._ended.setdefault(run_id, time.monotonic())
+        else:
+            self._close(run_id, channel.thread_id)
+
+    def _close(self, run_id: UUID, thread_id: UUID) -> None:
+        """End the run's streams and tell its thread's streams; once only."""
+        if run_id in self._ended:
+            return
+        now = self._ended[run_id] = time.monotonic()
         channel = self._runs.get(run_id)
         if channel is not None:
-            channel.closed_at = time.monotonic()
+            channel.closed_at = now
             for subscriber in channel.subscribers:
                 subscriber.offer(END)
             channel.subscribers.clear()
@@ -184,6 +205,11 @@ class LocalBroker:
         for thread_id, thread in list(self._threads.items()):
             if thread.idle_since is not None and now - thread.idle_since > self._retention:
                 del self._threads[thread_id]
+        while self._ended:
+            oldest = next(iter(self._ended))
+            if now - self._ended[oldest] <= ENDED_MEMORY_SECONDS:
+                break
+            del self._ended[oldest]
 
     def open_streams(self) -> int:
         return sum(len(c.subscribers) for c in self._runs.values()) + sum(

@@ -17,3 +17,9 @@ class RunEvents(Protocol):
     async def close(self, run_id: UUID, thread_id: UUID) -> None:
         """The run ended and its end is recorded: no more events."""
         ...
+
+    def end(self, run_id: UUID) -> None:
+        """The run ended without its worker here (cancelled while pending, deleted, ended
+        in another process): close whatever streams of it are open here. Idempotent, and a
+        stream opened on it afterwards ends at once."""
+        ...

@@ -8,13 +8,14 @@ import contextlib
 import logging
 import secrets
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 from graphport.db.engine import Database
 from graphport.execution.completions import Completions, RunOutcome
+from graphport.execution.control import RunControl
 from graphport.execution.listener import CANCEL_RUN, NEW_RUN, RUN_DONE, PgListener
 from graphport.execution.worker import RunWorker, WorkerDeps
 from graphport.repositories import runs as run_repo
@@ -52,13 +53,15 @@ class Executor:
         # Set when work may be waiting in the queue; cleared when a claim finds none.
         self._maybe_pending = True
         self._tasks: dict[UUID, asyncio.Task[None]] = {}
-        self._cancel_actions: dict[UUID, str] = {}
+        # Runs this worker holds (claimed or reserved, started or about to be): a cancel
+        # that comes before the task exists is kept here, not lost.
+        self._controls: dict[UUID, RunControl] = {}
         self._stopping = False
         self._reserved = 0
         self._next_due: datetime | None = None  # earliest known scheduled run
         self._due_checked_at = 0.0
         self._loop_task: asyncio.Task[None] | None = None
-        self._worker = RunWorker(deps, self._cancel_actions.get)
+        self._worker = RunWorker(deps)
         self._listener: PgListener | None = None
         self._heartbeat = PeriodicTask("run-heartbeat", HEARTBEAT_SECONDS, self._beat)
         self._sweeper = PeriodicTask("orphan-run-sweeper", HEARTBEAT_SECONDS * 2, self.sweep)
@@ -134,33 +137,49 @@ class Executor:
         """(slots, slots in use) of this worker."""
         return self._slots, len(self._tasks) + self._reserved
 
-    def reserve_slot(self) -> bool:
-        """Hold a slot for a run the caller inserts as already running (no claim round trip)."""
+    def reserve_slot(self, run_id: UUID) -> bool:
+        """Hold a slot for a run the caller inserts as already running (no claim round
+        trip). The caller then calls ``start_reserved`` or ``release_slot``."""
         if not self.has_free_slot():
             return False
         self._reserved += 1
+        self._controls[run_id] = RunControl()
         return True
 
     def claimed_now(self) -> Row:
         """Column values of a run claimed at insert time by this worker."""
         return {"status": "running", "worker_id": self.worker_id, "attempt": 1}
 
-    def release_slot(self) -> None:
+    def release_slot(self, run_id: UUID) -> None:
         self._reserved -= 1
+        self._controls.pop(run_id, None)
 
     def start_reserved(self, run: Row) -> None:
         self._reserved -= 1
         self._start(run)
 
     def cancel_local(self, run_id: UUID, action: str) -> bool:
-        task = self._tasks.get(run_id)
-        if task is None:
+        """Stop a run this worker holds (idempotent: only the first cancel counts)."""
+        control = self._controls.get(run_id)
+        if control is None:
             return False
-        self._cancel_actions[run_id] = action
-        task.cancel()
+        control.request(action)
         return True
 
+    def ended_elsewhere(self, run_ids: Iterable[UUID]) -> None:
+        """Runs that ended without a worker of this process recording it (cancelled or
+        deleted while pending, failed by the sweeper, or ended in another process): release
+        whoever waits on them here and close their streams. Idempotent."""
+        for run_id in run_ids:
+            if run_id in self._controls:
+                continue  # ours: the worker closes and resolves once the end is recorded
+            self._completions.resolve_remote(run_id)
+            self._deps.events.end(run_id)
+
     def _on_notice(self, channel: str, payload: str) -> None:
+        if channel == RUN_DONE:  # sent by the database for every run that ends
+            self.ended_elsewhere([UUID(payload)])
+            return
         origin, _, rest = payload.partition(":")
         if origin == self._deps.origin:
             return  # our own notice, already handled in-process
@@ -169,8 +188,6 @@ class Executor:
         elif channel == CANCEL_RUN:
             run_id, _, action = rest.partition(":")
             self.cancel_local(UUID(run_id), action or "interrupt")
-        elif channel == RUN_DONE:
-            self._completions.resolve_remote(UUID(rest))
 
     # -- the claim loop ----------------------------------------------------------------------
 
@@ -193,10 +210,16 @@ class Executor:
 
     async def _claim(self) -> Row | None:
         for _ in range(3):
+            run: Row | None = None
             try:
                 async with self._db.relaxed_transaction() as conn:
-                    return await run_repo.claim_next_run(conn, worker_id=self.worker_id)
+                    run = await run_repo.claim_next_run(conn, worker_id=self.worker_id)
+                    if run is not None:  # before the commit: a cancel may follow it at once
+                        self._controls[run["run_id"]] = RunControl(run["cancel_action"])
+                return run
             except Exception as exc:
+                if run is not None:
+                    self._controls.pop(run["run_id"], None)
                 # Two claims raced on one thread; the unique index let only one win.
                 if "uq_run_one_running_per_thread" not in str(exc):
                     raise
@@ -231,16 +254,19 @@ class Executor:
     async def _execute(self, run: Row) -> None:
         run_id = run["run_id"]
         started = time.monotonic()
+        control = self._controls.setdefault(run_id, RunControl(run.get("cancel_action")))
         try:
-            outcome: RunOutcome = await self._worker.execute(run)
+            outcome: RunOutcome = await self._worker.execute(run, control)
         except asyncio.CancelledError:
+            self._tasks.pop(run_id, None)
+            self._controls.pop(run_id, None)
             return  # shutdown: stop() requeues it
         except Exception as exc:
             logger.exception("run %s could not be recorded", run_id)
             outcome = await self._record_failure(run_id, exc)
-        finally:
-            self._tasks.pop(run_id, None)
-            self._cancel_actions.pop(run_id, None)
+        # no await from here to the resolve: a RUN_DONE notice of this end finds it resolved
+        self._tasks.pop(run_id, None)
+        self._controls.pop(run_id, None)
         if self._maybe_pending or outcome.more_queued:
             self._maybe_pending = True
             self._wake.set()  # a slot is free and a queued run may be claimable now
@@ -283,6 +309,7 @@ class Executor:
                     run_ids=failed,
                     error={"error": "WorkerLost", "message": "The run's worker stopped too often"},
                 )
+        self.ended_elsewhere(cancelled + failed)
         if retry:
             logger.warning("requeued %d runs of a stopped worker", len(retry))
             self.wake()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 from uuid import UUID
@@ -17,9 +16,9 @@ from sqlalchemy import text
 
 from graphport.db.engine import Database
 from graphport.execution.completions import RunOutcome
+from graphport.execution.control import RunControl
 from graphport.execution.events import RunEvents
 from graphport.execution.inputs import interrupt_nodes, run_config, run_context, run_input
-from graphport.execution.listener import RUN_DONE
 from graphport.execution.stream_modes import StreamTranslator
 from graphport.graphs.registry import AnyPregel, GraphRegistry
 from graphport.graphs.state_format import thread_interrupts, thread_status
@@ -48,25 +47,25 @@ def error_json(exc: BaseException) -> Row:
 
 
 class RunWorker:
-    def __init__(self, deps: WorkerDeps, cancel_action: Callable[[UUID], str | None]) -> None:
+    def __init__(self, deps: WorkerDeps) -> None:
         self._deps = deps
-        self._cancel_action = cancel_action
 
-    async def execute(self, run: Row) -> RunOutcome:
+    async def execute(self, run: Row, control: RunControl) -> RunOutcome:
         """Run the graph; the outcome is recorded before this returns, and the run's streams
         close after that (a client that sees the stream end finds the run finished).
 
-        A CancelledError without a cancel request (shutdown) propagates: the caller requeues.
+        Only the graph is cancellable (``control``): recording the end never is. A
+        CancelledError without a cancel request (shutdown) propagates: the caller requeues.
         """
         run_id: UUID = run["run_id"]
         status, error, final = "success", None, None
         try:
             async with asyncio.timeout(self._deps.timeout_seconds):
-                final = await self._drive(run)
+                final = await control.drive(self._drive(run))
         except TimeoutError as exc:
             status, error = "timeout", error_json(exc) | {"message": "Run timed out"}
         except asyncio.CancelledError:
-            action = self._cancel_action(run_id)
+            action = control.cancelled_by_request()
             if action is None:
                 raise
             status = "rollback" if action == "rollback" else "interrupted"
@@ -173,7 +172,6 @@ class RunWorker:
                 await checkpoint_repo.delete_run_checkpoints(
                     conn, thread_id=thread_id, run_id=run_id
                 )
-                await run_repo.delete_run(conn, run_id=run_id)
         snapshot = None
         if final is not None:
             values: Any = final  # ran to its end: nothing pending, nothing interrupted
@@ -190,28 +188,32 @@ class RunWorker:
             # Encoded once: the thread row, the wait response and the webhook reuse the bytes
             # (a long conversation's values are the biggest thing a run writes).
             values = orjson.Fragment(dumps(values))
-        temporary = bool(run["kwargs"].get("temporary"))
-        more_queued = False
-        async with db.relaxed_transaction() as conn:
-            # the thread row first, then the run: every writer locks in this order
-            if temporary:
-                await thread_repo.delete_thread(conn, thread_id=thread_id)
-                await checkpoint_repo.delete_thread_checkpoints(conn, thread_ids=[thread_id])
-            else:
-                more_queued = await thread_repo.record_run_end(
-                    conn,
-                    thread_id=thread_id,
-                    values=values,
-                    status=thread_state,
-                    interrupts=interrupts,
-                    error=error,
-                )
-                if status != "rollback":
-                    await run_repo.finish_run(conn, run_id=run_id, status=status, error=error)
-            await run_repo.notify(conn, channel=RUN_DONE, payload=f"{self._deps.origin}:{run_id}")
+        more_queued = await self._record(run, status, error, values, thread_state, interrupts)
         ended_as = "interrupted" if status == "rollback" else status
         known = values if values is not thread_repo.UNCHANGED else None
         return RunOutcome(run_id, ended_as, values=known, error=error, more_queued=more_queued)
+
+    async def _record(
+        self, run: Row, status: str, error: Row | None, values: Any, state: str, interrupts: Row
+    ) -> bool:
+        """Write the run's end and the thread's new state; whether runs are queued behind.
+        The thread row first, then the run: every writer locks in this order. Other
+        processes learn of the end from the database (a trigger sends RUN_DONE)."""
+        run_id, thread_id = run["run_id"], run["thread_id"]
+        ended = {"values": values, "status": state, "interrupts": interrupts, "error": error}
+        async with self._deps.db.relaxed_transaction() as conn:
+            if run["kwargs"].get("temporary"):
+                await thread_repo.delete_thread(conn, thread_id=thread_id)
+                await checkpoint_repo.delete_thread_checkpoints(conn, thread_ids=[thread_id])
+                return False
+            if status == "rollback":
+                queued = await thread_repo.record_run_end(conn, thread_id=thread_id, **ended)
+                await run_repo.delete_run(conn, run_id=run_id)
+                return queued
+            # the common end: one statement, no transaction round trips
+            return await thread_repo.record_run_end(
+                conn, thread_id=thread_id, run=(run_id, status), **ended
+            )
 
     async def _safe_snapshot(self, run: Row) -> StateSnapshot | None:
         try:

@@ -17,6 +17,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.dialects.postgresql import dialect as postgres_dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from graphport.auth.filters import AuthFilter
@@ -26,6 +27,7 @@ from graphport.repositories.filters import auth_conditions
 
 Row = dict[str, Any]
 
+_PG = postgres_dialect()  # type: ignore[no-untyped-call]
 IN_FLIGHT = ("pending", "running")
 
 # The oldest due pending run whose thread has no running run and no older pending run.
@@ -79,12 +81,11 @@ _IN_FLIGHT_RUNS = (
     .where(run.c.thread_id == bindparam("thread_id"), run.c.status.in_(IN_FLIGHT))
     .order_by(run.c.seq)
 )
+# Only the lock: whether runs are in flight is decided by a later statement (a fresh
+# snapshot). A subquery here would use the snapshot taken before waiting for the lock and
+# miss the run the previous lock holder just inserted.
 _LOCK_THREAD_SQL = """
-    SELECT t.metadata, t.interrupts, EXISTS (
-        SELECT 1 FROM run r WHERE r.thread_id = t.thread_id AND r.status IN ('pending', 'running')
-    ) AS in_flight
-    FROM thread t WHERE t.thread_id = $1
-    FOR UPDATE OF t
+    SELECT t.metadata, t.interrupts FROM thread t WHERE t.thread_id = $1 FOR UPDATE OF t
 """
 _INSERTABLE = [c.name for c in run.c if c.name != "seq"]
 _RUN_DEFAULTS: Row = {
@@ -96,44 +97,50 @@ _RUN_DEFAULTS: Row = {
     "error": None,
 }
 _JSON_COLUMNS = {"metadata", "kwargs", "error"}
-_DB_CLOCK = {"created_at", "updated_at", "available_at"}  # default to the database's now()
-_STARTED_CLOCK = {"started_at", "heartbeat_at"}  # now() when inserted already running
-_PARAMS = [c for c in _INSERTABLE if c not in _STARTED_CLOCK]  # the $n arguments, in order
+_PARAMS = [c for c in _INSERTABLE if c not in ("started_at", "heartbeat_at")]  # $n, in order
 
 
-def _insert_value(column: str) -> str:
-    if column in _STARTED_CLOCK:
-        return f"CASE WHEN ${_PARAMS.index('status') + 1} = 'running' THEN now() END"
-    param = f"${_PARAMS.index(column) + 1}"
-    return f"COALESCE({param}, now())" if column in _DB_CLOCK else param
+def _param(column: str) -> str:
+    """``$n::type``: typed, since the values come through a SELECT, not a VALUES list."""
+    return f"${_PARAMS.index(column) + 1}::{run.c[column].type.compile(dialect=_PG)}"
 
 
+# Computed columns; ``d.running``: asked to start now (the caller holds a worker slot) and
+# no run is pending or running on the thread. The INSERT decides this itself because its
+# snapshot is taken after the caller locked the thread: it sees every run inserted by an
+# earlier lock holder, so a second run can never come out running, nor overtake a queued one.
+_COMPUTED = {
+    "status": "CASE WHEN d.running THEN 'running' ELSE 'pending' END",
+    "worker_id": f"CASE WHEN d.running THEN {_param('worker_id')} END",
+    "attempt": f"CASE WHEN d.running THEN {_param('attempt')} ELSE 0 END",
+    "started_at": "CASE WHEN d.running THEN d.at END",
+    "heartbeat_at": "CASE WHEN d.running THEN d.at END",
+    # the clock at insert (not at transaction start): created_at follows the queue order
+    **{c: f"COALESCE({_param(c)}, d.at)" for c in ("created_at", "updated_at", "available_at")},
+}
 _INSERT_RUN_SQL = (
-    f"INSERT INTO run ({', '.join(_INSERTABLE)}) VALUES ("
-    + ", ".join(_insert_value(c) for c in _INSERTABLE)
-    + ") RETURNING *"
-)
-_FINISH_RUN_SQL = (
-    "UPDATE run SET status = $2, error = $3, ended_at = now(), updated_at = now() "
-    "WHERE run_id = $1 AND status = 'running'"
+    f"INSERT INTO run ({', '.join(_INSERTABLE)}) SELECT "
+    + ", ".join(_COMPUTED.get(c) or _param(c) for c in _INSERTABLE)
+    + f" FROM (SELECT clock_timestamp() AS at, {_param('status')} = 'running' AND NOT EXISTS ("
+    f"SELECT 1 FROM run o WHERE o.thread_id = {_param('thread_id')} "
+    "AND o.status IN ('pending', 'running')) AS running) d RETURNING *"
 )
 
 
 async def lock_thread_for_run(
     conn: AsyncConnection, *, thread_id: UUID, scope: AuthFilter | None = None
 ) -> Row | None:
-    """Lock the thread row (serialising run creation on it): its metadata, and whether
-    runs are pending or running on it. None when the thread does not exist; with an auth
-    ``scope``, ``visible`` says whether the caller may see it (same round trip)."""
+    """Lock the thread row (serialising run creation on it): its metadata and interrupts.
+    None when the thread does not exist; with an auth ``scope``, ``visible`` says whether
+    the caller may see it (same round trip). Runs in flight are not part of the answer: ask
+    ``in_flight_runs`` (a later statement) or let ``create_run`` decide."""
     if not scope:
         row = await (await driver(conn)).fetchrow(_LOCK_THREAD_SQL, thread_id)
         return dict(row) if row else None
-    in_flight = exists().where(run.c.thread_id == thread.c.thread_id, run.c.status.in_(IN_FLIGHT))
     stmt = (
         select(
             thread.c.metadata,
             thread.c.interrupts,
-            in_flight.label("in_flight"),
             and_(*auth_conditions(thread.c.metadata, scope)).label("visible"),
         )
         .where(thread.c.thread_id == thread_id)
@@ -144,6 +151,9 @@ async def lock_thread_for_run(
 
 
 async def create_run(conn: AsyncConnection, *, values: Row) -> Row:
+    """Insert a run; the caller holds the thread's lock. ``status: "running"`` (with
+    ``worker_id`` and ``attempt``) asks for it to start at once: it does only when no run
+    is pending or running on the thread, else it is queued (``status`` of the answer)."""
     full = {**_RUN_DEFAULTS, "created_at": None, "updated_at": None, "available_at": None, **values}
     args = [jsonb(full[c]) if c in _JSON_COLUMNS else full[c] for c in _PARAMS]
     return dict(await (await driver(conn)).fetchrow(_INSERT_RUN_SQL, *args))
@@ -206,12 +216,6 @@ async def next_available_at(conn: AsyncConnection) -> datetime | None:
     )
     value: datetime | None = (await conn.execute(stmt)).scalar()
     return value
-
-
-async def finish_run(
-    conn: AsyncConnection, *, run_id: UUID, status: str, error: Row | None
-) -> None:
-    await (await driver(conn)).execute(_FINISH_RUN_SQL, run_id, status, jsonb(error))
 
 
 async def end_pending(

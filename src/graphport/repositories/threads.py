@@ -245,11 +245,20 @@ async def delete_threads_with_metadata(
     return list((await conn.execute(stmt)).scalars())
 
 
-_RECORD_RUN_END_SQL = (
+_THREAD_END = (
     "UPDATE thread SET status = $2, interrupts = $3, error = $4, "
     "values = CASE WHEN $5 THEN $6::jsonb ELSE values END, "
-    "updated_at = now(), state_updated_at = now() WHERE thread_id = $1 "
-    "RETURNING EXISTS (SELECT 1 FROM run WHERE run.thread_id = $1 AND run.status = 'pending')"
+    "updated_at = now(), state_updated_at = now() WHERE thread_id = $1"
+)
+_QUEUED = "EXISTS (SELECT 1 FROM run WHERE run.thread_id = $1 AND run.status = 'pending')"
+_RECORD_RUN_END_SQL = f"{_THREAD_END} RETURNING {_QUEUED}"
+# The run's own end in the same statement (atomic without a transaction). It reads ``t``,
+# so the thread row is locked first, as by every writer.
+_RECORD_AND_FINISH_SQL = (
+    f"WITH t AS ({_THREAD_END} RETURNING 1), r AS ("
+    "UPDATE run SET status = $8, error = $4, ended_at = now(), updated_at = now() "
+    "WHERE run_id = $7 AND status = 'running' AND EXISTS (SELECT 1 FROM t)) "
+    f"SELECT {_QUEUED}"
 )
 
 
@@ -261,17 +270,23 @@ async def record_run_end(
     status: str,
     interrupts: dict[str, Any],
     error: dict[str, Any] | None,
+    run: tuple[UUID, str] | None = None,
 ) -> bool:
-    """The run-end update of the thread row (hot path: raw driver). Returns whether runs
-    are queued on the thread."""
+    """The run-end update of the thread row (hot path: raw driver). ``run``: (run id, its
+    final status) to end the run in the same statement (then needing no transaction).
+    Returns whether runs are queued on the thread."""
     keep = values is UNCHANGED
-    queued = await (await driver(conn)).fetchval(
-        _RECORD_RUN_END_SQL,
+    args = [
         thread_id,
         status,
         jsonb(interrupts),
         jsonb(error),
         not keep,
         None if keep else jsonb(values),
-    )
+    ]
+    if run is None:
+        queued = await (await driver(conn)).fetchval(_RECORD_RUN_END_SQL, *args)
+    else:
+        raw = await driver(conn, alone=True)
+        queued = await raw.fetchval(_RECORD_AND_FINISH_SQL, *args, *run)
     return bool(queued)

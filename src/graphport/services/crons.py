@@ -322,6 +322,8 @@ class CronService:
                 await self._start_run(row)
             except GraphportError as exc:  # e.g. its creator may no longer run on the thread
                 logger.warning("cron %s could not start a run: %s", row["cron_id"], exc.detail)
+            except Exception:  # the other due crons still fire
+                logger.exception("cron %s could not start a run", row["cron_id"])
         return len(due)
 
     async def _start_run(self, row: Row) -> None:

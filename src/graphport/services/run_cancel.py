@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from graphport.auth.actor import Actor
 from graphport.db.engine import Database
 from graphport.errors import NotFound
-from graphport.execution.completions import Completions, RunOutcome
+from graphport.execution.completions import Completions
 from graphport.execution.executor import Executor
 from graphport.execution.listener import CANCEL_RUN
 from graphport.repositories import checkpoints as checkpoint_repo
@@ -83,6 +83,15 @@ class RunCanceller:
             for run_id, future in zip(stopped.running, futures, strict=True):
                 self._completions.forget(run_id, future)
 
+    async def stop_late_runs(self, conn: AsyncConnection, thread_id: UUID) -> Stopped | None:
+        """In the transaction that deletes the thread, after ``stop_thread_runs``: lock the
+        thread (no run can be created on it any more) and stop runs created meanwhile.
+        The caller ``signal``s the result after its commit."""
+        if await repo.lock_thread_for_run(conn, thread_id=thread_id) is None:
+            return None
+        rows = await repo.in_flight_runs(conn, thread_id=thread_id)
+        return await self.cancel_rows(conn, rows, "interrupt") if rows else None
+
     async def cancel_many(self, body: RunsCancel, *, action: str, actor: Actor) -> None:
         statuses = repo.IN_FLIGHT if body.status in (None, "all") else (body.status or "",)
         value = {"thread_id": body.thread_id, "run_ids": body.run_ids, "action": action}
@@ -120,8 +129,10 @@ class RunCanceller:
         return Stopped(ended=ended, running=running, action=action)
 
     def signal(self, stopped: Stopped) -> None:
-        """Stop local running runs now; release anyone joined to a pending run we ended."""
+        """After the commit: stop local running runs now; end the waits and streams of the
+        pending runs we ended (other processes learn of them from the database's RUN_DONE)."""
         for run_id in stopped.running:
             self._executor.cancel_local(run_id, stopped.action)
-        for run_id in stopped.ended:
-            self._completions.resolve(RunOutcome(run_id, "interrupted", known=False))
+        if stopped.ended:
+            self._executor.ended_elsewhere(stopped.ended)
+            self._executor.wake()  # a run queued behind an ended one may be first in line now

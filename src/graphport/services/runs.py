@@ -88,14 +88,21 @@ class RunService:
     # -- create ------------------------------------------------------------------------------
 
     async def create(
-        self, thread_id: UUID | None, body: RunCreate, *, actor: Actor, observable: bool = True
+        self,
+        thread_id: UUID | None,
+        body: RunCreate,
+        *,
+        actor: Actor,
+        observable: bool = True,
+        run_id: UUID | None = None,
     ) -> Row:
         """Queue a run. ``thread_id`` None: a stateless run on a thread of its own.
+        ``run_id``: the new run's id, when the caller must know it beforehand.
 
         When this process has a free worker slot and the thread is idle, the run is inserted
         already running and started here: no claim round trip, no wake-up delay."""
         assistant_id = self._assistant_uuid(body.assistant_id)
-        run_id = uuid4()
+        run_id = run_id or uuid4()
         access = await authorize_run(actor, thread_id, assistant_id, run_id, body)
         body, scope, assistant_scope = access.body, access.thread_scope, access.assistant_scope
         await self.checks.check(
@@ -122,18 +129,10 @@ class RunService:
                 # Background and streamed runs produce events (a join may come at any time);
                 # a run someone waits on only does when a stream joins before it starts.
                 values["kwargs"]["observable"] = observable
-                if not busy and not body.after_seconds and self._executor.reserve_slot():
-                    reserved = True
-                    values.update(self._executor.claimed_now())
-                created = await repo.create_run(conn, values=values)
-                if not reserved and (body.after_seconds or not self._executor.has_free_slot()):
-                    # another process may have a free worker: tell them (delivered on commit)
-                    due = values.get("available_at")
-                    payload = f"{self._origin}:{due.timestamp() if due else ''}"
-                    await repo.notify(conn, channel=NEW_RUN, payload=payload)
+                created, reserved = await self._insert(conn, values, body, may_start=not busy)
         except BaseException:
             if reserved:
-                self._executor.release_slot()
+                self._executor.release_slot(run_id)
             raise
         if stopped is not None:
             self.cancels.signal(stopped)
@@ -146,6 +145,34 @@ class RunService:
         else:
             self._executor.wake(created["available_at"] if body.after_seconds else None)
         return created
+
+    async def _insert(
+        self, conn: AsyncConnection, values: Row, body: RunCreate, *, may_start: bool
+    ) -> tuple[Row, bool]:
+        """Insert the run (the thread is locked); returns it and whether it holds a worker
+        slot reserved here, to start after the commit. It does when a slot is free and no
+        run is in flight on the thread: the INSERT decides that, with a snapshot taken after
+        the lock (one round trip; ``may_start`` False: the caller knows the thread is busy)."""
+        run_id = values["run_id"]
+        reserved = may_start and not body.after_seconds and self._executor.reserve_slot(run_id)
+        if reserved:
+            values.update(self._executor.claimed_now())
+        try:
+            created = await repo.create_run(conn, values=values)
+        except BaseException:
+            if reserved:
+                self._executor.release_slot(run_id)
+            raise
+        if reserved and created["status"] != "running":
+            # queued behind a run in flight: the slot is free again for the claim loop
+            reserved = False
+            self._executor.release_slot(run_id)
+        if not reserved and (body.after_seconds or not self._executor.has_free_slot()):
+            # another process may have a free worker: tell them (delivered on commit)
+            due = values.get("available_at")
+            payload = f"{self._origin}:{due.timestamp() if due else ''}"
+            await repo.notify(conn, channel=NEW_RUN, payload=payload)
+        return created, reserved
 
     async def _assistant(
         self, conn: AsyncConnection, assistant_id: UUID, scope: AuthFilter | None
@@ -195,23 +222,14 @@ class RunService:
         scope: AuthFilter | None,
     ) -> tuple[Stopped | None, bool]:
         """Lock the thread (create it if asked), apply the multitask strategy, tag it.
-        Returns the runs the strategy stopped, and whether runs were in flight."""
+        Returns the runs the strategy stopped, and whether runs are in flight. ``enqueue``
+        does not ask (False): the run's INSERT itself decides whether it starts or queues."""
         stopped, busy = None, False
-        thread = await repo.lock_thread_for_run(conn, thread_id=thread_id, scope=scope)
-        if thread is not None and not thread.get("visible", True):
-            raise NotFound(f"Thread {thread_id} not found")
-        if thread is None:
-            if body.if_not_exists != "create":
-                raise NotFound(f"Thread {thread_id} not found")
-            created = await thread_repo.create_thread(
-                conn, values={"thread_id": thread_id, "metadata": stamp(scope)}
-            )
-            if created is None:  # made meanwhile, by someone who may not share it
-                raise Conflict(f"Thread {thread_id} already exists")
-        else:
+        thread = await self._lock_thread(conn, thread_id, body, scope)
+        if thread is not None:
             if body.strict_resume and body.command and body.command.resume is not None:
                 _check_strict_resume(body.command.resume, thread["interrupts"])
-            if thread["in_flight"]:
+            if body.multitask_strategy not in (None, "enqueue"):
                 stopped, busy = await self._apply_multitask(
                     conn, thread_id, body.multitask_strategy
                 )
@@ -221,6 +239,31 @@ class RunService:
                 conn, thread_id=thread_id, metadata=tags, ttl=None, expires_at=None
             )
         return stopped, busy
+
+    async def _lock_thread(
+        self,
+        conn: AsyncConnection,
+        thread_id: UUID,
+        body: RunCreateStateful,
+        scope: AuthFilter | None,
+    ) -> Row | None:
+        """The locked thread row; None when this call created the thread."""
+        thread = await repo.lock_thread_for_run(conn, thread_id=thread_id, scope=scope)
+        if thread is not None:
+            if not thread.get("visible", True):
+                raise NotFound(f"Thread {thread_id} not found")
+            return thread
+        if body.if_not_exists != "create":
+            raise NotFound(f"Thread {thread_id} not found")
+        values = {"thread_id": thread_id, "metadata": stamp(scope)}
+        if await thread_repo.create_thread(conn, values=values) is not None:
+            return None
+        # A concurrent request created it first (our insert waited for it to commit): go
+        # on with it as an existing thread, unless the caller may not see it.
+        thread = await repo.lock_thread_for_run(conn, thread_id=thread_id, scope=scope)
+        if thread is None or not thread.get("visible", True):
+            raise Conflict(f"Thread {thread_id} already exists")
+        return thread
 
     async def _apply_multitask(
         self, conn: AsyncConnection, thread_id: UUID, strategy: str
@@ -273,9 +316,18 @@ class RunService:
     async def _create_and_expect(
         self, thread_id: UUID | None, body: RunCreate, actor: Actor
     ) -> tuple[Row, asyncio.Future[RunOutcome]]:
-        created = await self.create(thread_id, body, actor=actor, observable=False)
-        # The run cannot end before this line: the executor's task needs this coroutine to yield.
-        return created, self._completions.expect(created["run_id"])
+        # Expected before it exists: a queued run may be ended (a cancel, here or in another
+        # process) as soon as it is committed, before create() returns.
+        run_id = uuid4()
+        future = self._completions.expect(run_id)
+        try:
+            created = await self.create(
+                thread_id, body, actor=actor, observable=False, run_id=run_id
+            )
+        except BaseException:
+            self._completions.forget(run_id, future)
+            raise
+        return created, future
 
     async def join(self, thread_id: UUID, run_id: UUID, *, actor: Actor) -> Any:
         value = {"thread_id": thread_id, "run_id": run_id}

@@ -129,9 +129,12 @@ class ThreadService:
                     raise NotFound(f"Thread {thread_id} not found")
         await self._runs.cancels.stop_thread_runs(thread_id)
         async with self._db.transaction() as conn:
+            late = await self._runs.cancels.stop_late_runs(conn, thread_id)
             if not await repo.delete_thread(conn, thread_id=thread_id, scope=scope):
                 raise NotFound(f"Thread {thread_id} not found")
             await checkpoint_repo.delete_thread_checkpoints(conn, thread_ids=[thread_id])
+        if late is not None:
+            self._runs.cancels.signal(late)
 
     async def delete_expired(self, *, batch: int = 500) -> int:
         """Delete threads whose TTL passed (and their checkpoints); returns how many."""

@@ -84,7 +84,7 @@ class LocalBroker:
         self._threads: dict[UUID, _ThreadChannel] = {}
         self._ended: dict[UUID, float] = {}  # run id -> when it ended (insertion ordered)
         self._retention = retention_seconds
-        self._ended: Callable[[UUID | None], Any] | None = None  # set by end_all
+        self._shutdown_error: Callable[[UUID | None], Any] | None = None  # set by end_all
 
     # -- producer side (RunEvents) -------------------------------------------------------------
 
@@ -163,8 +163,9 @@ class LocalBroker:
         if channel is None:
             return None
         subscriber = Subscriber(modes)
-        if self._ended is not None and channel.closed_at is None:
-            _end({subscriber}, Event(channel.next_id, "error", dumps(self._ended(run_id))))
+        if self._shutdown_error is not None and channel.closed_at is None:
+            error = dumps(self._shutdown_error(run_id))
+            _end({subscriber}, Event(channel.next_id, "error", error))
             return subscriber
         _replay(subscriber, channel.events, last_event_id)
         if channel.closed_at is not None:
@@ -180,8 +181,9 @@ class LocalBroker:
         thread = self._threads.setdefault(thread_id, _ThreadChannel())
         thread.idle_since = None
         subscriber = Subscriber(modes)
-        if self._ended is not None:
-            _end({subscriber}, Event(thread.next_id, "error", dumps(self._ended(None))))
+        if self._shutdown_error is not None:
+            error = dumps(self._shutdown_error(None))
+            _end({subscriber}, Event(thread.next_id, "error", error))
             return subscriber
         _replay(subscriber, thread.history, last_event_id)
         thread.subscribers.add(subscriber)
@@ -224,7 +226,7 @@ class LocalBroker:
         """Shutdown: every open stream gets a final ``error`` event and ends. Its data is
         ``error_for(run_id)``, or ``error_for(None)`` on thread streams. Streams opened
         later end the same way at once."""
-        self._ended = error_for
+        self._shutdown_error = error_for
         for run_id, channel in self._runs.items():
             if channel.subscribers:
                 error = Event(channel.next_id, "error", dumps(error_for(run_id)))

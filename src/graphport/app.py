@@ -40,6 +40,7 @@ from graphport.scheduling.periodic import PeriodicTask
 from graphport.services.assistants import AssistantService
 from graphport.services.crons import CronService
 from graphport.services.metrics import MetricsService, Timings
+from graphport.services.run_checks import RunChecks
 from graphport.services.runs import RunService
 from graphport.services.store import StoreService
 from graphport.services.streams import StreamService
@@ -164,7 +165,8 @@ async def _start_run_engine(
         executor, completions, broker, grace_seconds=settings.bg_job_shutdown_grace_period_secs
     )
     stack.push_async_callback(drain.finish)
-    runs = RunService(db, registry, executor, completions, policy, broker, origin=origin)
+    checks = RunChecks(db, registry, policy, checkpointer.saver)
+    runs = RunService(db, registry, executor, completions, checks, broker, origin=origin)
     return runs, executor, drain
 
 

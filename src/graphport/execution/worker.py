@@ -167,9 +167,15 @@ class RunWorker:
     async def _finish(self, run: Row, status: str, error: Row | None, final: Any) -> RunOutcome:
         run_id, thread_id = run["run_id"], run["thread_id"]
         db = self._deps.db
-        if status == "rollback":
+        rolled_back = status == "rollback"
+        if rolled_back or status in ("error", "timeout"):
             async with db.transaction() as conn:
-                await checkpoint_repo.delete_run_checkpoints(
+                if rolled_back:
+                    await checkpoint_repo.delete_run_checkpoints(
+                        conn, thread_id=thread_id, run_id=run_id
+                    )
+                # a failed or rolled-back run leaves no command to be applied later
+                await checkpoint_repo.delete_unapplied_command(
                     conn, thread_id=thread_id, run_id=run_id
                 )
         snapshot = None

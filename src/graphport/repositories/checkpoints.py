@@ -74,6 +74,28 @@ async def delete_run_checkpoints(conn: AsyncConnection, *, thread_id: UUID, run_
     )
 
 
+# LangGraph's task id for writes that belong to no task: a Command's update, goto and resume.
+NULL_TASK_ID = "00000000-0000-0000-0000-000000000000"
+
+
+async def delete_unapplied_command(conn: AsyncConnection, *, thread_id: UUID, run_id: UUID) -> None:
+    """Drop the writes of no task pending on the thread's latest root checkpoint, when the run
+    made no checkpoint of its own (it failed, or was rolled back, before they were applied).
+    LangGraph stores a run's Command there before applying it, and every later run and state
+    read applies them again: a value a reducer refused would fail them all."""
+    await conn.execute(
+        text(
+            "DELETE FROM checkpoint_writes WHERE thread_id = :thread_id AND checkpoint_ns = '' "
+            "AND task_id = :no_task AND checkpoint_id = ("
+            "  SELECT checkpoint_id FROM checkpoints WHERE thread_id = :thread_id "
+            "  AND checkpoint_ns = '' ORDER BY checkpoint_id DESC LIMIT 1) "
+            "AND NOT EXISTS (SELECT 1 FROM checkpoints WHERE thread_id = :thread_id "
+            "  AND metadata->>'run_id' = :run_id)"
+        ),
+        {"thread_id": str(thread_id), "run_id": str(run_id), "no_task": NULL_TASK_ID},
+    )
+
+
 async def checkpoint_exists(
     conn: AsyncConnection, *, thread_id: UUID, checkpoint_ns: str, checkpoint_id: str | None
 ) -> bool:

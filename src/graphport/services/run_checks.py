@@ -11,6 +11,7 @@ from uuid import UUID
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.channels.base import BaseChannel
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.constants import END
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -68,16 +69,23 @@ def command_update(body: RunCreate) -> Row | None:
     return update if isinstance(update, dict) and update else None
 
 
-def check_update(graph: AnyPregel, update: Row) -> None:
-    """Each key must be a state key, and its value one the key's reducer takes (tried on an
-    empty state). A run would otherwise store the update, fail, and every later read of the
-    thread would fail on it too."""
+def check_update(graph: AnyPregel, update: Row, channel_values: Row) -> None:
+    """Each key must be a state key, and its value one the key's reducer takes on the state
+    the run starts from (``channel_values``: its checkpoint's channels; empty on a new
+    thread). A run queued before this one may still change that state: then the run fails,
+    and the worker drops the refused update, so the thread stays readable."""
     if unknown := unknown_state_keys(graph, update):
         raise InvalidInput(f"command.update names no state key of the graph: {unknown}")
     for key, value in update.items():
-        channel = cast(BaseChannel[Any, Any, Any], graph.channels[key])
+        spec = cast(BaseChannel[Any, Any, Any], graph.channels[key])
         try:
-            channel.copy().update([value])
+            channel = spec.from_checkpoint(channel_values[key]) if key in channel_values else spec
+            channel = channel.copy()
+        except Exception:  # a channel we cannot seed: the run itself will tell
+            logger.warning("cannot check command.update of %r on the current state", key)
+            continue
+        try:
+            channel.update([value])
         except Exception as exc:  # a reducer refusing the value, whatever it raises
             raise InvalidInput(
                 f"command.update of {key!r} is refused by the graph: {type(exc).__name__}: {exc}"
@@ -85,10 +93,17 @@ def check_update(graph: AnyPregel, update: Row) -> None:
 
 
 class RunChecks:
-    def __init__(self, db: Database, registry: GraphRegistry, webhooks: WebhookPolicy) -> None:
+    def __init__(
+        self,
+        db: Database,
+        registry: GraphRegistry,
+        webhooks: WebhookPolicy,
+        checkpointer: BaseCheckpointSaver[Any],
+    ) -> None:
         self._db = db
         self._registry = registry
         self._webhooks = webhooks
+        self._checkpointer = checkpointer
 
     async def check(
         self,
@@ -116,7 +131,7 @@ class RunChecks:
             if checkpoint is not None and thread_id is not None:
                 await require_checkpoint(conn, thread_id, checkpoint)
         if assistant is not None:
-            await self._check_graph(assistant, body, named, actor)
+            await self._check_graph(assistant, body, named, actor, thread_id, checkpoint)
 
     async def visible_assistant(
         self, conn: AsyncConnection, assistant_id: UUID, scope: AuthFilter | None
@@ -132,7 +147,13 @@ class RunChecks:
         return assistant
 
     async def _check_graph(
-        self, assistant: Row, body: RunCreate, named: dict[str, list[str]], actor: Actor
+        self,
+        assistant: Row,
+        body: RunCreate,
+        named: dict[str, list[str]],
+        actor: Actor,
+        thread_id: UUID | None,
+        checkpoint: CheckpointConfig | None,
     ) -> None:
         graph_id = assistant["graph_id"]
         # the config the run's graph is built with (context mirrored into configurable)
@@ -141,8 +162,9 @@ class RunChecks:
         try:
             missing = set(await self._registry.missing_nodes(graph_id, wanted, config))
             if update := command_update(body):
+                values = await self._channel_values(thread_id, checkpoint)
                 async with self._registry.graph(graph_id, config) as graph:
-                    check_update(graph, update)
+                    check_update(graph, update, values)
         except GraphportError:
             raise
         except Exception as exc:  # the factory fails for this config: so will the run
@@ -159,3 +181,16 @@ class RunChecks:
         raise InvalidInput(
             f"{'; '.join(problems)}; graph {graph_id!r} has nodes: {', '.join(nodes) or 'none'}"
         )
+
+    async def _channel_values(
+        self, thread_id: UUID | None, checkpoint: CheckpointConfig | None
+    ) -> Row:
+        """The channels of the checkpoint a run starts from: the one it names, else the
+        thread's latest; empty for a stateless run or a thread that never ran."""
+        if thread_id is None:
+            return {}
+        configurable: Row = {"thread_id": str(thread_id), "checkpoint_ns": ""}
+        if checkpoint is not None and checkpoint.checkpoint_id:
+            configurable["checkpoint_id"] = checkpoint.checkpoint_id
+        found = await self._checkpointer.aget_tuple(RunnableConfig(configurable=configurable))
+        return dict(found.checkpoint["channel_values"]) if found is not None else {}

@@ -32,7 +32,6 @@ from graphport.services.run_access import authorize_run
 from graphport.services.run_cancel import RunCanceller, Stopped
 from graphport.services.run_checks import RunChecks
 from graphport.services.run_kwargs import build_kwargs
-from graphport.services.webhooks import WebhookPolicy
 
 Row = dict[str, Any]
 RunCreate = RunCreateStateful | RunCreateStateless
@@ -70,7 +69,7 @@ class RunService:
         registry: GraphRegistry,
         executor: Executor,
         completions: Completions,
-        webhooks: WebhookPolicy,
+        checks: RunChecks,
         broker: LocalBroker,
         *,
         origin: str,
@@ -79,11 +78,10 @@ class RunService:
         self._registry = registry
         self._executor = executor
         self._completions = completions
-        self._webhooks = webhooks
         self._broker = broker
         self._origin = origin
         self.cancels = RunCanceller(db, executor, completions, origin=origin)
-        self.checks = RunChecks(db, registry, webhooks)
+        self.checks = checks
 
     # -- create ------------------------------------------------------------------------------
 

@@ -294,3 +294,42 @@ async def test_a_run_finishing_in_another_process_ends_a_join_stream_here(pair: 
         async with _joined_stream(api, thread_id, run_id) as stream:
             await asyncio.wait_for(stream, 5)
         assert await _status(worker, thread_id, run_id) == "success"
+
+
+async def test_a_thread_whose_ttl_passes_during_a_run_outlives_the_run(
+    http: httpx.AsyncClient,
+) -> None:
+    """The TTL sweep (every ~1 s in the test config) skips threads with runs in flight."""
+    created = await http.post("/threads", json={"ttl": 1 / 60})  # one second
+    thread_id = created.json()["thread_id"]
+    run_id = await _create(http, thread_id, SLOW)
+    await asyncio.sleep(2.5)  # past the TTL, a couple of sweeps
+    assert (await http.get(f"/threads/{thread_id}")).status_code == 200
+    joined = await http.get(f"/threads/{thread_id}/runs/{run_id}/join")
+    assert joined.status_code == 200 and "__error__" not in joined.json(), joined.text
+
+    async def gone() -> bool:
+        return (await http.get(f"/threads/{thread_id}")).status_code == 404
+
+    await eventually(gone, within=10)
+
+
+async def test_deleting_an_assistant_with_its_threads_stops_their_runs(
+    http: httpx.AsyncClient,
+) -> None:
+    """The runs of threads deleted with their assistant stop, and their joins return."""
+    assistant = (await http.post("/assistants", json={"graph_id": "slow"})).json()
+    thread_id = await _new_thread(http)
+    body = {"assistant_id": assistant["assistant_id"], "input": {"delay": 30}}
+    run_id = await _create(http, thread_id, body)
+    await _reaches(http, thread_id, run_id, "running")
+    join = asyncio.create_task(http.get(f"/threads/{thread_id}/runs/{run_id}/join"))
+    await asyncio.sleep(0.2)
+    deleted = await http.delete(
+        f"/assistants/{assistant['assistant_id']}", params={"delete_threads": "true"}
+    )
+    assert deleted.status_code == 204
+    started = time.monotonic()
+    await asyncio.wait_for(join, timeout=10)
+    assert time.monotonic() - started < ENDS_WITHIN * 2
+    assert (await http.get(f"/threads/{thread_id}")).status_code == 404

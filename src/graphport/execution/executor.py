@@ -171,8 +171,13 @@ class Executor:
         deleted while pending, failed by the sweeper, or ended in another process): release
         whoever waits on them here and close their streams. Idempotent."""
         for run_id in run_ids:
-            if run_id in self._controls:
-                continue  # ours: the worker closes and resolves once the end is recorded
+            control = self._controls.get(run_id)
+            if control is not None:
+                # Ours, ended or deleted under it (its thread deleted, the sweeper of another
+                # process): stop the graph (a no-op once it is done). The worker records
+                # the end, then closes and resolves.
+                control.request("interrupt")
+                continue
             self._completions.resolve_remote(run_id)
             self._deps.events.end(run_id)
 

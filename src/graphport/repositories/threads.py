@@ -222,10 +222,14 @@ async def count_threads(
 
 
 async def delete_expired_threads(conn: AsyncConnection, *, limit: int) -> list[UUID]:
-    """Delete up to ``limit`` threads whose TTL has passed; skip rows others hold."""
+    """Delete up to ``limit`` threads whose TTL has passed; skip rows others hold, and
+    threads with runs in flight (a run is activity: they go at a later sweep)."""
+    in_flight = exists().where(
+        run.c.thread_id == thread.c.thread_id, run.c.status.in_(("pending", "running"))
+    )
     expired = (
         select(thread.c.thread_id)
-        .where(thread.c.expires_at <= func.now())
+        .where(thread.c.expires_at <= func.now(), ~in_flight)
         .limit(limit)
         .with_for_update(skip_locked=True)
         .scalar_subquery()

@@ -234,7 +234,9 @@ class _Values:
             body["checkpoint"]["checkpoint_id"] = pick(self.record.checkpoint_ids)
         if "input" in body and self.rnd.random() < 0.5:
             body["input"] = GRAPHS[self.graph_id][0]
-        for superstep in body.get("supersteps") or []:
-            for update in (superstep.get("updates") or []) if isinstance(superstep, dict) else []:
+        supersteps = body.get("supersteps")
+        for superstep in supersteps if isinstance(supersteps, list) else []:
+            updates = superstep.get("updates") if isinstance(superstep, dict) else None
+            for update in updates if isinstance(updates, list) else []:
                 if isinstance(update, dict) and "as_node" in update:
                     update["as_node"] = pick(nodes)

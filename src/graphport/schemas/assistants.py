@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from graphport.schemas.common import (
     INT4_MAX,
+    SELECTABLE,
     IfExists,
     Json,
     Limit,
@@ -105,6 +106,12 @@ class Assistant(BaseModel):
     description: str | None
 
 
+class AssistantSelection(Assistant):
+    """An assistant as search returns it: every field, or only those ``select`` names."""
+
+    model_config = SELECTABLE
+
+
 class AssistantVersion(BaseModel):
     assistant_id: UUID
     graph_id: str
@@ -117,8 +124,9 @@ class AssistantVersion(BaseModel):
     description: str | None
 
 
-class GraphSchema(BaseModel):
-    graph_id: str
+class SubgraphSchema(BaseModel):
+    """A graph's JSON schemas; a part that cannot be expressed is ``null``."""
+
     input_schema: Json | None = None
     output_schema: Json | None = None
     state_schema: Json | None = None
@@ -126,4 +134,33 @@ class GraphSchema(BaseModel):
     context_schema: Json | None = None
 
 
-Subgraphs = dict[str, Any]
+class GraphSchema(SubgraphSchema):
+    graph_id: str
+
+
+Subgraphs = dict[str, SubgraphSchema]
+"""Schemas of each subgraph, keyed by its namespace (``parent|child``)."""
+
+
+class DrawnNode(BaseModel):
+    """``id`` is the node's name (an index for anonymous nodes); ``type`` is ``runnable``,
+    ``schema`` or ``unknown`` and ``data`` names it; both are absent for a node without data."""
+
+    id: str | int
+    type: str | None = None
+    data: str | Json | None = None
+    metadata: Json | None = None
+
+
+class DrawnEdge(BaseModel):
+    source: str | int
+    target: str | int
+    data: Any = None
+    conditional: bool | None = None
+
+
+class GraphDrawing(BaseModel):
+    """The graph's nodes and edges; ``xray`` inlines subgraph nodes as ``parent:child``."""
+
+    nodes: list[DrawnNode]
+    edges: list[DrawnEdge]

@@ -1,4 +1,4 @@
-"""Cron requests, named as in the API."""
+"""Cron requests and responses, named as in the API."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from graphport.schemas.common import (
+    SELECTABLE,
     Json,
     Limit,
     Offset,
@@ -128,3 +129,30 @@ class CronSearch(CronFilters):
 
 class CronCountRequest(CronFilters):
     pass
+
+
+class Cron(BaseModel):
+    """Response shape (documentation only: handlers return JSON directly). ``thread_id`` is
+    null for a cron that runs on a new thread each time; ``next_run_date`` is null once the
+    cron has no firing left before its ``end_time``."""
+
+    cron_id: UUID
+    assistant_id: UUID
+    thread_id: UUID | None
+    end_time: datetime | None
+    schedule: str
+    timezone: str
+    created_at: datetime
+    updated_at: datetime
+    user_id: str | None
+    payload: Json = Field(description="The run each firing creates (its request fields).")
+    next_run_date: datetime | None
+    metadata: Json
+    on_run_completed: Literal["delete", "keep"] | None
+    enabled: bool
+
+
+class CronSelection(Cron):
+    """A cron as search returns it: every field, or only those ``select`` names."""
+
+    model_config = SELECTABLE

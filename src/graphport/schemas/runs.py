@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator, with_config
 from typing_extensions import TypedDict
 
-from graphport.schemas.common import MAX_AFTER_SECONDS, Json, RequestModel, checked_config
-from graphport.schemas.threads import CheckpointConfig
+from graphport.schemas.common import (
+    MAX_AFTER_SECONDS,
+    SELECTABLE,
+    Json,
+    RequestModel,
+    checked_config,
+)
+from graphport.schemas.threads import CheckpointConfig, RunError
 
 RunStatus = Literal["pending", "running", "error", "success", "timeout", "interrupted"]
 MultitaskStrategy = Literal["reject", "interrupt", "rollback", "enqueue"]
@@ -150,3 +156,32 @@ class Run(TypedDict):
     metadata: Json
     kwargs: Json
     multitask_strategy: MultitaskStrategy
+
+
+@with_config(SELECTABLE)
+class RunSelection(Run):
+    """A run as the thread's run list returns it: every field, or only those ``select``
+    names."""
+
+
+class RunFailed(BaseModel):
+    """What waiting on a run that failed (or timed out, or is unknown to a join) returns."""
+
+    model_config = ConfigDict(serialize_by_alias=True)
+
+    error: RunError = Field(alias="__error__")
+
+
+RunOutput = Annotated[
+    RunFailed | Any,
+    Field(
+        description="The thread's state values when the run ended (any JSON: an object for "
+        'most graphs), or ``{"__error__": {...}}`` when it failed.'
+    ),
+]
+
+
+class Empty(BaseModel):
+    """An empty object: ``{}``."""
+
+    model_config = ConfigDict(extra="forbid")

@@ -1,10 +1,11 @@
-"""Store requests, named as in the API."""
+"""Store requests and responses, named as in the API."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from graphport.schemas.common import (
     INT4_MAX,
@@ -98,3 +99,25 @@ class StoreListNamespacesRequest(_Namespaced):
     max_depth: int | None = Field(default=None, ge=1, le=INT4_MAX)
     limit: int = Field(default=100, ge=1, le=1000)
     offset: int = Offset
+
+
+class Item(BaseModel):
+    """A stored document (response shape: documentation only)."""
+
+    namespace: list[str]
+    key: str
+    value: Json
+    created_at: datetime
+    updated_at: datetime
+
+
+class SearchItem(Item):
+    score: float | None = Field(description="Similarity to ``query`` (null without one).")
+
+
+class SearchItemsResponse(BaseModel):
+    items: list[SearchItem]
+
+
+class ListNamespaceResponse(BaseModel):
+    namespaces: list[list[str]]

@@ -98,9 +98,7 @@ def print_report(reports: list[Report], log: str) -> int:
     print(f"    answered 2xx at least once: {len(total.reached())}")
     if missing:
         print("    never answered: " + ", ".join(missing))
-    print(
-        f"\n=== failed checks: {len(total.failures)} ({len(total.distinct_failures())} distinct)"
-    )
+    print(f"\n=== failed checks: {len(total.failures)} ({len(total.distinct_failures())} distinct)")
     if total.failures:
         print(total.format_failures(limit=500))
     print("\n=== unhandled errors in the server log\n" + summary(log, limit=200))

@@ -8,7 +8,13 @@ from fastapi import APIRouter, Response
 
 from graphport.api.deps import Crons, CurrentActor
 from graphport.api.parsing import StrictRoute
-from graphport.api.responses import BODY, errors, json_response, pagination_headers
+from graphport.api.responses import (
+    BODY,
+    CRON_WRITE_ERRORS,
+    errors,
+    json_response,
+    pagination_headers,
+)
 from graphport.schemas.crons import (
     Cron,
     CronCountRequest,
@@ -23,20 +29,13 @@ from graphport.services.crons import CRON_FIELDS
 
 router = APIRouter(tags=["Crons"], route_class=StrictRoute)
 
-_WRITE_REASONS = {
-    404: "No such assistant (or thread, or checkpoint the run names).",
-    422: "Invalid request, or runs that could not start: a schedule that never fires, an "
-    "unknown timezone, graph, webhook or node.",
-}
-WRITE_ERRORS = errors(404, *BODY, reasons=_WRITE_REASONS)
 
-
-@router.post("/runs/crons", response_model=Cron, responses=WRITE_ERRORS)
+@router.post("/runs/crons", response_model=Cron, responses=CRON_WRITE_ERRORS)
 async def create_cron(body: CronCreate, crons: Crons, actor: CurrentActor) -> Response:
     return json_response(select_fields(await crons.create(None, body, actor=actor), CRON_FIELDS))
 
 
-@router.post("/threads/{thread_id}/runs/crons", response_model=Cron, responses=WRITE_ERRORS)
+@router.post("/threads/{thread_id}/runs/crons", response_model=Cron, responses=CRON_WRITE_ERRORS)
 async def create_thread_cron(
     thread_id: UUID, body: ThreadCronCreate, crons: Crons, actor: CurrentActor
 ) -> Response:
@@ -65,7 +64,7 @@ async def get_cron(cron_id: UUID, crons: Crons, actor: CurrentActor) -> Response
     return json_response(select_fields(await crons.get(cron_id, actor=actor), CRON_FIELDS))
 
 
-@router.patch("/runs/crons/{cron_id}", response_model=Cron, responses=WRITE_ERRORS)
+@router.patch("/runs/crons/{cron_id}", response_model=Cron, responses=CRON_WRITE_ERRORS)
 async def patch_cron(cron_id: UUID, body: CronPatch, crons: Crons, actor: CurrentActor) -> Response:
     return json_response(select_fields(await crons.update(cron_id, body, actor=actor), CRON_FIELDS))
 

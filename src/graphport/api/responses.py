@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import Response
 
+from graphport.schemas.runs import Empty
 from graphport.serialization import dumps
 
 Responses = dict[int | str, dict[str, Any]]
@@ -46,6 +47,44 @@ def errors(*statuses: int, reasons: dict[int, str] | None = None) -> Responses:
         }
         for status in statuses
     }
+
+
+# Groups several operations share.
+_RUN_CREATE_REASONS = {
+    404: "No such thread (without if_not_exists=create), assistant, or checkpoint.",
+    409: "The thread is busy and multitask_strategy is reject.",
+    422: "Invalid request, or a run that cannot start: an unknown graph, webhook, node or "
+    "state key.",
+}
+RUN_CREATE_ERRORS = errors(404, 409, *BODY, reasons=_RUN_CREATE_REASONS)
+"""Creating a run on a thread: background, wait and stream alike."""
+STATELESS_RUN_ERRORS = errors(404, *BODY, reasons=_RUN_CREATE_REASONS)
+"""Creating a run on a thread of its own (no thread to be busy)."""
+STATE_ERRORS = errors(
+    404,
+    409,
+    422,
+    reasons={
+        404: "No such thread (or checkpoint).",
+        # reading replays stored writes through the graph's reducers
+        409: "The thread's state holds writes its graph refuses: it cannot be read.",
+    },
+)
+"""Reading a thread's state or history."""
+CRON_WRITE_ERRORS = errors(
+    404,
+    *BODY,
+    reasons={
+        404: "No such assistant (or thread, or checkpoint the run names).",
+        422: "Invalid request, or runs that could not start: a schedule that never fires, "
+        "an unknown timezone, graph, webhook or node.",
+    },
+)
+"""Creating or changing a cron: its runs are checked as a new run's would be."""
+CANCELLED: Responses = {
+    200: {"model": Empty, "description": "With ``wait=true``: the run has ended."},
+    202: {"model": Empty, "description": "The run is asked to stop (pending runs end at once)."},
+}
 
 
 STREAM_EVENT = {

@@ -9,10 +9,16 @@ from fastapi import APIRouter, Query, Response
 
 from graphport.api.deps import CurrentActor, Runs
 from graphport.api.parsing import StrictRoute
-from graphport.api.responses import BODY, Responses, errors, json_response
+from graphport.api.responses import (
+    BODY,
+    CANCELLED,
+    RUN_CREATE_ERRORS,
+    STATELESS_RUN_ERRORS,
+    errors,
+    json_response,
+)
 from graphport.schemas.common import INT4_MAX
 from graphport.schemas.runs import (
-    Empty,
     Run,
     RunCreateStateful,
     RunCreateStateless,
@@ -28,21 +34,6 @@ router = APIRouter(tags=["Thread Runs"], route_class=StrictRoute)
 stateless = APIRouter(prefix="/runs", tags=["Stateless Runs"], route_class=StrictRoute)
 
 Action = Annotated[Literal["interrupt", "rollback"], Query()]
-
-_CREATE_REASONS = {
-    404: "No such thread (without if_not_exists=create), assistant, or checkpoint.",
-    409: "The thread is busy and multitask_strategy is reject.",
-    422: "Invalid request, or a run that cannot start: an unknown graph, webhook, node or "
-    "state key.",
-}
-CREATE_ERRORS = errors(404, 409, *BODY, reasons=_CREATE_REASONS)
-"""What creating a run on a thread may answer (background, wait and stream alike)."""
-STATELESS_ERRORS = errors(404, *BODY, reasons=_CREATE_REASONS)
-SHUTDOWN = errors(503)
-CANCELLED: Responses = {
-    200: {"model": Empty, "description": "With ``wait=true``: the run has ended."},
-    202: {"model": Empty, "description": "The run is asked to stop (pending runs end at once)."},
-}
 
 
 def _run_headers(thread_id: UUID, run_id: UUID) -> dict[str, str]:
@@ -68,7 +59,7 @@ async def list_runs(
     return json_response([run_json(r, select) for r in rows])
 
 
-@router.post("/threads/{thread_id}/runs", response_model=Run, responses=CREATE_ERRORS)
+@router.post("/threads/{thread_id}/runs", response_model=Run, responses=RUN_CREATE_ERRORS)
 async def create_run(
     thread_id: UUID, body: RunCreateStateful, service: Runs, actor: CurrentActor
 ) -> Response:
@@ -82,7 +73,7 @@ async def create_run(
 @router.post(
     "/threads/{thread_id}/runs/wait",
     response_model=RunOutput,
-    responses={**CREATE_ERRORS, **SHUTDOWN},
+    responses={**RUN_CREATE_ERRORS, **errors(503)},
 )
 async def wait_run(
     thread_id: UUID, body: RunCreateStateful, service: Runs, actor: CurrentActor
@@ -151,7 +142,7 @@ async def cancel_runs(
     return json_response({}, status_code=202)
 
 
-@stateless.post("", response_model=Run, responses=STATELESS_ERRORS)
+@stateless.post("", response_model=Run, responses=STATELESS_RUN_ERRORS)
 async def create_stateless_run(
     body: RunCreateStateless, service: Runs, actor: CurrentActor
 ) -> Response:
@@ -162,7 +153,9 @@ async def create_stateless_run(
     )
 
 
-@stateless.post("/wait", response_model=RunOutput, responses={**STATELESS_ERRORS, **SHUTDOWN})
+@stateless.post(
+    "/wait", response_model=RunOutput, responses={**STATELESS_RUN_ERRORS, **errors(503)}
+)
 async def wait_stateless_run(
     body: RunCreateStateless, service: Runs, actor: CurrentActor
 ) -> Response:
@@ -170,7 +163,7 @@ async def wait_stateless_run(
     return json_response(output, headers=_run_headers(created["thread_id"], created["run_id"]))
 
 
-@stateless.post("/batch", response_model=list[Run], responses=STATELESS_ERRORS)
+@stateless.post("/batch", response_model=list[Run], responses=STATELESS_RUN_ERRORS)
 async def create_run_batch(
     bodies: list[RunCreateStateless], service: Runs, actor: CurrentActor
 ) -> Response:

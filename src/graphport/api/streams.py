@@ -10,8 +10,12 @@ from fastapi import APIRouter, Depends, Header, Query
 
 from graphport.api.deps import CurrentActor, Streams
 from graphport.api.parsing import StrictRoute
-from graphport.api.responses import EVENT_STREAM, errors
-from graphport.api.runs import CREATE_ERRORS, STATELESS_ERRORS
+from graphport.api.responses import (
+    EVENT_STREAM,
+    RUN_CREATE_ERRORS,
+    STATELESS_RUN_ERRORS,
+    errors,
+)
 from graphport.api.sse import SSEResponse, stream_headers
 from graphport.errors import InvalidInput
 from graphport.schemas.runs import RunCreateStateful, RunCreateStateless, StreamMode
@@ -51,7 +55,7 @@ def _response(handle: StreamHandle) -> SSEResponse:
     "/threads/{thread_id}/runs/stream",
     response_class=SSEResponse,
     status_code=200,
-    responses={**EVENT_STREAM, **CREATE_ERRORS},
+    responses={**EVENT_STREAM, **RUN_CREATE_ERRORS},
 )
 async def stream_run(
     thread_id: UUID, body: RunCreateStateful, streams: Streams, actor: CurrentActor
@@ -63,7 +67,7 @@ async def stream_run(
     "/stream",
     response_class=SSEResponse,
     status_code=200,
-    responses={**EVENT_STREAM, **STATELESS_ERRORS},
+    responses={**EVENT_STREAM, **STATELESS_RUN_ERRORS},
 )
 async def stream_stateless_run(
     body: RunCreateStateless, streams: Streams, actor: CurrentActor

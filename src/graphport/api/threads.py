@@ -9,7 +9,13 @@ from fastapi import APIRouter, Query, Response
 
 from graphport.api.deps import CurrentActor, Threads, ThreadState
 from graphport.api.parsing import StrictRoute
-from graphport.api.responses import BODY, errors, json_response, pagination_headers
+from graphport.api.responses import (
+    BODY,
+    STATE_ERRORS,
+    errors,
+    json_response,
+    pagination_headers,
+)
 from graphport.errors import InvalidInput
 from graphport.schemas.threads import (
     CheckpointConfig,
@@ -29,17 +35,6 @@ from graphport.schemas.threads import ThreadState as ThreadStateModel
 router = APIRouter(prefix="/threads", tags=["Threads"], route_class=StrictRoute)
 
 Subgraphs = Annotated[bool, Query(description="Include subgraph states in tasks.")]
-
-# Reading state replays stored writes through the graph: writes it refuses are a 409.
-STATE_ERRORS = errors(
-    404,
-    409,
-    422,
-    reasons={
-        404: "No such thread (or checkpoint).",
-        409: "The thread's state holds writes its graph refuses: it cannot be read.",
-    },
-)
 
 
 @router.post(

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field, field_validator
 
 from graphport.schemas.common import (
     INT4_MAX,
@@ -16,6 +16,7 @@ from graphport.schemas.common import (
     Limit,
     Offset,
     RequestModel,
+    ResponseModel,
     SortOrder,
     checked_config,
 )
@@ -91,8 +92,8 @@ class AssistantVersionChange(RequestModel):
     version: int | None = Field(default=None, ge=1, le=INT4_MAX)
 
 
-class Assistant(BaseModel):
-    """Response shape (documentation only: handlers return JSON directly)."""
+class Assistant(ResponseModel):
+    """A versioned configuration of a graph (``config.configurable`` mirrors ``context``)."""
 
     assistant_id: UUID
     graph_id: str
@@ -112,7 +113,7 @@ class AssistantSelection(Assistant):
     model_config = SELECTABLE
 
 
-class AssistantVersion(BaseModel):
+class AssistantVersion(ResponseModel):
     assistant_id: UUID
     graph_id: str
     config: Json
@@ -124,14 +125,14 @@ class AssistantVersion(BaseModel):
     description: str | None
 
 
-class SubgraphSchema(BaseModel):
+class SubgraphSchema(ResponseModel):
     """A graph's JSON schemas; a part that cannot be expressed is ``null``."""
 
-    input_schema: Json | None = None
-    output_schema: Json | None = None
-    state_schema: Json | None = None
-    config_schema: Json | None = None
-    context_schema: Json | None = None
+    input_schema: Json | None
+    output_schema: Json | None
+    state_schema: Json | None
+    config_schema: Json | None
+    context_schema: Json | None
 
 
 class GraphSchema(SubgraphSchema):
@@ -142,7 +143,7 @@ Subgraphs = dict[str, SubgraphSchema]
 """Schemas of each subgraph, keyed by its namespace (``parent|child``)."""
 
 
-class DrawnNode(BaseModel):
+class DrawnNode(ResponseModel):
     """``id`` is the node's name (an index for anonymous nodes); ``type`` is ``runnable``,
     ``schema`` or ``unknown`` and ``data`` names it; both are absent for a node without data."""
 
@@ -152,14 +153,14 @@ class DrawnNode(BaseModel):
     metadata: Json | None = None
 
 
-class DrawnEdge(BaseModel):
+class DrawnEdge(ResponseModel):
     source: str | int
     target: str | int
     data: Any = None
     conditional: bool | None = None
 
 
-class GraphDrawing(BaseModel):
+class GraphDrawing(ResponseModel):
     """The graph's nodes and edges; ``xray`` inlines subgraph nodes as ``parent:child``."""
 
     nodes: list[DrawnNode]

@@ -35,11 +35,18 @@ class RequestModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class ResponseModel(BaseModel):
+    """A response shape, for the OpenAPI document only (handlers return JSON directly, never
+    validated against it). It names every field the server sends: no others are allowed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
 def _nothing_required(schema: JsonDict) -> None:
     schema.pop("required", None)
 
 
-SELECTABLE = ConfigDict(json_schema_extra=_nothing_required)
+SELECTABLE = ConfigDict(extra="forbid", json_schema_extra=_nothing_required)
 """Config of a response model for list items that honour ``select``: the same fields and
 types as the full model, none of them required (``select`` may pick any subset)."""
 

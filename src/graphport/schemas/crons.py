@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field, field_validator
 
 from graphport.schemas.common import (
     SELECTABLE,
@@ -14,6 +14,7 @@ from graphport.schemas.common import (
     Limit,
     Offset,
     RequestModel,
+    ResponseModel,
     SortOrder,
     bounded_time,
     checked_config,
@@ -131,10 +132,10 @@ class CronCountRequest(CronFilters):
     pass
 
 
-class Cron(BaseModel):
-    """Response shape (documentation only: handlers return JSON directly). ``thread_id`` is
-    null for a cron that runs on a new thread each time; ``next_run_date`` is null once the
-    cron has no firing left before its ``end_time``."""
+class Cron(ResponseModel):
+    """A scheduled run. ``thread_id`` is null for a cron that runs on a new thread each
+    time; ``next_run_date`` is null once the cron has no firing left before its
+    ``end_time``."""
 
     cron_id: UUID
     assistant_id: UUID

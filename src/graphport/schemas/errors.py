@@ -1,12 +1,12 @@
-"""The one error body every 4xx (and 5xx) answer carries (response shapes: documentation
-only, ``errors.py`` writes the bodies)."""
+"""The one error body every 4xx (and 5xx) answer carries (response shapes: the handlers in
+``graphport/errors.py`` write the bodies)."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from graphport.schemas.common import ResponseModel
 
 
-class ValidationIssue(BaseModel):
+class ValidationIssue(ResponseModel):
     """One problem request validation found: where (``["body", "limit"]``), what, which kind."""
 
     loc: list[str | int]
@@ -14,7 +14,7 @@ class ValidationIssue(BaseModel):
     type: str
 
 
-class ErrorResponse(BaseModel):
+class ErrorResponse(ResponseModel):
     """``detail`` is a message, or for a request that fails validation (422) the list of
     its problems."""
 

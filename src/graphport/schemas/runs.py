@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator, with_config
+from pydantic import ConfigDict, Field, field_validator, model_validator, with_config
 from typing_extensions import TypedDict
 
 from graphport.schemas.common import (
@@ -14,6 +14,7 @@ from graphport.schemas.common import (
     SELECTABLE,
     Json,
     RequestModel,
+    ResponseModel,
     checked_config,
 )
 from graphport.schemas.threads import CheckpointConfig, RunError
@@ -144,8 +145,10 @@ class RunsCancel(RequestModel):
         return self
 
 
+# A TypedDict, not a ResponseModel: a model field named ``kwargs`` trips the mypy plugin.
+@with_config(ConfigDict(extra="forbid"))
 class Run(TypedDict):
-    """Response shape (a TypedDict: a model field named ``kwargs`` trips the mypy plugin)."""
+    """A run: ``kwargs`` holds what it was created with (input, config, stream modes, ...)."""
 
     run_id: UUID
     thread_id: UUID
@@ -164,7 +167,7 @@ class RunSelection(Run):
     names."""
 
 
-class RunFailed(BaseModel):
+class RunFailed(ResponseModel):
     """What waiting on a run that failed (or timed out, or is unknown to a join) returns."""
 
     model_config = ConfigDict(serialize_by_alias=True)
@@ -181,7 +184,5 @@ RunOutput = Annotated[
 ]
 
 
-class Empty(BaseModel):
+class Empty(ResponseModel):
     """An empty object: ``{}``."""
-
-    model_config = ConfigDict(extra="forbid")

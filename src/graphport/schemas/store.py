@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field, field_validator
 
 from graphport.schemas.common import (
     INT4_MAX,
@@ -14,6 +14,7 @@ from graphport.schemas.common import (
     Json,
     Offset,
     RequestModel,
+    ResponseModel,
 )
 
 # The operators LangGraph's AsyncPostgresStore compiles (anything else raises there).
@@ -101,8 +102,8 @@ class StoreListNamespacesRequest(_Namespaced):
     offset: int = Offset
 
 
-class Item(BaseModel):
-    """A stored document (response shape: documentation only)."""
+class Item(ResponseModel):
+    """A stored document: ``value`` under ``key`` in ``namespace``."""
 
     namespace: list[str]
     key: str
@@ -115,9 +116,9 @@ class SearchItem(Item):
     score: float | None = Field(description="Similarity to ``query`` (null without one).")
 
 
-class SearchItemsResponse(BaseModel):
+class SearchItemsResponse(ResponseModel):
     items: list[SearchItem]
 
 
-class ListNamespaceResponse(BaseModel):
+class ListNamespaceResponse(ResponseModel):
     namespaces: list[list[str]]

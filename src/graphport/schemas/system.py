@@ -1,23 +1,25 @@
-"""Health, server information and metrics (response shapes: documentation only)."""
+"""Health, server information and metrics (response shapes)."""
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from graphport.schemas.common import ResponseModel
 
 
-class Ok(BaseModel):
+class Ok(ResponseModel):
     ok: Literal[True]
 
 
-class HostInfo(BaseModel):
+class HostInfo(ResponseModel):
     kind: str
     project_id: str | None
     host_revision_id: str | None
 
 
-class Info(BaseModel):
+class Info(ResponseModel):
     """``version`` is the official API version whose behaviour the server reproduces
     (Studio gates features on it); ``flags`` says which features it serves."""
 
@@ -28,27 +30,27 @@ class Info(BaseModel):
     metadata: dict[str, str | None]
 
 
-class QueueCounts(BaseModel):
+class QueueCounts(ResponseModel):
     pending: int
     running: int
 
 
-class WorkerSlots(BaseModel):
+class WorkerSlots(ResponseModel):
     slots: int
     used: int
     free: int
 
 
-class OpenStreams(BaseModel):
+class OpenStreams(ResponseModel):
     open: int
 
 
-class Timing(BaseModel):
+class Timing(ResponseModel):
     count: float
     seconds: float
 
 
-class Metrics(BaseModel):
+class Metrics(ResponseModel):
     """``?format=json``: queue and runs by status (from the database), this process's
     worker slots and open streams, and latency totals (count and seconds)."""
 

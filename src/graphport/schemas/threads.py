@@ -17,6 +17,7 @@ from graphport.schemas.common import (
     Limit,
     Offset,
     RequestModel,
+    ResponseModel,
     SortOrder,
 )
 
@@ -139,19 +140,19 @@ class ThreadStateSearch(RequestModel):
         return value
 
 
-class RunError(BaseModel):
+class RunError(ResponseModel):
     """Why a run failed: the exception's class name and message."""
 
     error: str
     message: str
 
 
-class Interrupt(BaseModel):
+class Interrupt(ResponseModel):
     value: Any
     id: str
 
 
-class ThreadTTLInfo(BaseModel):
+class ThreadTTLInfo(ResponseModel):
     """A thread's time to live (minutes) and when it expires."""
 
     ttl: float
@@ -159,8 +160,9 @@ class ThreadTTLInfo(BaseModel):
     expires_at: datetime | None
 
 
-class Thread(BaseModel):
-    """Response shape (documentation only: handlers return JSON directly)."""
+class Thread(ResponseModel):
+    """A thread: its status and a snapshot of its latest state (the state itself lives in
+    checkpoints: ``/state``, ``/history``)."""
 
     thread_id: UUID
     created_at: datetime
@@ -184,7 +186,7 @@ class ThreadSelection(Thread):
     model_config = SELECTABLE
 
 
-class ThreadTask(BaseModel):
+class ThreadTask(ResponseModel):
     """A task of the step a state is at: ``state`` is a subgraph's state (with
     ``subgraphs=true``), ``checkpoint`` points at it (without)."""
 
@@ -198,7 +200,7 @@ class ThreadTask(BaseModel):
     result: Any
 
 
-class ThreadState(BaseModel):
+class ThreadState(ResponseModel):
     values: Any
     next: list[str]
     tasks: list[ThreadTask]
@@ -211,7 +213,7 @@ class ThreadState(BaseModel):
     parent_checkpoint_id: str | None
 
 
-class ThreadStateUpdateResponse(BaseModel):
+class ThreadStateUpdateResponse(ResponseModel):
     """The checkpoint the update wrote (``configurable`` repeats it, as older SDKs read it)."""
 
     checkpoint: CheckpointConfig | None

@@ -136,6 +136,11 @@ def test_select_lists_require_no_field(document: Document) -> None:
         assert ok["schema"]["items"] == {"$ref": f"#/components/schemas/{name}"}, path
         assert "required" not in schemas[name], name
         assert schemas[name]["properties"].keys() >= {"created_at", "metadata"}, name
+        assert ok["schema"]["type"] == "array"
+        if path.endswith("/search"):
+            headers = document["paths"][path][method]["responses"]["200"]["headers"]
+            assert headers["X-Pagination-Total"]["required"] is True, path
+            assert headers["X-Pagination-Next"]["required"] is False, path
     for (method, path), name in SINGLE.items():
         ok = document["paths"][path][method]["responses"]["200"]["content"]["application/json"]
         assert ok["schema"] == {"$ref": f"#/components/schemas/{name}"}, path

@@ -6,7 +6,7 @@ Used by ``tests/fuzz/test_fuzz.py`` (a bounded run in CI) and ``bench/fuzz.py`` 
 by hand). Generation mixes schemathesis' positive (schema-valid) and negative (schema-
 violating) cases; ``pool.substitute`` swaps real ids into most of them. Every answer must
 pass ``CHECKS``: no 5xx, and the document tells the truth about it (its status, content
-type and body are declared for the operation). Streams are cut after a short read (an open
+type, body and headers are declared for the operation). Streams are cut after a short read (an open
 stream is not a failure; a stream that ended is checked), and so are waits on runs; any
 other request must answer within ``Timeouts.plain``.
 
@@ -35,6 +35,7 @@ from schemathesis.core.failures import Failure, ServerError
 from schemathesis.core.result import Ok
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
 )
@@ -52,6 +53,7 @@ CHECKS = [
     status_code_conformance,
     content_type_conformance,
     response_schema_conformance,
+    response_headers_conformance,
 ]
 
 

@@ -1,12 +1,12 @@
 """Fuzz every operation of the server's own OpenAPI document: no request may get a 5xx, and
-every answer must be what the document declares (status, content type, body schema).
+every answer must be what the document declares (status, content type, body, headers).
 
 A server of its own on a fresh database (fuzzed deletes and ``POST /runs/cancel`` would
 disturb other tests), seeded with real assistants, threads, runs, crons and store items
 whose ids most generated cases carry. Schemathesis generates schema-valid and schema-
 violating cases (seeded: the same cases every run); every answer passes schemathesis'
-``not_a_server_error``, ``status_code_conformance``, ``content_type_conformance`` and
-``response_schema_conformance`` (``harness.CHECKS``).
+``not_a_server_error``, ``status_code_conformance``, ``content_type_conformance``,
+``response_schema_conformance`` and ``response_headers_conformance`` (``harness.CHECKS``).
 Every operation gets ``EXAMPLES`` cases (fewer for streams), within ``BUDGET`` seconds in all
 (on a slow machine an operation that overruns its share sends only its first few cases).
 A failure lists each distinct 5xx (with the exception the server logged for it) or answer

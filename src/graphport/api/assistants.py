@@ -9,7 +9,13 @@ from fastapi import APIRouter, Body, Query, Response
 
 from graphport.api.deps import Assistants, CurrentActor
 from graphport.api.parsing import StrictRoute
-from graphport.api.responses import BODY, errors, json_response, pagination_headers
+from graphport.api.responses import (
+    BODY,
+    PAGINATED,
+    errors,
+    json_response,
+    pagination_headers,
+)
 from graphport.errors import InvalidInput
 from graphport.schemas.assistants import (
     Assistant,
@@ -58,7 +64,9 @@ async def create_assistant(
     return json_response(await service.create(body, actor=actor))
 
 
-@router.post("/search", response_model=list[AssistantSelection], responses=errors(*BODY))
+@router.post(
+    "/search", response_model=list[AssistantSelection], responses={**PAGINATED, **errors(*BODY)}
+)
 async def search_assistants(
     service: Assistants, actor: CurrentActor, body: AssistantSearchRequest | None = None
 ) -> Response:

@@ -11,6 +11,7 @@ from graphport.api.parsing import StrictRoute
 from graphport.api.responses import (
     BODY,
     CRON_WRITE_ERRORS,
+    PAGINATED,
     errors,
     json_response,
     pagination_headers,
@@ -44,7 +45,11 @@ async def create_thread_cron(
     )
 
 
-@router.post("/runs/crons/search", response_model=list[CronSelection], responses=errors(*BODY))
+@router.post(
+    "/runs/crons/search",
+    response_model=list[CronSelection],
+    responses={**PAGINATED, **errors(*BODY)},
+)
 async def search_crons(
     crons: Crons, actor: CurrentActor, body: CronSearch | None = None
 ) -> Response:

@@ -49,6 +49,35 @@ def errors(*statuses: int, reasons: dict[int, str] | None = None) -> Responses:
     }
 
 
+def _header(description: str, *, required: bool = True, kind: str = "string") -> dict[str, Any]:
+    return {"description": description, "required": required, "schema": {"type": kind}}
+
+
+PAGINATED: Responses = {
+    200: {
+        "headers": {
+            "X-Pagination-Total": _header("How many match in all.", kind="integer"),
+            "X-Pagination-Next": _header(
+                "The offset of the next page, when more may follow.",
+                required=False,
+                kind="integer",
+            ),
+        }
+    }
+}
+"""The headers of a search answer (its items are the 200's body)."""
+_RUN_AT = _header("The run: ``/threads/{thread_id}/runs/{run_id}``.")
+RUN_CREATED: Responses = {200: {"headers": {"Content-Location": _RUN_AT}}}
+RUN_WAITED: Responses = {
+    200: {
+        "headers": {
+            "Location": _header("Where to join the run (``.../join``)."),
+            "Content-Location": _RUN_AT,
+        }
+    }
+}
+
+
 # Groups several operations share.
 _RUN_CREATE_REASONS = {
     404: "No such thread (without if_not_exists=create), assistant, or checkpoint.",

@@ -13,6 +13,8 @@ from graphport.api.responses import (
     BODY,
     CANCELLED,
     RUN_CREATE_ERRORS,
+    RUN_CREATED,
+    RUN_WAITED,
     STATELESS_RUN_ERRORS,
     errors,
     json_response,
@@ -59,7 +61,11 @@ async def list_runs(
     return json_response([run_json(r, select) for r in rows])
 
 
-@router.post("/threads/{thread_id}/runs", response_model=Run, responses=RUN_CREATE_ERRORS)
+@router.post(
+    "/threads/{thread_id}/runs",
+    response_model=Run,
+    responses={**RUN_CREATED, **RUN_CREATE_ERRORS},
+)
 async def create_run(
     thread_id: UUID, body: RunCreateStateful, service: Runs, actor: CurrentActor
 ) -> Response:
@@ -73,7 +79,7 @@ async def create_run(
 @router.post(
     "/threads/{thread_id}/runs/wait",
     response_model=RunOutput,
-    responses={**RUN_CREATE_ERRORS, **errors(503)},
+    responses={**RUN_WAITED, **RUN_CREATE_ERRORS, **errors(503)},
 )
 async def wait_run(
     thread_id: UUID, body: RunCreateStateful, service: Runs, actor: CurrentActor
@@ -142,7 +148,7 @@ async def cancel_runs(
     return json_response({}, status_code=202)
 
 
-@stateless.post("", response_model=Run, responses=STATELESS_RUN_ERRORS)
+@stateless.post("", response_model=Run, responses={**RUN_CREATED, **STATELESS_RUN_ERRORS})
 async def create_stateless_run(
     body: RunCreateStateless, service: Runs, actor: CurrentActor
 ) -> Response:
@@ -154,7 +160,9 @@ async def create_stateless_run(
 
 
 @stateless.post(
-    "/wait", response_model=RunOutput, responses={**STATELESS_RUN_ERRORS, **errors(503)}
+    "/wait",
+    response_model=RunOutput,
+    responses={**RUN_WAITED, **STATELESS_RUN_ERRORS, **errors(503)},
 )
 async def wait_stateless_run(
     body: RunCreateStateless, service: Runs, actor: CurrentActor

@@ -11,6 +11,7 @@ from graphport.api.deps import CurrentActor, Threads, ThreadState
 from graphport.api.parsing import StrictRoute
 from graphport.api.responses import (
     BODY,
+    PAGINATED,
     STATE_ERRORS,
     errors,
     json_response,
@@ -50,7 +51,9 @@ async def create_thread(
     return json_response(await service.create(body or ThreadCreate(), actor=actor))
 
 
-@router.post("/search", response_model=list[ThreadSelection], responses=errors(*BODY))
+@router.post(
+    "/search", response_model=list[ThreadSelection], responses={**PAGINATED, **errors(*BODY)}
+)
 async def search_threads(
     service: Threads, actor: CurrentActor, body: ThreadSearchRequest | None = None
 ) -> Response:

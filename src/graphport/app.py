@@ -18,6 +18,7 @@ from graphport.api.middleware import (
     RequestTimingMiddleware,
     ServerErrorGuard,
 )
+from graphport.api.openapi import install_openapi
 from graphport.auth.loader import load_auth
 from graphport.auth.middleware import AuthenticationMiddleware
 from graphport.config import LanggraphConfig, ThreadTTLConfig, load_config
@@ -204,6 +205,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    install_openapi(app)
     app.include_router(system.router)
     app.include_router(assistants.router)
     app.include_router(threads.router)

@@ -1,12 +1,14 @@
 """The fuzz: schemathesis cases for every operation of the server's own ``/openapi.json``,
-sent one at a time, every answer counted, every 5xx kept with the request that reproduces it.
+sent one at a time, every answer counted and checked, every failure kept with the request
+that reproduces it.
 
 Used by ``tests/fuzz/test_fuzz.py`` (a bounded run in CI) and ``bench/fuzz.py`` (a long run
 by hand). Generation mixes schemathesis' positive (schema-valid) and negative (schema-
-violating) cases; ``pool.substitute`` swaps real ids into most of them. The only check is
-schemathesis' ``not_a_server_error``: the OpenAPI document is not yet exact enough for
-conformance checks. Streams are cut after a short read (an open stream is not a failure),
-and so are waits on runs; any other request must answer within ``Timeouts.plain``.
+violating) cases; ``pool.substitute`` swaps real ids into most of them. Every answer must
+pass ``CHECKS``: no 5xx, and the document tells the truth about it (its status, content
+type, body and headers are declared for the operation). Streams are cut after a short read (an open
+stream is not a failure; a stream that ended is checked), and so are waits on runs; any
+other request must answer within ``Timeouts.plain``.
 
 Each operation's cases come from a fixed seed (the same cases every run); with a time
 ``budget``, how many of them are sent depends on how fast the server answers.
@@ -29,7 +31,14 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import strategies as st
 from schemathesis import APIOperation, Case, GenerationMode
 from schemathesis.checks import not_a_server_error
+from schemathesis.core.failures import Failure, ServerError
 from schemathesis.core.result import Ok
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from tests.fuzz.pool import Pool, substitute
 from tests.fuzz.server_log import read_from, unhandled_errors
@@ -39,6 +48,13 @@ from tests.server import TEST_CONFIG
 OPEN_FOREVER = {"GET /threads/{thread_id}/stream"}
 # Requests every operation gets, whatever the time budget.
 MIN_EXAMPLES = 3
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+]
 
 
 @dataclass(frozen=True)
@@ -52,9 +68,11 @@ class Timeouts:
 
 @dataclass(frozen=True)
 class ServerFailure:
-    """A request the server failed: a 5xx, a dropped connection, or no answer in time;
-    ``cause`` is what the server logged for it (exception and graphport frame), if anything,
-    and ``key`` that cause without its values (failures with one key share one cause)."""
+    """A request the server failed: a 5xx, a dropped connection, no answer in time, or an
+    answer the OpenAPI document does not describe (``problem`` names the check); ``cause``
+    is what the server logged for it (exception and graphport frame), if anything, and
+    ``key`` what failures of one cause share (the cause without its values, or the check's
+    complaint)."""
 
     label: str
     problem: str
@@ -289,10 +307,16 @@ class Fuzzer:
             return
         self.report.counts[label, str(response.status_code)] += 1
         try:
-            case.validate_response(response, checks=[not_a_server_error])
-        except (AssertionError, BaseExceptionGroup):
+            case.validate_response(response, checks=CHECKS)
+        except (AssertionError, BaseExceptionGroup) as exc:
             excerpt = response.content[:300].decode(errors="replace")
-            self._fail(label, str(response.status_code), self._curl(case), excerpt)
+            for failure in _failures(exc):
+                if isinstance(failure, ServerError):
+                    self._fail(label, str(response.status_code), self._curl(case), excerpt)
+                else:
+                    problem = f"{failure.title} ({response.status_code})"
+                    said = " ".join(failure.message.split())[:300]
+                    self._mismatch(label, problem, self._curl(case), excerpt, said, failure)
 
     def _curl(self, case: Case) -> str:
         try:
@@ -308,6 +332,15 @@ class Fuzzer:
                 cause, key = logged[0].cause(), "|".join(logged[0].kind())
         self.report.failures.append(ServerFailure(label, problem, curl, response, cause, key))
 
+    def _mismatch(
+        self, label: str, problem: str, curl: str, response: str, said: str, failure: Failure
+    ) -> None:
+        """An answer the document does not describe: grouped by where the schema failed
+        (schema errors), else by what the check said."""
+        where = getattr(failure, "schema_path", None)
+        key = f"{problem} {list(where)}" if where is not None else f"{problem} {said}"
+        self.report.failures.append(ServerFailure(label, problem, curl, response, said, key))
+
     def _log_size(self) -> int:
         return self.log_path.stat().st_size if self.log_path is not None else 0
 
@@ -320,3 +353,10 @@ class Fuzzer:
     def _progress_line(self, label: str) -> str:
         row = {o: n for (op, o), n in self.report.counts.items() if op == label and n}
         return f"{label:<55} " + " ".join(f"{o}={n}" for o, n in sorted(row.items()))
+
+
+def _failures(exc: BaseException) -> list[Failure]:
+    """The check failures ``validate_response`` raised (one, or a group of them)."""
+    if isinstance(exc, BaseExceptionGroup):
+        return [f for inner in exc.exceptions for f in _failures(inner)]
+    return [exc] if isinstance(exc, Failure) else []

@@ -234,9 +234,12 @@ class _Values:
             body["checkpoint"]["checkpoint_id"] = pick(self.record.checkpoint_ids)
         if "input" in body and self.rnd.random() < 0.5:
             body["input"] = GRAPHS[self.graph_id][0]
-        supersteps = body.get("supersteps")
-        for superstep in supersteps if isinstance(supersteps, list) else []:
-            updates = superstep.get("updates") if isinstance(superstep, dict) else None
-            for update in updates if isinstance(updates, list) else []:
+        # negative cases may hold anything where a list of objects belongs
+        for superstep in _list(body.get("supersteps")):
+            for update in _list(superstep.get("updates")) if isinstance(superstep, dict) else []:
                 if isinstance(update, dict) and "as_node" in update:
                     update["as_node"] = pick(nodes)
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []

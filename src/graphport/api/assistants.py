@@ -9,7 +9,13 @@ from fastapi import APIRouter, Body, Query, Response
 
 from graphport.api.deps import Assistants, CurrentActor
 from graphport.api.parsing import StrictRoute
-from graphport.api.responses import json_response, pagination_headers
+from graphport.api.responses import (
+    BODY,
+    PAGINATED,
+    errors,
+    json_response,
+    pagination_headers,
+)
 from graphport.errors import InvalidInput
 from graphport.schemas.assistants import (
     Assistant,
@@ -17,9 +23,11 @@ from graphport.schemas.assistants import (
     AssistantCreate,
     AssistantPatch,
     AssistantSearchRequest,
+    AssistantSelection,
     AssistantVersion,
     AssistantVersionChange,
     AssistantVersionsSearchRequest,
+    GraphDrawing,
     GraphSchema,
     Subgraphs,
 )
@@ -45,14 +53,20 @@ def parse_xray(raw: str) -> bool | int:
     return depth
 
 
-@router.post("", response_model=Assistant)
+@router.post(
+    "",
+    response_model=Assistant,
+    responses=errors(404, 409, *BODY, reasons={404: "No graph of that id in langgraph.json."}),
+)
 async def create_assistant(
     body: AssistantCreate, service: Assistants, actor: CurrentActor
 ) -> Response:
     return json_response(await service.create(body, actor=actor))
 
 
-@router.post("/search", response_model=list[Assistant])
+@router.post(
+    "/search", response_model=list[AssistantSelection], responses={**PAGINATED, **errors(*BODY)}
+)
 async def search_assistants(
     service: Assistants, actor: CurrentActor, body: AssistantSearchRequest | None = None
 ) -> Response:
@@ -60,26 +74,26 @@ async def search_assistants(
     return json_response(page.items, headers=pagination_headers(page.total, page.next_offset))
 
 
-@router.post("/count", response_model=int)
+@router.post("/count", response_model=int, responses=errors(*BODY))
 async def count_assistants(
     service: Assistants, actor: CurrentActor, body: AssistantCountRequest | None = None
 ) -> Response:
     return json_response(await service.count(body or AssistantCountRequest(), actor=actor))
 
 
-@router.get("/{assistant_id}", response_model=Assistant)
+@router.get("/{assistant_id}", response_model=Assistant, responses=errors(404, 422))
 async def get_assistant(assistant_id: UUID, service: Assistants, actor: CurrentActor) -> Response:
     return json_response(await service.get(assistant_id, actor=actor))
 
 
-@router.patch("/{assistant_id}", response_model=Assistant)
+@router.patch("/{assistant_id}", response_model=Assistant, responses=errors(404, *BODY))
 async def patch_assistant(
     assistant_id: UUID, body: AssistantPatch, service: Assistants, actor: CurrentActor
 ) -> Response:
     return json_response(await service.update(assistant_id, body, actor=actor))
 
 
-@router.delete("/{assistant_id}", status_code=204)
+@router.delete("/{assistant_id}", status_code=204, responses=errors(404, 422))
 async def delete_assistant(
     assistant_id: UUID,
     service: Assistants,
@@ -90,7 +104,7 @@ async def delete_assistant(
     return Response(status_code=204)
 
 
-@router.get("/{assistant_id}/graph")
+@router.get("/{assistant_id}/graph", response_model=GraphDrawing, responses=errors(404, 422))
 async def get_assistant_graph(
     assistant_id: str,
     service: Assistants,
@@ -102,14 +116,14 @@ async def get_assistant_graph(
     return json_response(await service.graph(resolved, parse_xray(xray), actor=actor))
 
 
-@router.get("/{assistant_id}/schemas", response_model=GraphSchema)
+@router.get("/{assistant_id}/schemas", response_model=GraphSchema, responses=errors(404, 422))
 async def get_assistant_schemas(
     assistant_id: UUID, service: Assistants, actor: CurrentActor
 ) -> Response:
     return json_response(await service.schemas(assistant_id, actor=actor))
 
 
-@router.get("/{assistant_id}/subgraphs", response_model=Subgraphs)
+@router.get("/{assistant_id}/subgraphs", response_model=Subgraphs, responses=errors(404, 422))
 async def get_assistant_subgraphs(
     assistant_id: UUID,
     service: Assistants,
@@ -119,7 +133,9 @@ async def get_assistant_subgraphs(
     return json_response(await service.subgraphs(assistant_id, None, recurse, actor=actor))
 
 
-@router.get("/{assistant_id}/subgraphs/{namespace}", response_model=Subgraphs)
+@router.get(
+    "/{assistant_id}/subgraphs/{namespace}", response_model=Subgraphs, responses=errors(404, 422)
+)
 async def get_assistant_subgraphs_by_namespace(
     assistant_id: UUID,
     namespace: str,
@@ -130,7 +146,9 @@ async def get_assistant_subgraphs_by_namespace(
     return json_response(await service.subgraphs(assistant_id, namespace, recurse, actor=actor))
 
 
-@router.post("/{assistant_id}/versions", response_model=list[AssistantVersion])
+@router.post(
+    "/{assistant_id}/versions", response_model=list[AssistantVersion], responses=errors(404, *BODY)
+)
 async def get_assistant_versions(
     assistant_id: UUID,
     service: Assistants,
@@ -142,7 +160,7 @@ async def get_assistant_versions(
     )
 
 
-@router.post("/{assistant_id}/latest", response_model=Assistant)
+@router.post("/{assistant_id}/latest", response_model=Assistant, responses=errors(404, *BODY))
 async def set_latest_assistant_version(
     assistant_id: UUID,
     service: Assistants,

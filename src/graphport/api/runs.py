@@ -9,14 +9,25 @@ from fastapi import APIRouter, Query, Response
 
 from graphport.api.deps import CurrentActor, Runs
 from graphport.api.parsing import StrictRoute
-from graphport.api.responses import json_response
+from graphport.api.responses import (
+    BODY,
+    CANCELLED,
+    RUN_CREATE_ERRORS,
+    RUN_CREATED,
+    RUN_WAITED,
+    STATELESS_RUN_ERRORS,
+    errors,
+    json_response,
+)
 from graphport.schemas.common import INT4_MAX
 from graphport.schemas.runs import (
     Run,
     RunCreateStateful,
     RunCreateStateless,
+    RunOutput,
     RunsCancel,
     RunSelectField,
+    RunSelection,
     RunStatus,
 )
 from graphport.services.runs import run_json
@@ -32,7 +43,9 @@ def _run_headers(thread_id: UUID, run_id: UUID) -> dict[str, str]:
     return {"Location": f"{base}/join", "Content-Location": base}
 
 
-@router.get("/threads/{thread_id}/runs", response_model=list[Run])
+@router.get(
+    "/threads/{thread_id}/runs", response_model=list[RunSelection], responses=errors(404, 422)
+)
 async def list_runs(
     thread_id: UUID,
     service: Runs,
@@ -48,7 +61,11 @@ async def list_runs(
     return json_response([run_json(r, select) for r in rows])
 
 
-@router.post("/threads/{thread_id}/runs", response_model=Run)
+@router.post(
+    "/threads/{thread_id}/runs",
+    response_model=Run,
+    responses={**RUN_CREATED, **RUN_CREATE_ERRORS},
+)
 async def create_run(
     thread_id: UUID, body: RunCreateStateful, service: Runs, actor: CurrentActor
 ) -> Response:
@@ -59,7 +76,11 @@ async def create_run(
     )
 
 
-@router.post("/threads/{thread_id}/runs/wait")
+@router.post(
+    "/threads/{thread_id}/runs/wait",
+    response_model=RunOutput,
+    responses={**RUN_WAITED, **RUN_CREATE_ERRORS, **errors(503)},
+)
 async def wait_run(
     thread_id: UUID, body: RunCreateStateful, service: Runs, actor: CurrentActor
 ) -> Response:
@@ -67,23 +88,39 @@ async def wait_run(
     return json_response(output, headers=_run_headers(thread_id, created["run_id"]))
 
 
-@router.get("/threads/{thread_id}/runs/{run_id}", response_model=Run)
+@router.get("/threads/{thread_id}/runs/{run_id}", response_model=Run, responses=errors(404, 422))
 async def get_run(thread_id: UUID, run_id: UUID, service: Runs, actor: CurrentActor) -> Response:
     return json_response(run_json(await service.get(thread_id, run_id, actor=actor)))
 
 
-@router.delete("/threads/{thread_id}/runs/{run_id}", status_code=204)
+@router.delete(
+    "/threads/{thread_id}/runs/{run_id}",
+    status_code=204,
+    responses=errors(404, 409, 422, reasons={409: "The run is pending or running."}),
+)
 async def delete_run(thread_id: UUID, run_id: UUID, service: Runs, actor: CurrentActor) -> Response:
     await service.delete(thread_id, run_id, actor=actor)
     return Response(status_code=204)
 
 
-@router.get("/threads/{thread_id}/runs/{run_id}/join")
+@router.get(
+    "/threads/{thread_id}/runs/{run_id}/join",
+    response_model=RunOutput,
+    responses=errors(422, 503),
+    response_description="As wait answers; an unknown run gives an ``__error__`` body.",
+)
 async def join_run(thread_id: UUID, run_id: UUID, service: Runs, actor: CurrentActor) -> Response:
     return json_response(await service.join(thread_id, run_id, actor=actor))
 
 
-@router.post("/threads/{thread_id}/runs/{run_id}/cancel")
+@router.post(
+    "/threads/{thread_id}/runs/{run_id}/cancel",
+    status_code=202,
+    responses={
+        **CANCELLED,
+        **errors(404, 422, 503, reasons={404: "No such run in flight (unknown, or ended)."}),
+    },
+)
 async def cancel_run(
     thread_id: UUID,
     run_id: UUID,
@@ -96,7 +133,14 @@ async def cancel_run(
     return json_response({}, status_code=200 if wait else 202)
 
 
-@stateless.post("/cancel")
+@stateless.post(
+    "/cancel",
+    status_code=202,
+    responses={
+        202: CANCELLED[202],
+        **errors(404, *BODY, reasons={404: "No run in flight matched."}),
+    },
+)
 async def cancel_runs(
     body: RunsCancel, service: Runs, actor: CurrentActor, action: Action = "interrupt"
 ) -> Response:
@@ -104,7 +148,7 @@ async def cancel_runs(
     return json_response({}, status_code=202)
 
 
-@stateless.post("", response_model=Run)
+@stateless.post("", response_model=Run, responses={**RUN_CREATED, **STATELESS_RUN_ERRORS})
 async def create_stateless_run(
     body: RunCreateStateless, service: Runs, actor: CurrentActor
 ) -> Response:
@@ -115,7 +159,11 @@ async def create_stateless_run(
     )
 
 
-@stateless.post("/wait")
+@stateless.post(
+    "/wait",
+    response_model=RunOutput,
+    responses={**RUN_WAITED, **STATELESS_RUN_ERRORS, **errors(503)},
+)
 async def wait_stateless_run(
     body: RunCreateStateless, service: Runs, actor: CurrentActor
 ) -> Response:
@@ -123,7 +171,7 @@ async def wait_stateless_run(
     return json_response(output, headers=_run_headers(created["thread_id"], created["run_id"]))
 
 
-@stateless.post("/batch", response_model=list[Run])
+@stateless.post("/batch", response_model=list[Run], responses=STATELESS_RUN_ERRORS)
 async def create_run_batch(
     bodies: list[RunCreateStateless], service: Runs, actor: CurrentActor
 ) -> Response:

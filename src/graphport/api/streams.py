@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any, get_args
+from typing import Annotated, get_args
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, Query
 
 from graphport.api.deps import CurrentActor, Streams
 from graphport.api.parsing import StrictRoute
+from graphport.api.responses import (
+    EVENT_STREAM,
+    RUN_CREATE_ERRORS,
+    STATELESS_RUN_ERRORS,
+    errors,
+)
 from graphport.api.sse import SSEResponse, stream_headers
 from graphport.errors import InvalidInput
 from graphport.schemas.runs import RunCreateStateful, RunCreateStateless, StreamMode
@@ -32,9 +38,8 @@ def _modes(raw: list[str] | None) -> list[str] | None:
     return modes or None
 
 
-SSE: dict[int | str, dict[str, Any]] = {
-    200: {"content": {"text/event-stream": {}}, "description": "Event stream"}
-}
+# Joining a run the caller cannot see gives a stream with one error event, not a 404.
+JOIN = {**EVENT_STREAM, **errors(422)}
 
 
 def _response(handle: StreamHandle) -> SSEResponse:
@@ -47,7 +52,10 @@ def _response(handle: StreamHandle) -> SSEResponse:
 
 
 @router.post(
-    "/threads/{thread_id}/runs/stream", response_class=SSEResponse, responses=SSE, status_code=200
+    "/threads/{thread_id}/runs/stream",
+    response_class=SSEResponse,
+    status_code=200,
+    responses={**EVENT_STREAM, **RUN_CREATE_ERRORS},
 )
 async def stream_run(
     thread_id: UUID, body: RunCreateStateful, streams: Streams, actor: CurrentActor
@@ -55,7 +63,12 @@ async def stream_run(
     return _response(await streams.stream_new_run(thread_id, body, actor=actor))
 
 
-@stateless.post("/stream", response_class=SSEResponse, responses=SSE, status_code=200)
+@stateless.post(
+    "/stream",
+    response_class=SSEResponse,
+    status_code=200,
+    responses={**EVENT_STREAM, **STATELESS_RUN_ERRORS},
+)
 async def stream_stateless_run(
     body: RunCreateStateless, streams: Streams, actor: CurrentActor
 ) -> SSEResponse:
@@ -85,8 +98,8 @@ Join = Annotated[JoinOptions, Depends(join_options)]
 @router.get(
     "/threads/{thread_id}/runs/{run_id}/stream",
     response_class=SSEResponse,
-    responses=SSE,
     status_code=200,
+    responses=JOIN,
 )
 async def join_run_stream(
     thread_id: UUID, run_id: UUID, streams: Streams, actor: CurrentActor, options: Join
@@ -94,7 +107,7 @@ async def join_run_stream(
     return _response(await streams.join_run(thread_id, run_id, **vars(options), actor=actor))
 
 
-@stateless.get("/{run_id}/stream", response_class=SSEResponse, responses=SSE, status_code=200)
+@stateless.get("/{run_id}/stream", response_class=SSEResponse, status_code=200, responses=JOIN)
 async def join_stateless_run_stream(
     run_id: UUID, streams: Streams, actor: CurrentActor, options: Join
 ) -> SSEResponse:
@@ -102,7 +115,10 @@ async def join_stateless_run_stream(
 
 
 @router.get(
-    "/threads/{thread_id}/stream", response_class=SSEResponse, responses=SSE, status_code=200
+    "/threads/{thread_id}/stream",
+    response_class=SSEResponse,
+    status_code=200,
+    responses={**EVENT_STREAM, **errors(404, 422)},
 )
 async def join_thread_stream(
     thread_id: UUID,

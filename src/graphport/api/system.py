@@ -2,32 +2,47 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from graphport.api.deps import Context
 from graphport.api.parsing import StrictRoute
-from graphport.api.responses import json_response
+from graphport.api.responses import errors, json_response
+from graphport.schemas.system import Info, Metrics, Ok
 from graphport.services.system import check_database, server_info
 
 router = APIRouter(tags=["System"], route_class=StrictRoute)
 
 
-@router.get("/ok")
+@router.get(
+    "/ok",
+    response_model=Ok,
+    responses=errors(422, 500, reasons={500: "check_db: the database cannot be reached."}),
+)
 async def ok(context: Context, check_db: Annotated[int, Query()] = 0) -> Response:
     if check_db:
         await check_database(context.db)
     return json_response({"ok": True})
 
 
-@router.get("/info")
-async def info(context: Context) -> dict[str, Any]:
-    return server_info(context.config)
+@router.get("/info", response_model=Info)
+async def info(context: Context) -> Response:
+    return json_response(server_info(context.config))
 
 
-@router.get("/metrics")
+@router.get(
+    "/metrics",
+    response_model=Metrics,
+    responses={
+        200: {
+            "description": "Prometheus text (``?format=json``: JSON).",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        },
+        **errors(422),
+    },
+)
 async def metrics(
     context: Context, format: Annotated[Literal["prometheus", "json"], Query()] = "prometheus"
 ) -> Response:

@@ -9,7 +9,14 @@ from fastapi import APIRouter, Query, Response
 
 from graphport.api.deps import CurrentActor, Threads, ThreadState
 from graphport.api.parsing import StrictRoute
-from graphport.api.responses import json_response, pagination_headers
+from graphport.api.responses import (
+    BODY,
+    PAGINATED,
+    STATE_ERRORS,
+    errors,
+    json_response,
+    pagination_headers,
+)
 from graphport.errors import InvalidInput
 from graphport.schemas.threads import (
     CheckpointConfig,
@@ -18,6 +25,7 @@ from graphport.schemas.threads import (
     ThreadCreate,
     ThreadPatch,
     ThreadSearchRequest,
+    ThreadSelection,
     ThreadStateCheckpointRequest,
     ThreadStateSearch,
     ThreadStateUpdate,
@@ -30,14 +38,22 @@ router = APIRouter(prefix="/threads", tags=["Threads"], route_class=StrictRoute)
 Subgraphs = Annotated[bool, Query(description="Include subgraph states in tasks.")]
 
 
-@router.post("", response_model=Thread)
+@router.post(
+    "",
+    response_model=Thread,
+    responses=errors(
+        404, 409, *BODY, reasons={404: "supersteps name a graph langgraph.json does not have."}
+    ),
+)
 async def create_thread(
     service: Threads, actor: CurrentActor, body: ThreadCreate | None = None
 ) -> Response:
     return json_response(await service.create(body or ThreadCreate(), actor=actor))
 
 
-@router.post("/search", response_model=list[Thread])
+@router.post(
+    "/search", response_model=list[ThreadSelection], responses={**PAGINATED, **errors(*BODY)}
+)
 async def search_threads(
     service: Threads, actor: CurrentActor, body: ThreadSearchRequest | None = None
 ) -> Response:
@@ -45,14 +61,14 @@ async def search_threads(
     return json_response(page.items, headers=pagination_headers(page.total, page.next_offset))
 
 
-@router.post("/count", response_model=int)
+@router.post("/count", response_model=int, responses=errors(*BODY))
 async def count_threads(
     service: Threads, actor: CurrentActor, body: ThreadCountRequest | None = None
 ) -> Response:
     return json_response(await service.count(body or ThreadCountRequest(), actor=actor))
 
 
-@router.get("/{thread_id}", response_model=Thread)
+@router.get("/{thread_id}", response_model=Thread, responses=errors(404, 422))
 async def get_thread(
     thread_id: UUID,
     service: Threads,
@@ -65,39 +81,57 @@ async def get_thread(
     return json_response(await service.get(thread_id, include_ttl="ttl" in extras, actor=actor))
 
 
-@router.patch("/{thread_id}", response_model=Thread)
+@router.patch("/{thread_id}", response_model=Thread, responses=errors(404, *BODY))
 async def patch_thread(
     thread_id: UUID, body: ThreadPatch, service: Threads, actor: CurrentActor
 ) -> Response:
     return json_response(await service.update(thread_id, body, actor=actor))
 
 
-@router.delete("/{thread_id}", status_code=204)
+@router.delete("/{thread_id}", status_code=204, responses=errors(404, 422))
 async def delete_thread(thread_id: UUID, service: Threads, actor: CurrentActor) -> Response:
     await service.delete(thread_id, actor=actor)
     return Response(status_code=204)
 
 
-@router.post("/{thread_id}/copy", response_model=Thread)
+@router.post("/{thread_id}/copy", response_model=Thread, responses=errors(404, 422))
 async def copy_thread(thread_id: UUID, service: Threads, actor: CurrentActor) -> Response:
     return json_response(await service.copy(thread_id, actor=actor))
 
 
-@router.get("/{thread_id}/state", response_model=ThreadStateModel)
+@router.get("/{thread_id}/state", response_model=ThreadStateModel, responses=STATE_ERRORS)
 async def get_thread_state(
     thread_id: UUID, state: ThreadState, actor: CurrentActor, subgraphs: Subgraphs = False
 ) -> Response:
     return json_response(await state.get_state(thread_id, subgraphs=subgraphs, actor=actor))
 
 
-@router.post("/{thread_id}/state", response_model=ThreadStateUpdateResponse)
+@router.post(
+    "/{thread_id}/state",
+    response_model=ThreadStateUpdateResponse,
+    responses=errors(
+        404,
+        409,
+        *BODY,
+        reasons={
+            404: "No such thread (or checkpoint).",
+            409: "The thread is busy with a run.",
+            422: "Invalid request, or an update the graph refuses (unknown state keys, a "
+            "value a reducer refuses, a thread that never ran).",
+        },
+    ),
+)
 async def update_thread_state(
     thread_id: UUID, body: ThreadStateUpdate, state: ThreadState, actor: CurrentActor
 ) -> Response:
     return json_response(await state.update_state(thread_id, body, actor=actor))
 
 
-@router.post("/{thread_id}/state/checkpoint", response_model=ThreadStateModel)
+@router.post(
+    "/{thread_id}/state/checkpoint",
+    response_model=ThreadStateModel,
+    responses={**STATE_ERRORS, **errors(413)},
+)
 async def get_thread_state_at_checkpoint_post(
     thread_id: UUID,
     body: ThreadStateCheckpointRequest,
@@ -115,7 +149,9 @@ async def get_thread_state_at_checkpoint_post(
     )
 
 
-@router.get("/{thread_id}/state/{checkpoint_id}", response_model=ThreadStateModel)
+@router.get(
+    "/{thread_id}/state/{checkpoint_id}", response_model=ThreadStateModel, responses=STATE_ERRORS
+)
 async def get_thread_state_at_checkpoint(
     thread_id: UUID,
     checkpoint_id: str,
@@ -129,7 +165,7 @@ async def get_thread_state_at_checkpoint(
     )
 
 
-@router.get("/{thread_id}/history", response_model=list[ThreadStateModel])
+@router.get("/{thread_id}/history", response_model=list[ThreadStateModel], responses=STATE_ERRORS)
 async def get_thread_history(
     thread_id: UUID,
     state: ThreadState,
@@ -144,7 +180,11 @@ async def get_thread_history(
     )
 
 
-@router.post("/{thread_id}/history", response_model=list[ThreadStateModel])
+@router.post(
+    "/{thread_id}/history",
+    response_model=list[ThreadStateModel],
+    responses={**STATE_ERRORS, **errors(413)},
+)
 async def get_thread_history_post(
     thread_id: UUID, state: ThreadState, actor: CurrentActor, body: ThreadStateSearch | None = None
 ) -> Response:

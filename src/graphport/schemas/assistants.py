@@ -6,15 +6,17 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field, field_validator
 
 from graphport.schemas.common import (
     INT4_MAX,
+    SELECTABLE,
     IfExists,
     Json,
     Limit,
     Offset,
     RequestModel,
+    ResponseModel,
     SortOrder,
     checked_config,
 )
@@ -90,8 +92,8 @@ class AssistantVersionChange(RequestModel):
     version: int | None = Field(default=None, ge=1, le=INT4_MAX)
 
 
-class Assistant(BaseModel):
-    """Response shape (documentation only: handlers return JSON directly)."""
+class Assistant(ResponseModel):
+    """A versioned configuration of a graph (``config.configurable`` mirrors ``context``)."""
 
     assistant_id: UUID
     graph_id: str
@@ -105,7 +107,13 @@ class Assistant(BaseModel):
     description: str | None
 
 
-class AssistantVersion(BaseModel):
+class AssistantSelection(Assistant):
+    """An assistant as search returns it: every field, or only those ``select`` names."""
+
+    model_config = SELECTABLE
+
+
+class AssistantVersion(ResponseModel):
     assistant_id: UUID
     graph_id: str
     config: Json
@@ -117,13 +125,43 @@ class AssistantVersion(BaseModel):
     description: str | None
 
 
-class GraphSchema(BaseModel):
+class SubgraphSchema(ResponseModel):
+    """A graph's JSON schemas; a part that cannot be expressed is ``null``."""
+
+    input_schema: Json | None
+    output_schema: Json | None
+    state_schema: Json | None
+    config_schema: Json | None
+    context_schema: Json | None
+
+
+class GraphSchema(SubgraphSchema):
     graph_id: str
-    input_schema: Json | None = None
-    output_schema: Json | None = None
-    state_schema: Json | None = None
-    config_schema: Json | None = None
-    context_schema: Json | None = None
 
 
-Subgraphs = dict[str, Any]
+Subgraphs = dict[str, SubgraphSchema]
+"""Schemas of each subgraph, keyed by its namespace (``parent|child``)."""
+
+
+class DrawnNode(ResponseModel):
+    """``id`` is the node's name (an index for anonymous nodes); ``type`` is ``runnable``,
+    ``schema`` or ``unknown`` and ``data`` names it; both are absent for a node without data."""
+
+    id: str | int
+    type: str | None = None
+    data: str | Json | None = None
+    metadata: Json | None = None
+
+
+class DrawnEdge(ResponseModel):
+    source: str | int
+    target: str | int
+    data: Any = None
+    conditional: bool | None = None
+
+
+class GraphDrawing(ResponseModel):
+    """The graph's nodes and edges; ``xray`` inlines subgraph nodes as ``parent:child``."""
+
+    nodes: list[DrawnNode]
+    edges: list[DrawnEdge]

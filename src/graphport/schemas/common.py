@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
+from pydantic.config import JsonDict
 
 SortOrder = Literal["asc", "desc"]
 IfExists = Literal["raise", "do_nothing"]
@@ -32,6 +33,22 @@ class RequestModel(BaseModel):
     """Unknown fields are a 422, never silently dropped."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+class ResponseModel(BaseModel):
+    """A response shape, for the OpenAPI document only (handlers return JSON directly, never
+    validated against it). It names every field the server sends: no others are allowed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def _nothing_required(schema: JsonDict) -> None:
+    schema.pop("required", None)
+
+
+SELECTABLE = ConfigDict(extra="forbid", json_schema_extra=_nothing_required)
+"""Config of a response model for list items that honour ``select``: the same fields and
+types as the full model, none of them required (``select`` may pick any subset)."""
 
 
 Limit = Field(default=10, ge=1, le=1000)

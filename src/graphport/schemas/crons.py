@@ -1,4 +1,4 @@
-"""Cron requests, named as in the API."""
+"""Cron requests and responses, named as in the API."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ from uuid import UUID
 from pydantic import Field, field_validator
 
 from graphport.schemas.common import (
+    SELECTABLE,
     Json,
     Limit,
     Offset,
     RequestModel,
+    ResponseModel,
     SortOrder,
     bounded_time,
     checked_config,
@@ -128,3 +130,30 @@ class CronSearch(CronFilters):
 
 class CronCountRequest(CronFilters):
     pass
+
+
+class Cron(ResponseModel):
+    """A scheduled run. ``thread_id`` is null for a cron that runs on a new thread each
+    time; ``next_run_date`` is null once the cron has no firing left before its
+    ``end_time``."""
+
+    cron_id: UUID
+    assistant_id: UUID
+    thread_id: UUID | None
+    end_time: datetime | None
+    schedule: str
+    timezone: str
+    created_at: datetime
+    updated_at: datetime
+    user_id: str | None
+    payload: Json = Field(description="The run each firing creates (its request fields).")
+    next_run_date: datetime | None
+    metadata: Json
+    on_run_completed: Literal["delete", "keep"] | None
+    enabled: bool
+
+
+class CronSelection(Cron):
+    """A cron as search returns it: every field, or only those ``select`` names."""
+
+    model_config = SELECTABLE

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator, with_config
 from typing_extensions import TypedDict
 
-from graphport.schemas.common import MAX_AFTER_SECONDS, Json, RequestModel, checked_config
-from graphport.schemas.threads import CheckpointConfig
+from graphport.schemas.common import (
+    MAX_AFTER_SECONDS,
+    SELECTABLE,
+    Json,
+    RequestModel,
+    ResponseModel,
+    checked_config,
+)
+from graphport.schemas.threads import CheckpointConfig, RunError
 
 RunStatus = Literal["pending", "running", "error", "success", "timeout", "interrupted"]
 MultitaskStrategy = Literal["reject", "interrupt", "rollback", "enqueue"]
@@ -138,8 +145,10 @@ class RunsCancel(RequestModel):
         return self
 
 
+# A TypedDict, not a ResponseModel: a model field named ``kwargs`` trips the mypy plugin.
+@with_config(ConfigDict(extra="forbid"))
 class Run(TypedDict):
-    """Response shape (a TypedDict: a model field named ``kwargs`` trips the mypy plugin)."""
+    """A run: ``kwargs`` holds what it was created with (input, config, stream modes, ...)."""
 
     run_id: UUID
     thread_id: UUID
@@ -150,3 +159,30 @@ class Run(TypedDict):
     metadata: Json
     kwargs: Json
     multitask_strategy: MultitaskStrategy
+
+
+@with_config(SELECTABLE)
+class RunSelection(Run):
+    """A run as the thread's run list returns it: every field, or only those ``select``
+    names."""
+
+
+class RunFailed(ResponseModel):
+    """What waiting on a run that failed (or timed out, or is unknown to a join) returns."""
+
+    model_config = ConfigDict(serialize_by_alias=True)
+
+    error: RunError = Field(alias="__error__")
+
+
+RunOutput = Annotated[
+    RunFailed | Any,
+    Field(
+        description="The thread's state values when the run ended (any JSON: an object for "
+        'most graphs), or ``{"__error__": {...}}`` when it failed.'
+    ),
+]
+
+
+class Empty(ResponseModel):
+    """An empty object: ``{}``."""

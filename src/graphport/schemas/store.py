@@ -1,7 +1,8 @@
-"""Store requests, named as in the API."""
+"""Store requests and responses, named as in the API."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import Field, field_validator
@@ -13,6 +14,7 @@ from graphport.schemas.common import (
     Json,
     Offset,
     RequestModel,
+    ResponseModel,
 )
 
 # The operators LangGraph's AsyncPostgresStore compiles (anything else raises there).
@@ -98,3 +100,25 @@ class StoreListNamespacesRequest(_Namespaced):
     max_depth: int | None = Field(default=None, ge=1, le=INT4_MAX)
     limit: int = Field(default=100, ge=1, le=1000)
     offset: int = Offset
+
+
+class Item(ResponseModel):
+    """A stored document: ``value`` under ``key`` in ``namespace``."""
+
+    namespace: list[str]
+    key: str
+    value: Json
+    created_at: datetime
+    updated_at: datetime
+
+
+class SearchItem(Item):
+    score: float | None = Field(description="Similarity to ``query`` (null without one).")
+
+
+class SearchItemsResponse(ResponseModel):
+    items: list[SearchItem]
+
+
+class ListNamespaceResponse(ResponseModel):
+    namespaces: list[list[str]]

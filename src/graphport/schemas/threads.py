@@ -11,11 +11,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from graphport.schemas.common import (
     MAX_TTL_MINUTES,
     MIN_TTL_MINUTES,
+    SELECTABLE,
     IfExists,
     Json,
     Limit,
     Offset,
     RequestModel,
+    ResponseModel,
     SortOrder,
 )
 
@@ -138,7 +140,30 @@ class ThreadStateSearch(RequestModel):
         return value
 
 
-class Thread(BaseModel):
+class RunError(ResponseModel):
+    """Why a run failed: the exception's class name and message."""
+
+    error: str
+    message: str
+
+
+class Interrupt(ResponseModel):
+    value: Any
+    id: str
+
+
+class ThreadTTLInfo(ResponseModel):
+    """A thread's time to live (minutes) and when it expires."""
+
+    ttl: float
+    strategy: Literal["delete"]
+    expires_at: datetime | None
+
+
+class Thread(ResponseModel):
+    """A thread: its status and a snapshot of its latest state (the state itself lives in
+    checkpoints: ``/state``, ``/history``)."""
+
     thread_id: UUID
     created_at: datetime
     updated_at: datetime
@@ -146,23 +171,51 @@ class Thread(BaseModel):
     metadata: Json
     config: Json
     status: ThreadStatus
-    values: Json | None
-    interrupts: Json
-    error: Any | None = None
+    values: Any = Field(description="The latest state values (an object for most graphs).")
+    interrupts: dict[str, list[Interrupt]] = Field(
+        description="Pending interrupts, keyed by the id of the task that raised them."
+    )
+    error: RunError | None = Field(description="Why the thread's last run failed.")
+    ttl: ThreadTTLInfo | None = Field(default=None, description="Only with ``?include=ttl``.")
 
 
-class ThreadState(BaseModel):
+class ThreadSelection(Thread):
+    """A thread as search returns it: every field but ``ttl``, or only those ``select``
+    names."""
+
+    model_config = SELECTABLE
+
+
+class ThreadTask(ResponseModel):
+    """A task of the step a state is at: ``state`` is a subgraph's state (with
+    ``subgraphs=true``), ``checkpoint`` points at it (without)."""
+
+    id: str
+    name: str
+    path: list[Any]
+    error: str | None
+    interrupts: list[Interrupt]
+    checkpoint: CheckpointConfig | None
+    state: ThreadState | None
+    result: Any
+
+
+class ThreadState(ResponseModel):
     values: Any
     next: list[str]
-    tasks: list[Json]
-    checkpoint: Json | None
+    tasks: list[ThreadTask]
+    checkpoint: CheckpointConfig | None
     metadata: Json | None
     created_at: str | None
-    parent_checkpoint: Json | None
-    interrupts: list[Json]
+    parent_checkpoint: CheckpointConfig | None
+    interrupts: list[Interrupt]
     checkpoint_id: str | None
     parent_checkpoint_id: str | None
 
 
-class ThreadStateUpdateResponse(BaseModel):
-    checkpoint: Json
+class ThreadStateUpdateResponse(ResponseModel):
+    """The checkpoint the update wrote (``configurable`` repeats it, as older SDKs read it)."""
+
+    checkpoint: CheckpointConfig | None
+    configurable: CheckpointConfig | None
+    checkpoint_id: str | None

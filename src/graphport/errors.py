@@ -46,9 +46,9 @@ class InvalidInput(GraphportError):
 
 
 class Unavailable(GraphportError):
-    """A dependency (the database) cannot be reached."""
+    """A dependency (the database) cannot be reached: the server cannot serve, for now."""
 
-    status_code = 500
+    status_code = 503
 
 
 class ShuttingDown(GraphportError):

@@ -19,7 +19,7 @@ router = APIRouter(tags=["System"], route_class=StrictRoute)
 @router.get(
     "/ok",
     response_model=Ok,
-    responses=errors(422, 500, reasons={500: "check_db: the database cannot be reached."}),
+    responses=errors(422, 503, reasons={503: "check_db: the database cannot be reached."}),
 )
 async def ok(context: Context, check_db: Annotated[int, Query()] = 0) -> Response:
     if check_db:

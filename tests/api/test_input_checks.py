@@ -196,6 +196,28 @@ OUT_OF_RANGE: list[tuple[str, str, Any, dict[str, Any] | None]] = [
         for hook in ("http://127.0.0.1:0/", "http://[::1/", "file:///x")
         for m, p, b in _run_cases({"webhook": hook})[::4]
     ],
+    # webhooks the sender could not send: control characters, too long, no host name
+    *[
+        (m, p, b, None)
+        for hook in (
+            "http://127.0.0.1:9/\r\nX-Evil: 1",
+            "http://127.0.0.1:9/" + "a" * 5000,
+            "http://a b/",
+            "http://%41:80/",
+            "http://-bad.example/",
+        )
+        for m, p, b in _run_cases({"webhook": hook})[::4]
+    ],
+    # store items whose namespace, key or index fields overflow the store's primary keys
+    *[
+        ("PUT", "/store/items", {"namespace": ns, "key": key, "value": {}, **extra}, None)
+        for ns, key, extra in (
+            (["TAG"], "k" * 1025, {}),
+            (["TAG"], "é" * 600, {}),  # 1,200 bytes in UTF-8
+            (["TAG", "n" * 1100], "k", {}),
+            (["TAG"], "k", {"index": ["f" * 300]}),
+        )
+    ],
     # store filters AsyncPostgresStore does not support, or values it cannot compare
     *[
         ("POST", "/store/items/search", {"namespace_prefix": ["TAG"], "filter": f}, None)
@@ -575,3 +597,16 @@ async def test_crons_on_an_assistant_the_caller_cannot_see_are_404(
     assert (await alice.crons.search(metadata={"tag": tag}))[0]["payload"] == made["payload"]
     await alice.crons.delete(made["cron_id"])
     await bob.assistants.delete(aid)
+
+
+async def test_store_keys_and_namespaces_up_to_the_limit_are_stored(
+    client: LangGraphClient, tag: str
+) -> None:
+    """1,024 bytes of key and of namespace fit the store's primary key, random text too."""
+    import secrets
+
+    key = secrets.token_urlsafe(800)[:1024]
+    label = secrets.token_urlsafe(800)[: 1024 - len(tag) - 1]
+    await client.store.put_item([tag, label], key, {"text": "x"})
+    found = await client.store.get_item([tag, label], key)
+    assert found is not None and found["value"] == {"text": "x"}

@@ -78,6 +78,8 @@ def _reason(exc: orjson.JSONDecodeError) -> str:
         return "Invalid JSON: NaN and Infinity are not JSON numbers"
     if "infinity when parsed" in exc.msg:
         return "Invalid JSON: a number beyond the range of a double (such as 1e400)"
+    if "not valid UTF-8" in exc.msg:  # raw bytes, not an escape (orjson says "surrogates")
+        return "Invalid JSON: the body is not valid UTF-8 text"
     if "surrogate" in exc.msg:
         return f"Invalid JSON: a lone surrogate escape is not Unicode text ({exc.msg})"
     return f"Invalid JSON: {exc.msg}"

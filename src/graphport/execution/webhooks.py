@@ -78,7 +78,7 @@ class WebhookSender:
                 if response.status_code < 500 and response.status_code != 429:
                     return
                 problem = f"status {response.status_code}"
-            except httpx.HTTPError as exc:
+            except (httpx.HTTPError, httpx.InvalidURL) as exc:
                 problem = f"{type(exc).__name__}: {exc}"
             if attempt < self._policy.max_attempts:
                 await asyncio.sleep(min(0.5 * 2 ** (attempt - 1), 5.0))

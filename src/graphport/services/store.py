@@ -22,6 +22,24 @@ logger = logging.getLogger(__name__)
 Row = dict[str, Any]
 
 
+# The store's primary keys are btree rows (namespace, key[, index field]), which Postgres
+# caps at 2704 bytes: these bounds keep a row under it.
+MAX_KEY_BYTES = 1024  # the key, and the namespace (labels joined with '.'), each
+MAX_FIELD_BYTES = 256  # each field path named in ``index``
+
+
+def _check_item_size(namespace: tuple[str, ...], key: str, fields: Any) -> None:
+    """InvalidInput (422) when the item's namespace, key or index fields are too long to
+    store (measured after auth handlers rewrote them)."""
+    if len(".".join(namespace).encode()) > MAX_KEY_BYTES:
+        raise InvalidInput(f"namespace is longer than {MAX_KEY_BYTES} bytes (UTF-8, joined by '.')")
+    if len(key.encode()) > MAX_KEY_BYTES:
+        raise InvalidInput(f"key is longer than {MAX_KEY_BYTES} bytes (UTF-8)")
+    for field in fields if isinstance(fields, list) else ():
+        if len(str(field).encode()) > MAX_FIELD_BYTES:
+            raise InvalidInput(f"index field {field!r} is longer than {MAX_FIELD_BYTES} bytes")
+
+
 def parse_namespace(raw: str | None) -> tuple[str, ...]:
     """The GET form: labels joined with '.' (the SDK's encoding)."""
     return tuple(part for part in (raw or "").split(".") if part)
@@ -69,6 +87,7 @@ class StoreService:
                 "index": fields,
             },
         )
+        _check_item_size(asked["namespace"], asked["key"], asked["index"])
         await self._store.aput(
             asked["namespace"], asked["key"], asked["value"], index=asked["index"], ttl=body.ttl
         )

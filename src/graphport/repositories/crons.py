@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, delete, func, select, update
+from sqlalchemy import ColumnElement, delete, exists, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from graphport.auth.filters import AuthFilter
-from graphport.db.tables import cron
+from graphport.db.tables import assistant, cron, thread
 from graphport.repositories.filters import auth_conditions, fetch_page
 
 Row = dict[str, Any]
@@ -33,6 +33,38 @@ def _filters(
     if enabled is not None:
         clauses.append(cron.c.enabled == enabled)
     return clauses
+
+
+async def _hold(conn: AsyncConnection, key: ColumnElement[Any], value: UUID) -> bool:
+    stmt = select(literal(1)).where(key == value).with_for_update(read=True, key_share=True)
+    return (await conn.execute(stmt)).first() is not None
+
+
+async def hold_parents(
+    conn: AsyncConnection, *, assistant_id: UUID, thread_id: UUID | None
+) -> tuple[bool, bool]:
+    """Lock the cron's assistant (and thread) ``FOR KEY SHARE`` until commit, as a foreign
+    key would: a concurrent delete of either waits for the new cron (and deletes it too), or
+    has committed and the row is gone. Returns whether each exists (the thread: True when
+    ``thread_id`` is None)."""
+    has_assistant = await _hold(conn, assistant.c.assistant_id, assistant_id)
+    has_thread = thread_id is None or await _hold(conn, thread.c.thread_id, thread_id)
+    return has_assistant, has_thread
+
+
+async def delete_assistant_crons(conn: AsyncConnection, *, assistant_id: UUID) -> list[UUID]:
+    """Delete the crons of an assistant (being deleted in the same transaction, so none can
+    be created on it any more: see ``hold_parents``). Returns their ids."""
+    stmt = delete(cron).where(cron.c.assistant_id == assistant_id).returning(cron.c.cron_id)
+    return list((await conn.execute(stmt)).scalars())
+
+
+async def delete_orphans(conn: AsyncConnection, *, cron_ids: list[UUID]) -> list[UUID]:
+    """Delete those of ``cron_ids`` whose assistant no longer exists (crons stored before
+    deleting an assistant deleted its crons); returns their ids."""
+    gone = ~exists().where(assistant.c.assistant_id == cron.c.assistant_id)
+    stmt = delete(cron).where(cron.c.cron_id.in_(cron_ids), gone).returning(cron.c.cron_id)
+    return list((await conn.execute(stmt)).scalars())
 
 
 async def create_cron(conn: AsyncConnection, *, values: Row) -> Row:

@@ -17,6 +17,7 @@ from graphport.graphs import introspection
 from graphport.graphs.registry import GraphRegistry, system_assistant_id
 from graphport.repositories import assistants as repo
 from graphport.repositories import checkpoints as checkpoint_repo
+from graphport.repositories import crons as cron_repo
 from graphport.repositories import threads as thread_repo
 from graphport.schemas.assistants import (
     AssistantCountRequest,
@@ -162,8 +163,9 @@ class AssistantService:
     async def delete(
         self, assistant_id: UUID, *, delete_threads: bool = False, actor: Actor
     ) -> None:
-        """Delete every version; ``delete_threads`` also deletes the threads it ran on (those
-        the caller may delete)."""
+        """Delete every version and the assistant's crons; ``delete_threads`` also deletes the
+        threads it ran on (those the caller may delete). NotFound (404) when it does not
+        exist or the caller may not see it."""
         scope = await actor.authorize("assistants", "delete", {"assistant_id": assistant_id})
         thread_scope = None
         if delete_threads:
@@ -171,6 +173,9 @@ class AssistantService:
         async with self._db.transaction() as conn:
             if not await repo.delete_assistant(conn, assistant_id=assistant_id, scope=scope):
                 raise NotFound(f"Assistant {assistant_id} not found")
+            # its crons would fail at every firing: they go with it (the thread's go with
+            # the thread, by the foreign key)
+            await cron_repo.delete_assistant_crons(conn, assistant_id=assistant_id)
             if delete_threads:
                 owned = await thread_repo.delete_threads_with_metadata(
                     conn, metadata={"assistant_id": str(assistant_id)}, scope=thread_scope

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from graphport.auth.actor import SYSTEM, Actor
 from graphport.auth.filters import AuthFilter
@@ -164,9 +165,16 @@ class CronService:
             "next_run_date": None if body.end_time and first > body.end_time else first,
         }
         async with self._db.transaction() as conn:
+            # held until commit: deleting the assistant or the thread deletes this cron too
+            has_assistant, has_thread = await repo.hold_parents(
+                conn, assistant_id=assistant_id, thread_id=thread_id
+            )
+            if not has_assistant:
+                raise NotFound(f"Assistant {assistant_id} not found")
             await self._runs.checks.visible_assistant(conn, assistant_id, assistant_scope)
-            if thread_id is not None and not await thread_repo.get_thread(
-                conn, thread_id=thread_id, scope=thread_scope
+            if thread_id is not None and not (
+                has_thread
+                and await thread_repo.get_thread(conn, thread_id=thread_id, scope=thread_scope)
             ):
                 raise NotFound(f"Thread {thread_id} not found")
             created = await repo.create_cron(conn, values=values)
@@ -304,6 +312,7 @@ class CronService:
         """
         async with self._db.transaction() as conn:
             due = await repo.claim_due_crons(conn, limit=batch)
+            due = await self._drop_orphans(conn, due)
             for row in due:
                 try:
                     following: datetime | None = next_run(row["schedule"], row["timezone"])
@@ -325,6 +334,17 @@ class CronService:
             except Exception:  # the other due crons still fire
                 logger.exception("cron %s could not start a run", row["cron_id"])
         return len(due)
+
+    @staticmethod
+    async def _drop_orphans(conn: AsyncConnection, due: list[Row]) -> list[Row]:
+        """The claimed crons whose assistant still exists; the others are deleted (crons
+        stored before deleting an assistant deleted its crons), each logged once."""
+        if not due:
+            return due
+        dropped = set(await repo.delete_orphans(conn, cron_ids=[r["cron_id"] for r in due]))
+        for cron_id in dropped:
+            logger.warning("cron %s deleted: its assistant no longer exists", cron_id)
+        return [r for r in due if r["cron_id"] not in dropped]
 
     async def _start_run(self, row: Row) -> None:
         """The run goes out as its cron's creator: the graph sees that user."""

@@ -37,6 +37,9 @@ Row = dict[str, Any]
 RunCreate = RunCreateStateful | RunCreateStateless
 
 RUN_FIELDS = get_args(RunSelectField)
+# if_not_exists "create": lock, else create, as many times while a concurrent request
+# creates the thread and another deletes it before we can lock it
+_CREATE_TRIES = 3
 
 
 def run_json(row: Row, select: Sequence[str] | None = None) -> Row:
@@ -245,23 +248,24 @@ class RunService:
         body: RunCreateStateful,
         scope: AuthFilter | None,
     ) -> Row | None:
-        """The locked thread row; None when this call created the thread."""
-        thread = await repo.lock_thread_for_run(conn, thread_id=thread_id, scope=scope)
-        if thread is not None:
-            if not thread.get("visible", True):
+        """The locked thread row; None when this call created the thread (``if_not_exists:
+        "create"``). NotFound (404) when it does not exist and may not be created, or the
+        caller may not see it; Conflict (409) only when it kept being created and deleted
+        by concurrent requests as fast as we tried to create it."""
+        for _ in range(_CREATE_TRIES):
+            thread = await repo.lock_thread_for_run(conn, thread_id=thread_id, scope=scope)
+            if thread is not None:
+                if not thread.get("visible", True):
+                    raise NotFound(f"Thread {thread_id} not found")
+                return thread
+            if body.if_not_exists != "create":
                 raise NotFound(f"Thread {thread_id} not found")
-            return thread
-        if body.if_not_exists != "create":
-            raise NotFound(f"Thread {thread_id} not found")
-        values = {"thread_id": thread_id, "metadata": stamp(scope)}
-        if await thread_repo.create_thread(conn, values=values) is not None:
-            return None
-        # A concurrent request created it first (our insert waited for it to commit): go
-        # on with it as an existing thread, unless the caller may not see it.
-        thread = await repo.lock_thread_for_run(conn, thread_id=thread_id, scope=scope)
-        if thread is None or not thread.get("visible", True):
-            raise Conflict(f"Thread {thread_id} already exists")
-        return thread
+            values = {"thread_id": thread_id, "metadata": stamp(scope)}
+            if await thread_repo.create_thread(conn, values=values) is not None:
+                return None
+            # A concurrent request created it first (our insert waited for it to commit):
+            # lock it as an existing thread, unless it was deleted since: then create again.
+        raise Conflict(f"Thread {thread_id} is being created and deleted concurrently; retry")
 
     async def _apply_multitask(
         self, conn: AsyncConnection, thread_id: UUID, strategy: str

@@ -7,7 +7,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, get_args
 from uuid import UUID, uuid4
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from graphport.auth.actor import SYSTEM, Actor
+from graphport.auth.filters import AuthFilter
 from graphport.db.engine import Database
 from graphport.errors import Conflict, NotFound
 from graphport.repositories import checkpoints as checkpoint_repo
@@ -26,6 +29,9 @@ from graphport.services.thread_state import ThreadStateService
 
 Row = dict[str, Any]
 
+# if_exists "do_nothing": insert, else read the thread there, as many times while another
+# request deletes it in between
+_CREATE_TRIES = 3
 RESPONSE_FIELDS = tuple(f for f in get_args(ThreadSelectField) if f != "context")
 
 
@@ -76,13 +82,9 @@ class ThreadService:
             "expires_at": expires_at,
         }
         async with self._db.transaction() as conn:
-            created = await repo.create_thread(conn, values=values)
-            if created is None:
-                if body.if_exists == "do_nothing":
-                    existing = await repo.get_thread(conn, thread_id=thread_id, scope=scope)
-                    if existing is not None:
-                        return thread_json(existing)
-                raise Conflict(f"Thread {thread_id} already exists")
+            created, existed = await self._insert(conn, values, body.if_exists, scope)
+        if existed:
+            return thread_json(created)
         if body.supersteps:
             try:
                 created = await self._state.apply_supersteps(created, body.supersteps, actor=actor)
@@ -90,6 +92,28 @@ class ThreadService:
                 await self.delete(thread_id, actor=SYSTEM)  # half-built is worse than none
                 raise
         return thread_json(created)
+
+    async def _insert(
+        self, conn: AsyncConnection, values: Row, if_exists: str | None, scope: AuthFilter | None
+    ) -> tuple[Row, bool]:
+        """Insert the thread; with ``if_exists: "do_nothing"`` the one already there. Returns
+        it and whether it existed. Conflict (409) when it exists (and the caller may not see
+        it, or asked ``raise``)."""
+        thread_id = values["thread_id"]
+        for _ in range(_CREATE_TRIES):
+            created = await repo.create_thread(conn, values=values)
+            if created is not None:
+                return created, False
+            if if_exists != "do_nothing":
+                break
+            # ours waited for the other's insert to commit; it may be deleted since
+            existing = await repo.get_thread(conn, thread_id=thread_id)
+            if existing is None:
+                continue
+            if scope and not await repo.thread_visible(conn, thread_id=thread_id, scope=scope):
+                break
+            return existing, True
+        raise Conflict(f"Thread {thread_id} already exists")
 
     async def get(self, thread_id: UUID, *, include_ttl: bool = False, actor: Actor) -> Row:
         scope = await actor.authorize("threads", "read", {"thread_id": thread_id})
@@ -196,7 +220,8 @@ class ThreadService:
         asked: Row = {"thread_id": new_id, "metadata": dict(source["metadata"])}
         await actor.authorize("threads", "create", asked)
         async with self._db.transaction() as conn:
-            source = await repo.get_thread(conn, thread_id=thread_id, scope=scope)
+            # locked: a concurrent delete must not take the checkpoints from under the copy
+            source = await repo.get_thread(conn, thread_id=thread_id, scope=scope, for_update=True)
             if source is None:
                 raise NotFound(f"Thread {thread_id} not found")
             values = {

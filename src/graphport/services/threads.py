@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, get_args
 from uuid import UUID, uuid4
 
-from graphport.auth.actor import SYSTEM, Actor
+from graphport.auth.actor import Actor
+from graphport.auth.filters import AuthFilter
 from graphport.db.engine import Database
 from graphport.errors import Conflict, NotFound
 from graphport.repositories import checkpoints as checkpoint_repo
@@ -75,21 +76,34 @@ class ThreadService:
             "ttl": ttl,
             "expires_at": expires_at,
         }
+        return thread_json(await self._insert(values, body, scope, actor))
+
+    async def _insert(
+        self, values: Row, body: ThreadCreate, scope: AuthFilter | None, actor: Actor
+    ) -> Row:
+        """Insert the thread and seed its supersteps in one transaction (no run nor state
+        update can come before the seed); the existing thread for ``if_exists: do_nothing``.
+        Conflict (409) when the id is taken; InvalidInput (422) for refused supersteps."""
+        thread_id = values["thread_id"]
+        failure: Exception | None = None
         async with self._db.transaction() as conn:
             created = await repo.create_thread(conn, values=values)
             if created is None:
                 if body.if_exists == "do_nothing":
                     existing = await repo.get_thread(conn, thread_id=thread_id, scope=scope)
                     if existing is not None:
-                        return thread_json(existing)
+                        return existing
                 raise Conflict(f"Thread {thread_id} already exists")
-        if body.supersteps:
-            try:
-                created = await self._state.apply_supersteps(created, body.supersteps, actor=actor)
-            except Exception:
-                await self.delete(thread_id, actor=SYSTEM)  # half-built is worse than none
-                raise
-        return thread_json(created)
+            if body.supersteps:
+                try:
+                    created = await self._state.apply_supersteps(
+                        conn, created, body.supersteps, actor=actor
+                    )
+                except Exception as exc:  # the seeding undid itself on conn: commit that
+                    failure = exc
+        if failure is not None:
+            raise failure
+        return created
 
     async def get(self, thread_id: UUID, *, include_ttl: bool = False, actor: Actor) -> Row:
         scope = await actor.authorize("threads", "read", {"thread_id": thread_id})

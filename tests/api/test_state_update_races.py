@@ -139,3 +139,15 @@ async def test_refused_supersteps_leave_no_checkpoints(client: LangGraphClient) 
     await client.threads.create(thread_id=thread_id, graph_id="chat")
     assert await client.threads.get_history(thread_id) == []
     assert (await client.threads.get_state(thread_id))["values"] == {}
+
+
+async def test_update_waits_for_a_queued_run(client: LangGraphClient) -> None:
+    """A pending run (a worker may claim it at any moment) refuses updates as a running one
+    does: 409 until it ends, then updates apply."""
+    thread_id = await _new_thread(client)
+    run = await client.runs.create(thread_id, "slow", input=QUICK_RUN, after_seconds=60)
+    assert run["status"] == "pending"
+    assert await _update(client, thread_id, "while queued") == 409
+    await client.runs.cancel(thread_id, run["run_id"], wait=True)
+    assert await _update(client, thread_id, "after") == 200
+    assert await _assert_consistent(client, thread_id) == ["seed", "after"]

@@ -312,6 +312,11 @@ class ThreadStateService:
             return await graph.aget_state(stored.config, subgraphs=subgraphs)
 
     async def update_state(self, thread_id: UUID, body: ThreadStateUpdate, *, actor: Actor) -> Row:
+        """Write ``body.values`` as if ``body.as_node`` ran, on the latest checkpoint or the
+        one named (a fork); returns the checkpoint written. Serialised with run creation and
+        other state writes on the thread (its row lock); the thread row ends as the head.
+        NotFound (404): thread (or hidden) or checkpoint; Conflict (409): a run is pending
+        or running; InvalidInput (422): values the graph refuses, or no graph yet."""
         checkpoint = body.checkpoint
         if body.checkpoint_id:
             checkpoint = CheckpointConfig(

@@ -35,8 +35,8 @@ async def _new_thread(client: LangGraphClient) -> str:
 async def _assert_consistent(client: LangGraphClient, thread_id: str) -> list[str]:
     """History is one line (each checkpoint's parent is the one before it) and the thread
     row's values are the head checkpoint's. Returns the latest ``log``."""
-    state = await client.threads.get_state(thread_id)
-    history = await client.threads.get_history(thread_id, limit=1000)
+    state: dict[str, Any] = dict(await client.threads.get_state(thread_id))
+    history: list[Any] = await client.threads.get_history(thread_id, limit=1000)
     assert history[0]["checkpoint_id"] == state["checkpoint_id"]
     parents = [s["parent_checkpoint_id"] for s in history]
     assert parents == [s["checkpoint_id"] for s in history[1:]] + [None], "history forked"
@@ -69,8 +69,7 @@ async def _run_to_end(
         thread_id, "slow", input=QUICK_RUN, multitask_strategy="enqueue", **create
     )
     await client.runs.join(thread_id, run["run_id"])
-    ended: dict[str, Any] = await client.runs.get(thread_id, run["run_id"])
-    return ended
+    return dict(await client.runs.get(thread_id, run["run_id"]))
 
 
 async def test_updates_racing_run_creation(client: LangGraphClient) -> None:
@@ -98,7 +97,7 @@ async def test_updates_racing_run_creation(client: LangGraphClient) -> None:
 async def _create_seeded(client: LangGraphClient, thread_id: str, *, after: float) -> int:
     """Create the thread seeded with a ``seed`` log entry: 200, or 409 when it exists."""
     await asyncio.sleep(after)
-    superstep = {"updates": [{"values": {"log": ["seed"]}, "as_node": "after"}]}
+    superstep: dict[str, Any] = {"updates": [{"values": {"log": ["seed"]}, "as_node": "after"}]}
     try:
         await client.threads.create(thread_id=thread_id, graph_id="slow", supersteps=[superstep])
     except ConflictError:
@@ -129,9 +128,13 @@ async def test_refused_supersteps_leave_no_checkpoints(client: LangGraphClient) 
     """A superstep the graph refuses after earlier ones were written leaves nothing behind:
     a thread created later with that id starts empty."""
     thread_id = str(uuid4())
-    good = {"updates": [{"values": {"messages": [{"type": "human", "content": "hi"}]}}]}
+    good: dict[str, Any] = {
+        "updates": [{"values": {"messages": [{"type": "human", "content": "hi"}]}}]
+    }
     good["updates"][0]["as_node"] = "__start__"
-    bad = {"updates": [{"values": {"messages": [{"type": "nonsense"}]}, "as_node": "respond"}]}
+    bad: dict[str, Any] = {
+        "updates": [{"values": {"messages": [{"type": "nonsense"}]}, "as_node": "respond"}]
+    }
     with pytest.raises(UnprocessableEntityError):
         await client.threads.create(thread_id=thread_id, graph_id="chat", supersteps=[good, bad])
     with pytest.raises(NotFoundError):

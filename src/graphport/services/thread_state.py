@@ -15,6 +15,7 @@ from langgraph.types import Command, StateSnapshot, StateUpdate
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from graphport.auth.actor import Actor
+from graphport.auth.filters import AuthFilter
 from graphport.db.engine import Database
 from graphport.errors import Conflict, GraphportError, InvalidInput, NotFound
 from graphport.graphs.factories import AccessContext
@@ -28,6 +29,7 @@ from graphport.graphs.state_format import (
 )
 from graphport.repositories import assistants as assistant_repo
 from graphport.repositories import checkpoints as checkpoint_repo
+from graphport.repositories import runs as run_repo
 from graphport.repositories import threads as repo
 from graphport.schemas.threads import (
     CheckpointConfig,
@@ -37,6 +39,8 @@ from graphport.schemas.threads import (
 )
 
 Row = dict[str, Any]
+
+_GRAPH_KEYS = ("graph_id", "assistant_id")  # thread metadata naming the graph it runs
 
 
 def _empty_state() -> Row:
@@ -168,9 +172,9 @@ class ThreadStateService:
         action: str,
         checkpoints: Sequence[CheckpointConfig | None] = (),
         **value: Any,
-    ) -> Row:
+    ) -> tuple[Row, AuthFilter | None]:
         """The thread, once ``threads.<action>`` allows it (404 when its filter hides it),
-        and when it has each of ``checkpoints`` (404 otherwise)."""
+        and when it has each of ``checkpoints`` (404 otherwise); with the filter (scope)."""
         scope = await actor.authorize("threads", action, {"thread_id": thread_id, **value})
         async with self._db.transaction() as conn:
             found = await repo.get_thread(conn, thread_id=thread_id, scope=scope)
@@ -179,32 +183,64 @@ class ThreadStateService:
             for checkpoint in checkpoints:
                 if checkpoint is not None:
                     await require_checkpoint(conn, thread_id, checkpoint)
-        return found
+        return found, scope
+
+    @asynccontextmanager
+    async def _writing(
+        self, thread: Row, scope: AuthFilter | None
+    ) -> AsyncIterator[AsyncConnection]:
+        """A transaction holding the thread's row lock while the caller writes its state:
+        the lock run creation takes, so no run is created (and no other state write starts)
+        until it commits. Conflict (409) when a run is pending or running: a worker claims a
+        queued run without that lock, and a run writes checkpoints of its own. Conflict too
+        when a run changed the thread's graph since ``thread`` was read."""
+        thread_id = thread["thread_id"]
+        async with self._db.transaction() as conn:
+            locked = await repo.get_thread(conn, thread_id=thread_id, for_update=True, scope=scope)
+            if locked is None:
+                raise NotFound(f"Thread {thread_id} not found")
+            # a statement of its own: its snapshot, taken after the lock, sees every run
+            # created by an earlier lock holder
+            if await run_repo.in_flight_runs(conn, thread_id=thread_id):
+                raise Conflict(f"Thread {thread_id} is busy with a run; try again when it ends")
+            if any(locked["metadata"].get(k) != thread["metadata"].get(k) for k in _GRAPH_KEYS):
+                raise Conflict(f"Thread {thread_id} changed its graph meanwhile; try again")
+            yield conn
 
     @asynccontextmanager
     async def _graph(
-        self, thread: Row, actor: Actor, access: AccessContext = "threads.read"
+        self,
+        thread: Row,
+        actor: Actor,
+        access: AccessContext = "threads.read",
+        conn: AsyncConnection | None = None,
     ) -> AsyncIterator[AnyPregel | None]:
-        """The thread's graph bound to the checkpointer, or None before its first run."""
+        """The thread's graph bound to the checkpointer, or None before its first run.
+        ``conn``: a transaction the caller holds, to read the assistant on."""
         graph_id = thread["metadata"].get("graph_id")
         if not isinstance(graph_id, str) or graph_id not in self._registry:
             yield None
             return
-        assistant_config = await self._assistant_config(thread, graph_id)
+        if conn is None:
+            async with self._db.transaction() as conn:
+                assistant_config = await self._assistant_config(conn, thread, graph_id)
+        else:
+            assistant_config = await self._assistant_config(conn, thread, graph_id)
         config = cast(RunnableConfig, actor.for_graph(dict(assistant_config)))
         async with self._registry.graph(
             graph_id, config, checkpointer=self._checkpointer, access_context=access
         ) as graph:
             yield graph
 
-    async def _assistant_config(self, thread: Row, graph_id: str) -> RunnableConfig:
+    async def _assistant_config(
+        self, conn: AsyncConnection, thread: Row, graph_id: str
+    ) -> RunnableConfig:
         raw = thread["metadata"].get("assistant_id")
         try:
             assistant_id = UUID(str(raw)) if raw else system_assistant_id(graph_id)
         except ValueError:
             assistant_id = system_assistant_id(graph_id)
-        async with self._db.transaction() as conn:
-            assistant = await assistant_repo.get_assistant(conn, assistant_id=assistant_id)
+        assistant = await assistant_repo.get_assistant(conn, assistant_id=assistant_id)
         return cast(RunnableConfig, dict(assistant["config"]) if assistant else {})
 
     async def get_state(
@@ -215,7 +251,7 @@ class ThreadStateService:
         subgraphs: bool = False,
         actor: Actor,
     ) -> Row:
-        thread = await self._thread(thread_id, actor, "read", [checkpoint])
+        thread, _ = await self._thread(thread_id, actor, "read", [checkpoint])
         async with self._graph(thread, actor) as graph:
             if graph is None:
                 return _empty_state()
@@ -237,7 +273,7 @@ class ThreadStateService:
     ) -> list[Row]:
         if isinstance(before, str):
             before = CheckpointConfig(checkpoint_id=before)
-        thread = await self._thread(thread_id, actor, "read", [before, checkpoint])
+        thread, _ = await self._thread(thread_id, actor, "read", [before, checkpoint])
         async with self._graph(thread, actor) as graph:
             if graph is None:
                 return []
@@ -276,16 +312,21 @@ class ThreadStateService:
             return await graph.aget_state(stored.config, subgraphs=subgraphs)
 
     async def update_state(self, thread_id: UUID, body: ThreadStateUpdate, *, actor: Actor) -> Row:
+        """Write ``body.values`` as if ``body.as_node`` ran, on the latest checkpoint or the
+        one named (a fork); returns the checkpoint written. Serialised with run creation and
+        other state writes on the thread (its row lock); the thread row ends as the head.
+        NotFound (404): thread (or hidden) or checkpoint; Conflict (409): a run is pending
+        or running; InvalidInput (422): values the graph refuses, or no graph yet."""
         checkpoint = body.checkpoint
         if body.checkpoint_id:
             checkpoint = CheckpointConfig(
                 checkpoint_id=body.checkpoint_id,
                 checkpoint_ns=checkpoint.checkpoint_ns if checkpoint else "",
             )
-        thread = await self._thread(
+        thread, scope = await self._thread(
             thread_id, actor, "update", [checkpoint], values=body.values, as_node=body.as_node
         )
-        if thread["status"] == "busy":
+        if thread["status"] == "busy":  # early answer; _writing decides under the lock
             raise Conflict(f"Thread {thread_id} is busy with a run; try again when it ends")
         async with self._graph(thread, actor, "threads.update") as graph:
             if graph is None:
@@ -295,11 +336,12 @@ class ThreadStateService:
                 )
             if body.as_node != "__copy__" and not (checkpoint and checkpoint.checkpoint_ns):
                 _check_keys(graph, body.values, "Invalid state update")  # subgraphs have theirs
-            with _refused_as("Invalid state update"):
-                new_config = await graph.aupdate_state(
-                    _thread_config(thread_id, checkpoint), body.values, as_node=body.as_node
-                )
-            await self._record(thread_id, graph)
+            async with self._writing(thread, scope) as conn:
+                with _refused_as("Invalid state update"):
+                    new_config = await graph.aupdate_state(
+                        _thread_config(thread_id, checkpoint), body.values, as_node=body.as_node
+                    )
+                await self._record(conn, thread_id, graph)
         written = checkpoint_of(new_config)
         return {
             "checkpoint": written,
@@ -308,31 +350,43 @@ class ThreadStateService:
         }
 
     async def apply_supersteps(
-        self, thread: Row, supersteps: list[Superstep], *, actor: Actor
+        self, conn: AsyncConnection, thread: Row, supersteps: list[Superstep], *, actor: Actor
     ) -> Row:
-        """Replay updates (as if the named nodes ran) to seed a new thread's state."""
+        """Replay updates (as if the named nodes ran) to seed the state of a thread that
+        ``conn``'s transaction has just inserted: no one sees the row before it commits, so
+        no run nor state write races the seeding. Returns the thread row as recorded.
+
+        On failure (InvalidInput 422 for updates the graph refuses) the checkpoints written
+        and the row are deleted on ``conn`` before the error is raised: the caller commits
+        that (a rollback would drop the row but leave checkpoints a later thread of the
+        same id would inherit)."""
         thread_id = thread["thread_id"]
         updates = [
             [StateUpdate(_update_values(u), u.as_node) for u in step.updates] for step in supersteps
         ]
-        async with self._graph(thread, actor, "threads.update") as graph:
-            assert graph is not None
-            _check_supersteps(graph, supersteps)
-            with _refused_as("Invalid superstep"):
-                await graph.abulk_update_state(_thread_config(thread_id), updates)
-            return await self._record(thread_id, graph)
+        try:
+            async with self._graph(thread, actor, "threads.update", conn) as graph:
+                assert graph is not None
+                _check_supersteps(graph, supersteps)
+                with _refused_as("Invalid superstep"):
+                    await graph.abulk_update_state(_thread_config(thread_id), updates)
+                return await self._record(conn, thread_id, graph)
+        except Exception:
+            await checkpoint_repo.delete_thread_checkpoints(conn, thread_ids=[thread_id])
+            await repo.delete_thread(conn, thread_id=thread_id)
+            raise
 
-    async def _record(self, thread_id: UUID, graph: AnyPregel) -> Row:
-        """Copy the latest snapshot's values, status and interrupts onto the thread row."""
+    async def _record(self, conn: AsyncConnection, thread_id: UUID, graph: AnyPregel) -> Row:
+        """Copy the latest snapshot's values, status and interrupts onto the thread row,
+        on ``conn`` (the transaction holding the row: the row ends as the head checkpoint)."""
         snapshot: StateSnapshot = await graph.aget_state(_thread_config(thread_id))
-        async with self._db.transaction() as conn:
-            updated = await repo.update_thread_state(
-                conn,
-                thread_id=thread_id,
-                values=snapshot.values,
-                status=thread_status(snapshot),
-                interrupts=thread_interrupts(snapshot),
-            )
+        updated = await repo.update_thread_state(
+            conn,
+            thread_id=thread_id,
+            values=snapshot.values,
+            status=thread_status(snapshot),
+            interrupts=thread_interrupts(snapshot),
+        )
         if updated is None:
             raise NotFound(f"Thread {thread_id} not found")
         return updated

@@ -9,7 +9,7 @@ from uuid import UUID, uuid4
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from graphport.auth.actor import SYSTEM, Actor
+from graphport.auth.actor import Actor
 from graphport.auth.filters import AuthFilter
 from graphport.db.engine import Database
 from graphport.errors import Conflict, NotFound
@@ -81,17 +81,27 @@ class ThreadService:
             "ttl": ttl,
             "expires_at": expires_at,
         }
+        return thread_json(await self._create(values, body, scope, actor))
+
+    async def _create(
+        self, values: Row, body: ThreadCreate, scope: AuthFilter | None, actor: Actor
+    ) -> Row:
+        """Insert the thread and seed its supersteps in one transaction (no run nor state
+        update can come before the seed); the existing thread for ``if_exists: do_nothing``.
+        Conflict (409) when the id is taken; InvalidInput (422) for refused supersteps."""
+        failure: Exception | None = None
         async with self._db.transaction() as conn:
             created, existed = await self._insert(conn, values, body.if_exists, scope)
-        if existed:
-            return thread_json(created)
-        if body.supersteps:
-            try:
-                created = await self._state.apply_supersteps(created, body.supersteps, actor=actor)
-            except Exception:
-                await self.delete(thread_id, actor=SYSTEM)  # half-built is worse than none
-                raise
-        return thread_json(created)
+            if body.supersteps and not existed:
+                try:
+                    created = await self._state.apply_supersteps(
+                        conn, created, body.supersteps, actor=actor
+                    )
+                except Exception as exc:  # the seeding undid itself on conn: commit that
+                    failure = exc
+        if failure is not None:
+            raise failure
+        return created
 
     async def _insert(
         self, conn: AsyncConnection, values: Row, if_exists: str | None, scope: AuthFilter | None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from graphport.api.deps import CurrentActor, Runs
 from graphport.api.parsing import StrictRoute
@@ -30,12 +30,24 @@ from graphport.schemas.runs import (
     RunSelection,
     RunStatus,
 )
+from graphport.services.run_waits import Departure
 from graphport.services.runs import run_json
 
 router = APIRouter(tags=["Thread Runs"], route_class=StrictRoute)
 stateless = APIRouter(prefix="/runs", tags=["Stateless Runs"], route_class=StrictRoute)
 
 Action = Annotated[Literal["interrupt", "rollback"], Query()]
+
+
+def _departure(request: Request) -> Departure:
+    """Returns when the client closes the connection. The body is read by then, so the
+    next ASGI message is the disconnect (a GET's empty body may come first)."""
+
+    async def departed() -> None:
+        while (await request.receive())["type"] != "http.disconnect":
+            pass
+
+    return departed
 
 
 def _run_headers(thread_id: UUID, run_id: UUID) -> dict[str, str]:
@@ -82,9 +94,11 @@ async def create_run(
     responses={**RUN_WAITED, **RUN_CREATE_ERRORS, **errors(503)},
 )
 async def wait_run(
-    thread_id: UUID, body: RunCreateStateful, service: Runs, actor: CurrentActor
+    thread_id: UUID, body: RunCreateStateful, service: Runs, actor: CurrentActor, request: Request
 ) -> Response:
-    created, output = await service.wait(thread_id, body, actor=actor)
+    created, output = await service.wait(
+        thread_id, body, actor=actor, departure=_departure(request)
+    )
     return json_response(output, headers=_run_headers(thread_id, created["run_id"]))
 
 
@@ -109,8 +123,22 @@ async def delete_run(thread_id: UUID, run_id: UUID, service: Runs, actor: Curren
     responses=errors(422, 503),
     response_description="As wait answers; an unknown run gives an ``__error__`` body.",
 )
-async def join_run(thread_id: UUID, run_id: UUID, service: Runs, actor: CurrentActor) -> Response:
-    return json_response(await service.join(thread_id, run_id, actor=actor))
+async def join_run(
+    thread_id: UUID,
+    run_id: UUID,
+    service: Runs,
+    actor: CurrentActor,
+    request: Request,
+    cancel_on_disconnect: Annotated[bool, Query()] = False,
+) -> Response:
+    output = await service.waits.join(
+        thread_id,
+        run_id,
+        actor=actor,
+        departure=_departure(request),
+        cancel_on_disconnect=cancel_on_disconnect,
+    )
+    return json_response(output)
 
 
 @router.post(
@@ -165,9 +193,9 @@ async def create_stateless_run(
     responses={**RUN_WAITED, **STATELESS_RUN_ERRORS, **errors(503)},
 )
 async def wait_stateless_run(
-    body: RunCreateStateless, service: Runs, actor: CurrentActor
+    body: RunCreateStateless, service: Runs, actor: CurrentActor, request: Request
 ) -> Response:
-    created, output = await service.wait(None, body, actor=actor)
+    created, output = await service.wait(None, body, actor=actor, departure=_departure(request))
     return json_response(output, headers=_run_headers(created["thread_id"], created["run_id"]))
 
 

@@ -72,6 +72,7 @@ class _RunChannel:
 
 @dataclass
 class _ThreadChannel:
+    thread_id: UUID
     history: deque[Event] = field(default_factory=lambda: deque(maxlen=THREAD_HISTORY))
     subscribers: set[Subscriber] = field(default_factory=set)
     next_id: int = 1
@@ -126,6 +127,19 @@ class LocalBroker:
         else:
             self._close(run_id, channel.thread_id)
 
+    def end_thread(self, thread_id: UUID) -> None:
+        """The thread was deleted: its streams get a final ``error`` event (``NotFound``)
+        and end; its runs' streams end (as when a run ends) and their kept events go; its
+        history goes too (a thread created again with that id starts afresh)."""
+        thread = self._threads.pop(thread_id, None)
+        if thread is not None and thread.subscribers:
+            error = {"error": "NotFound", "message": f"Thread {thread_id} deleted"}
+            _end(thread.subscribers, Event(thread.next_id, "error", dumps(error)))
+        for run_id, channel in list(self._runs.items()):
+            if channel.thread_id == thread_id:
+                self._close(run_id, thread_id)
+                self._runs.pop(run_id, None)
+
     def _close(self, run_id: UUID, thread_id: UUID) -> None:
         """End the run's streams and tell its thread's streams; once only."""
         if run_id in self._ended:
@@ -178,7 +192,9 @@ class LocalBroker:
     def subscribe_thread(
         self, thread_id: UUID, *, last_event_id: str | None, modes: Iterable[str] | None
     ) -> Subscriber:
-        thread = self._threads.setdefault(thread_id, _ThreadChannel())
+        thread = self._threads.get(thread_id)
+        if thread is None:
+            thread = self._threads[thread_id] = _ThreadChannel(thread_id)
         thread.idle_since = None
         subscriber = Subscriber(modes)
         if self._shutdown_error is not None:
@@ -197,6 +213,8 @@ class LocalBroker:
         thread = subscriber.thread
         if thread is not None and not thread.subscribers:
             thread.idle_since = time.monotonic()
+            if not thread.history and self._threads.get(thread.thread_id) is thread:
+                del self._threads[thread.thread_id]  # nothing to keep (or an unknown thread)
 
     def sweep(self) -> None:
         """Forget finished runs' events and idle thread histories past the retention."""

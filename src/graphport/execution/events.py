@@ -23,3 +23,8 @@ class RunEvents(Protocol):
         in another process): close whatever streams of it are open here. Idempotent, and a
         stream opened on it afterwards ends at once."""
         ...
+
+    def end_thread(self, thread_id: UUID) -> None:
+        """The thread was deleted (here or in another process): its streams get a final
+        ``error`` event and end, and so do its runs' streams. Idempotent."""
+        ...

@@ -16,7 +16,13 @@ from uuid import UUID
 from graphport.db.engine import Database
 from graphport.execution.completions import Completions, RunOutcome
 from graphport.execution.control import RunControl
-from graphport.execution.listener import CANCEL_RUN, NEW_RUN, RUN_DONE, PgListener
+from graphport.execution.listener import (
+    CANCEL_RUN,
+    NEW_RUN,
+    RUN_DONE,
+    THREAD_DELETED,
+    PgListener,
+)
 from graphport.execution.worker import RunWorker, WorkerDeps
 from graphport.repositories import runs as run_repo
 from graphport.scheduling.periodic import PeriodicTask
@@ -184,6 +190,9 @@ class Executor:
     def _on_notice(self, channel: str, payload: str) -> None:
         if channel == RUN_DONE:  # sent by the database for every run that ends
             self.ended_elsewhere([UUID(payload)])
+            return
+        if channel == THREAD_DELETED:  # sent by the database for every thread deleted
+            self._deps.events.end_thread(UUID(payload))
             return
         origin, _, rest = payload.partition(":")
         if origin == self._deps.origin:

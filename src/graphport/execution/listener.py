@@ -1,5 +1,6 @@
-"""One dedicated Postgres connection per process: LISTEN for run notices from other
-processes, and hold this worker's advisory lock (its liveness, seen by the orphan sweeper)."""
+"""One dedicated Postgres connection per process: LISTEN for run and thread notices (from
+other processes and from the database's triggers), and hold this worker's advisory lock
+(its liveness, seen by the orphan sweeper)."""
 
 from __future__ import annotations
 
@@ -17,8 +18,9 @@ logger = logging.getLogger(__name__)
 
 NEW_RUN = "graphport_run_new"
 CANCEL_RUN = "graphport_run_cancel"
-RUN_DONE = "graphport_run_done"
-CHANNELS = (NEW_RUN, CANCEL_RUN, RUN_DONE)
+RUN_DONE = "graphport_run_done"  # payload: the run id; sent by a trigger (migration 0006)
+THREAD_DELETED = "graphport_thread_deleted"  # payload: the thread id; a trigger (0007)
+CHANNELS = (NEW_RUN, CANCEL_RUN, RUN_DONE, THREAD_DELETED)
 
 Handler = Callable[[str, str], None]
 

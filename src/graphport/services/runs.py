@@ -1,4 +1,5 @@
-"""Runs: create (queue), wait, join, read; cancelling is ``RunCanceller`` (``.cancels``)."""
+"""Runs: create (queue), wait, read; cancelling is ``RunCanceller`` (``.cancels``), joining
+``RunWaiter`` (``.waits``)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from uuid import UUID, uuid4
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from graphport.auth.actor import Actor
+from graphport.auth.actor import SYSTEM, Actor
 from graphport.auth.filters import AuthFilter, stamp
 from graphport.db.engine import Database
 from graphport.errors import Conflict, InvalidInput, NotFound
@@ -32,6 +33,7 @@ from graphport.services.run_access import authorize_run
 from graphport.services.run_cancel import RunCanceller, Stopped
 from graphport.services.run_checks import RunChecks
 from graphport.services.run_kwargs import build_kwargs
+from graphport.services.run_waits import Departure, RunWaiter
 
 Row = dict[str, Any]
 RunCreate = RunCreateStateful | RunCreateStateless
@@ -44,13 +46,6 @@ _CREATE_TRIES = 3
 
 def run_json(row: Row, select: Sequence[str] | None = None) -> Row:
     return select_fields(row, select or RUN_FIELDS)
-
-
-def wait_output(outcome: RunOutcome, values: Any) -> Any:
-    """What wait/join return: the final values, or ``{"__error__": ...}`` when it failed."""
-    if outcome.status in ("error", "timeout"):
-        return {"__error__": outcome.error or {"error": "Error", "message": outcome.status}}
-    return values
 
 
 def _check_strict_resume(resume: Any, interrupts: dict[str, list[Row]]) -> None:
@@ -84,6 +79,7 @@ class RunService:
         self._broker = broker
         self._origin = origin
         self.cancels = RunCanceller(db, executor, completions, origin=origin)
+        self.waits = RunWaiter(db, completions, self.cancels)
         self.checks = checks
 
     # -- create ------------------------------------------------------------------------------
@@ -307,13 +303,23 @@ class RunService:
             await self.checks.check(None, assistant_id, body, actor=actor, assistant_scope=None)
         return [await self.create(None, body, actor=actor) for body in bodies]
 
-    # -- wait and join -----------------------------------------------------------------------
+    # -- wait ------------------------------------------------------------------------------
 
     async def wait(
-        self, thread_id: UUID | None, body: RunCreate, *, actor: Actor
+        self,
+        thread_id: UUID | None,
+        body: RunCreate,
+        *,
+        actor: Actor,
+        departure: Departure | None = None,
     ) -> tuple[Row, Any]:
+        """Create a run and await its end: (the run, its output). Raises ``ClientLeft``
+        when ``departure`` returns first; the run is then cancelled if the body says
+        ``on_disconnect: "cancel"`` (by the server: the caller asked for it when creating
+        the run), else it runs on (the default, as on the official server)."""
         created, future = await self._create_and_expect(thread_id, body, actor)
-        return created, await self._await_output(created, future)
+        leave_cancels = SYSTEM if body.on_disconnect == "cancel" else None
+        return created, await self.waits.output(created, future, departure, leave_cancels)
 
     async def _create_and_expect(
         self, thread_id: UUID | None, body: RunCreate, actor: Actor
@@ -330,43 +336,6 @@ class RunService:
             self._completions.forget(run_id, future)
             raise
         return created, future
-
-    async def join(self, thread_id: UUID, run_id: UUID, *, actor: Actor) -> Any:
-        value = {"thread_id": thread_id, "run_id": run_id}
-        scope = await actor.authorize("threads", "read", value)
-        future = self._completions.expect(run_id)
-        try:
-            async with self._db.transaction() as conn:
-                run = await repo.get_run(conn, run_id=run_id, thread_id=thread_id, scope=scope)
-            if run is None:
-                # the official server answers 200 here; clients read the error from the body
-                self._completions.forget(run_id, future)
-                return {"__error__": {"error": "NotFound", "message": f"Run {run_id} not found"}}
-            if run["status"] not in repo.IN_FLIGHT:
-                outcome = RunOutcome(run_id, run["status"], error=run["error"], known=False)
-                return wait_output(outcome, await self._thread_values(thread_id))
-        except BaseException:
-            self._completions.forget(run_id, future)
-            raise
-        return await self._await_output(run, future)
-
-    async def _await_output(self, run: Row, future: asyncio.Future[RunOutcome]) -> Any:
-        try:
-            outcome = await future
-        finally:
-            self._completions.forget(run["run_id"], future)
-        if outcome.known:
-            return wait_output(outcome, outcome.values)
-        async with self._db.transaction() as conn:
-            stored = await repo.get_run(conn, run_id=run["run_id"])
-        if stored is not None:
-            outcome = RunOutcome(run["run_id"], stored["status"], error=stored["error"])
-        return wait_output(outcome, await self._thread_values(run["thread_id"]))
-
-    async def _thread_values(self, thread_id: UUID) -> Any:
-        async with self._db.transaction() as conn:
-            thread = await thread_repo.get_thread(conn, thread_id=thread_id)
-        return thread["values"] if thread else None
 
     # -- read --------------------------------------------------------------------------------
 

@@ -104,13 +104,23 @@ class StreamService:
         modes: Sequence[str] | None,
         actor: Actor,
     ) -> StreamHandle:
+        """The thread's events from now on (after ``last_event_id`` when given), until the
+        client leaves, the thread is deleted (a final ``error`` event) or the server stops.
+        Raises ``NotFound``."""
         scope = await actor.authorize("threads", "read", {"thread_id": thread_id})
-        async with self._db.transaction() as conn:
-            if await thread_repo.get_thread(conn, thread_id=thread_id, scope=scope) is None:
-                raise NotFound(f"Thread {thread_id} not found")
+        # Subscribed before the thread is read: a delete committed after that read is
+        # announced after the subscription, so it ends this stream; none is missed.
         subscriber = self._broker.subscribe_thread(
             thread_id, last_event_id=last_event_id, modes=modes
         )
+        try:
+            async with self._db.transaction() as conn:
+                found = await thread_repo.get_thread(conn, thread_id=thread_id, scope=scope)
+            if found is None:
+                raise NotFound(f"Thread {thread_id} not found")
+        except BaseException:
+            self._broker.unsubscribe(subscriber)
+            raise
 
         async def close(_left: bool) -> None:
             self._broker.unsubscribe(subscriber)

@@ -1,0 +1,135 @@
+"""Waiting on a run for a client (``/wait``, ``/join``): its answer, and the client leaving
+before the run ends."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+from uuid import UUID
+
+from graphport.auth.actor import Actor
+from graphport.db.engine import Database
+from graphport.errors import AuthRejected, Forbidden, GraphportError, NotFound
+from graphport.execution.completions import Completions, RunOutcome
+from graphport.repositories import runs as repo
+from graphport.repositories import threads as thread_repo
+from graphport.services.run_cancel import RunCanceller
+
+T = TypeVar("T")
+Row = dict[str, Any]
+
+# Returns when the client has gone (its connection closed); never returns otherwise.
+Departure = Callable[[], Coroutine[Any, Any, None]]
+
+
+class ClientLeft(GraphportError):
+    """The client went away before the run ended. Nobody reads this answer: 499, as in
+    nginx logs, so access logs tell departures from failures."""
+
+    status_code = 499
+
+
+def wait_output(outcome: RunOutcome, values: Any) -> Any:
+    """What wait/join return: the final values, or ``{"__error__": ...}`` when it failed."""
+    if outcome.status in ("error", "timeout"):
+        return {"__error__": outcome.error or {"error": "Error", "message": outcome.status}}
+    return values
+
+
+async def unless_departed(future: asyncio.Future[T], departure: Departure | None) -> T:
+    """``await future``, unless the client leaves first (``departure`` returns or fails):
+    then raise ``ClientLeft`` and leave ``future`` pending (the caller forgets it). The
+    watch on the client is a task of this call, cancelled and awaited before it returns."""
+    if departure is None:
+        return await future
+    watch = asyncio.create_task(departure(), name="client-departure")
+    try:
+        await asyncio.wait((future, watch), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        watch.cancel()
+        await asyncio.wait((watch,))  # never raises the watch's own error
+        if not watch.cancelled():
+            watch.exception()  # a connection error is a departure too: read, not logged
+    if future.done():
+        return future.result()
+    raise ClientLeft("The client disconnected before the run ended")
+
+
+class RunWaiter:
+    def __init__(self, db: Database, completions: Completions, cancels: RunCanceller) -> None:
+        self._db = db
+        self._completions = completions
+        self._cancels = cancels
+
+    async def join(
+        self,
+        thread_id: UUID,
+        run_id: UUID,
+        *,
+        actor: Actor,
+        departure: Departure | None = None,
+        cancel_on_disconnect: bool = False,
+    ) -> Any:
+        """Await the run's end: its output (``wait_output``). Raises ``ClientLeft`` when
+        ``departure`` returns first, after cancelling the run (as ``actor``) if
+        ``cancel_on_disconnect``."""
+        value = {"thread_id": thread_id, "run_id": run_id}
+        scope = await actor.authorize("threads", "read", value)
+        future = self._completions.expect(run_id)
+        try:
+            async with self._db.transaction() as conn:
+                run = await repo.get_run(conn, run_id=run_id, thread_id=thread_id, scope=scope)
+            if run is None:
+                # the official server answers 200 here; clients read the error from the body
+                self._completions.forget(run_id, future)
+                return {"__error__": {"error": "NotFound", "message": f"Run {run_id} not found"}}
+            if run["status"] not in repo.IN_FLIGHT:
+                outcome = RunOutcome(run_id, run["status"], error=run["error"], known=False)
+                return wait_output(outcome, await self._thread_values(thread_id))
+        except BaseException:
+            self._completions.forget(run_id, future)
+            raise
+        leave_cancels = actor if cancel_on_disconnect else None
+        return await self.output(run, future, departure, leave_cancels)
+
+    async def output(
+        self,
+        run: Row,
+        future: asyncio.Future[RunOutcome],
+        departure: Departure | None,
+        leave_cancels: Actor | None,
+    ) -> Any:
+        """The output of ``run`` once ``future`` (from ``Completions.expect``) resolves.
+        A client leaving first is forgotten at once (it holds up nothing, a shutdown drain
+        included) and ``ClientLeft`` raised; ``leave_cancels``: who cancels the run then
+        (None: it runs on)."""
+        try:
+            outcome = await unless_departed(future, departure)
+        except ClientLeft:
+            self._completions.forget(run["run_id"], future)
+            if leave_cancels is not None:
+                await self._cancel(run, leave_cancels)
+            raise
+        finally:
+            self._completions.forget(run["run_id"], future)
+        if outcome.known:
+            return wait_output(outcome, outcome.values)
+        async with self._db.transaction() as conn:
+            stored = await repo.get_run(conn, run_id=run["run_id"])
+        if stored is not None:
+            outcome = RunOutcome(run["run_id"], stored["status"], error=stored["error"])
+        return wait_output(outcome, await self._thread_values(run["thread_id"]))
+
+    async def _cancel(self, run: Row, actor: Actor) -> None:
+        # ended meanwhile (404), or the caller may only read it (403): nothing to do
+        with contextlib.suppress(NotFound, Forbidden, AuthRejected):
+            await self._cancels.cancel(
+                run["thread_id"], run["run_id"], wait=False, action="interrupt", actor=actor
+            )
+
+    async def _thread_values(self, thread_id: UUID) -> Any:
+        async with self._db.transaction() as conn:
+            thread = await thread_repo.get_thread(conn, thread_id=thread_id)
+        return thread["values"] if thread else None

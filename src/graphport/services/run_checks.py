@@ -10,7 +10,6 @@ from typing import Any, cast
 from uuid import UUID
 
 from langchain_core.runnables import RunnableConfig
-from langgraph.channels.base import BaseChannel
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.constants import END
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -19,8 +18,8 @@ from graphport.auth.actor import Actor
 from graphport.auth.filters import AuthFilter
 from graphport.db.engine import Database
 from graphport.errors import GraphportError, InvalidInput, NotFound
-from graphport.graphs.introspection import unknown_state_keys
-from graphport.graphs.registry import AnyPregel, GraphRegistry
+from graphport.graphs.registry import GraphRegistry
+from graphport.graphs.updates import StartState, check_update, start_state, update_writes
 from graphport.repositories import assistants as assistant_repo
 from graphport.schemas.runs import RunCreateStateful, RunCreateStateless
 from graphport.schemas.threads import CheckpointConfig
@@ -63,33 +62,10 @@ def checkpoint_named(body: RunCreate) -> CheckpointConfig | None:
     return CheckpointConfig(checkpoint_ns=namespace, checkpoint_id=checkpoint_id)
 
 
-def command_update(body: RunCreate) -> Row | None:
-    """The state update a run's command carries, when it is keyed by state key."""
-    update = body.command.update if body.command is not None else None
-    return update if isinstance(update, dict) and update else None
-
-
-def check_update(graph: AnyPregel, update: Row, channel_values: Row) -> None:
-    """Each key must be a state key, and its value one the key's reducer takes on the state
-    the run starts from (``channel_values``: its checkpoint's channels; empty on a new
-    thread). A run queued before this one may still change that state: then the run fails,
-    and the worker drops the refused update, so the thread stays readable."""
-    if unknown := unknown_state_keys(graph, update):
-        raise InvalidInput(f"command.update names no state key of the graph: {unknown}")
-    for key, value in update.items():
-        spec = cast(BaseChannel[Any, Any, Any], graph.channels[key])
-        try:
-            channel = spec.from_checkpoint(channel_values[key]) if key in channel_values else spec
-            channel = channel.copy()
-        except Exception:  # a channel we cannot seed: the run itself will tell
-            logger.warning("cannot check command.update of %r on the current state", key)
-            continue
-        try:
-            channel.update([value])
-        except Exception as exc:  # a reducer refusing the value, whatever it raises
-            raise InvalidInput(
-                f"command.update of {key!r} is refused by the graph: {type(exc).__name__}: {exc}"
-            ) from None
+def command_update(body: RunCreate) -> list[tuple[str, Any]]:
+    """The state writes a run's command carries, as ``(state key, value)`` pairs in order;
+    InvalidInput (422) for an update of another shape."""
+    return update_writes(body.command.update) if body.command is not None else []
 
 
 class RunChecks:
@@ -162,9 +138,9 @@ class RunChecks:
         try:
             missing = set(await self._registry.missing_nodes(graph_id, wanted, config))
             if update := command_update(body):
-                values = await self._channel_values(thread_id, checkpoint)
+                start = await self._start_state(thread_id, checkpoint)
                 async with self._registry.graph(graph_id, config) as graph:
-                    check_update(graph, update, values)
+                    check_update(graph, update, start)
         except GraphportError:
             raise
         except Exception as exc:  # the factory fails for this config: so will the run
@@ -182,15 +158,12 @@ class RunChecks:
             f"{'; '.join(problems)}; graph {graph_id!r} has nodes: {', '.join(nodes) or 'none'}"
         )
 
-    async def _channel_values(
+    async def _start_state(
         self, thread_id: UUID | None, checkpoint: CheckpointConfig | None
-    ) -> Row:
-        """The channels of the checkpoint a run starts from: the one it names, else the
-        thread's latest; empty for a stateless run or a thread that never ran."""
+    ) -> StartState:
+        """The state a run starts from: the checkpoint it names, else the thread's latest;
+        empty for a stateless run or a thread that never ran."""
         if thread_id is None:
-            return {}
-        configurable: Row = {"thread_id": str(thread_id), "checkpoint_ns": ""}
-        if checkpoint is not None and checkpoint.checkpoint_id:
-            configurable["checkpoint_id"] = checkpoint.checkpoint_id
-        found = await self._checkpointer.aget_tuple(RunnableConfig(configurable=configurable))
-        return dict(found.checkpoint["channel_values"]) if found is not None else {}
+            return StartState()
+        checkpoint_id = checkpoint.checkpoint_id if checkpoint is not None else None
+        return await start_state(self._checkpointer, str(thread_id), checkpoint_id)

@@ -39,6 +39,18 @@ async def test_an_update_refused_on_the_thread_state_is_422(
     assert len(await client.runs.list(tid)) == len(runs_before)
 
 
+async def test_an_update_given_as_key_value_pairs_is_applied(client: LangGraphClient) -> None:
+    """The SDK types ``update`` as a dict or a list of ``(key, value)`` tuples (JSON lists):
+    both are applied, a key given twice twice, in order."""
+    thread = await client.threads.create()
+    tid = thread["thread_id"]
+    done = await client.runs.wait(tid, "slow", input={"log": ["a"]})
+    pairs: Any = [["log", ["x"]], ["delay", 0.0], ["log", ["y"]]]
+    out = await client.runs.wait(tid, "slow", command={"update": pairs, "goto": "after"})
+    assert out["log"] == done["log"] + ["x", "y", "after"]
+    assert out["delay"] == 0.0
+
+
 async def test_a_run_failing_on_its_update_leaves_the_thread_as_it_was(
     client: LangGraphClient, http: httpx.AsyncClient
 ) -> None:

@@ -247,7 +247,19 @@ OUT_OF_RANGE: list[tuple[str, str, Any, dict[str, Any] | None]] = [
     *[
         ("POST", p, {**RUN, "input": None, "command": {"update": update}}, None)
         for p in THREAD_RUN_PATHS + STATELESS_RUN_PATHS
-        for update in ({"messages": 5}, {"nokey": 1}, {"messages": [{"type": "remove"}]})
+        for update in (
+            {"messages": 5},
+            {"nokey": 1},
+            {"messages": [{"type": "remove"}]},
+            [["messages", 5]],
+            [["nokey", 1]],
+        )
+    ],
+    # command updates of no shape LangGraph applies (it would drop them without a word)
+    *[
+        ("POST", p, {**RUN, "input": None, "command": {"update": update}}, None)
+        for p in THREAD_RUN_PATHS + STATELESS_RUN_PATHS
+        for update in ("text", 5, [["messages"]], [[1, []]], [["messages", [], 3]], [{"a": 1}])
     ],
     # state updates a reducer refuses
     ("POST", "/threads/{thread}/state", {"values": {"messages": 5}}, None),

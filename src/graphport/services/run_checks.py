@@ -12,6 +12,7 @@ from uuid import UUID
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.constants import END
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from graphport.auth.actor import Actor
@@ -33,7 +34,7 @@ Row = dict[str, Any]
 RunCreate = RunCreateStateful | RunCreateStateless
 
 
-def named_nodes(body: RunCreate) -> dict[str, list[str]]:
+def entrynodes(body: RunCreate) -> dict[str, list[str]]:
     """The node names a request mentions, by field (``"*"`` names no node)."""
     named: dict[str, list[str]] = {}
     for field in ("interrupt_before", "interrupt_after"):
@@ -49,17 +50,49 @@ def named_nodes(body: RunCreate) -> dict[str, list[str]]:
     return named
 
 
+_CHECKPOINT_KEYS = ("checkpoint_id", "checkpoint_ns", "checkpoint_map")
+
+
 def checkpoint_named(body: RunCreate) -> CheckpointConfig | None:
-    """The checkpoint a stateful run starts from (``checkpoint_id`` wins over the one in
-    ``checkpoint``), or None when it names none."""
-    if not isinstance(body, RunCreateStateful):
+    """The checkpoint a run starts from, as the worker resolves it: ``checkpoint_id``, else
+    the one in ``checkpoint``, else the one in ``config.configurable`` (each key on its
+    own); None when it names none. InvalidInput (422) for ids that are not strings."""
+    configurable = (body.config or {}).get("configurable") or {}
+    named = {k: configurable[k] for k in _CHECKPOINT_KEYS if configurable.get(k)}
+    if isinstance(body, RunCreateStateful):
+        given = body.checkpoint.model_dump(exclude_none=True) if body.checkpoint else {}
+        if body.checkpoint_id:
+            given["checkpoint_id"] = body.checkpoint_id
+        named |= {k: given[k] for k in _CHECKPOINT_KEYS if given.get(k)}
+    if not named:
         return None
-    given = body.checkpoint
-    checkpoint_id = body.checkpoint_id or (given.checkpoint_id if given else None)
-    namespace = (given.checkpoint_ns if given else None) or ""
-    if checkpoint_id is None and not namespace:
-        return None
-    return CheckpointConfig(checkpoint_ns=namespace, checkpoint_id=checkpoint_id)
+    try:
+        checkpoint = CheckpointConfig.model_validate(named)
+    except ValidationError:
+        checkpoint = None
+    mapped = checkpoint.checkpoint_map or {} if checkpoint is not None else {}
+    if checkpoint is None or not all(isinstance(v, str) and v for v in mapped.values()):
+        raise InvalidInput(
+            "checkpoint_id and checkpoint_ns must be strings, checkpoint_map an object of "
+            "checkpoint ids by namespace"
+        )
+    return checkpoint
+
+
+async def require_checkpoints(
+    conn: AsyncConnection, thread_id: UUID | None, checkpoint: CheckpointConfig
+) -> None:
+    """NotFound (404) unless the thread has the checkpoint named and each one of its
+    ``checkpoint_map``; a stateless run (``thread_id`` None) starts on a new thread, which
+    has none."""
+    mapped = checkpoint.checkpoint_map or {}
+    if thread_id is None:
+        named = checkpoint.checkpoint_id or checkpoint.checkpoint_ns or next(iter(mapped.values()))
+        raise NotFound(f"Checkpoint {named} not found: a stateless run starts on a new thread")
+    await require_checkpoint(conn, thread_id, checkpoint)
+    for namespace, checkpoint_id in mapped.items():
+        entry = CheckpointConfig(checkpoint_ns=namespace, checkpoint_id=checkpoint_id)
+        await require_checkpoint(conn, thread_id, entry)
 
 
 def command_update(body: RunCreate) -> list[tuple[str, Any]]:
@@ -95,17 +128,17 @@ class RunChecks:
         cannot see (when the graph is needed) or a checkpoint the thread does not have."""
         if body.webhook:
             self._webhooks.check(body.webhook)
-        named = named_nodes(body)
+        named = entrynodes(body)
         needs_graph = bool(named) or bool(command_update(body))
-        checkpoint = checkpoint_named(body) if thread_id is not None else None
+        checkpoint = checkpoint_named(body)
         if not needs_graph and checkpoint is None:
             return
         assistant = None
         async with self._db.transaction() as conn:
             if needs_graph:
                 assistant = await self.visible_assistant(conn, assistant_id, assistant_scope)
-            if checkpoint is not None and thread_id is not None:
-                await require_checkpoint(conn, thread_id, checkpoint)
+            if checkpoint is not None:
+                await require_checkpoints(conn, thread_id, checkpoint)
         if assistant is not None:
             await self._check_graph(assistant, body, named, actor, thread_id, checkpoint)
 

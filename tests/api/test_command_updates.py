@@ -7,9 +7,14 @@ import asyncio
 from typing import Any
 
 import httpx
+from langchain_core.messages import RemoveMessage
+from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph_sdk.client import LangGraphClient
 
 from tests.api.thread_helpers import seeded_thread
+from tests.server import ServerProcess
+
+NO_TASK = "00000000-0000-0000-0000-000000000000"  # LangGraph's NULL_TASK_ID
 
 
 def _remove(message_id: str) -> dict[str, Any]:
@@ -200,3 +205,32 @@ async def test_queued_commands_failing_in_their_runs_take_back_only_their_own(
     again = await client.runs.wait(tid, "slow", input={"log": ["b"]})
     assert again["log"][:7] == values["log"] + ["b"]
     assert (await client.threads.get(tid))["status"] == "idle"
+
+
+async def test_a_final_state_the_graph_refuses_is_read_from_its_checkpoint(
+    client: LangGraphClient, server: ServerProcess, database_uri: str
+) -> None:
+    """Writes the graph refuses pending on a thread's head (put there behind the server's
+    back: a run takes back its own) fail the run; the worker then reads the state its
+    checkpoint stored, with one warning line, no traceback."""
+    thread = await seeded_thread(client)
+    tid = thread["thread_id"]
+    state = await client.threads.get_state(tid)
+    config: Any = {"configurable": {"thread_id": tid, "checkpoint_ns": ""}}
+    async with AsyncPostgresSaver.from_conn_string(database_uri) as saver:
+        latest = await saver.aget_tuple(config)
+        assert latest is not None
+        await saver.aput_writes(latest.config, [("messages", [RemoveMessage(id="gone")])], NO_TASK)
+    assert server.log_path is not None
+    offset = server.log_path.stat().st_size
+
+    failed = await client.runs.wait(tid, "chat", input={"messages": []}, raise_error=False)
+    assert "gone" in failed["__error__"]["message"]
+    after = await client.threads.get(tid)
+    assert after["status"] == "error"
+    assert after["values"] == state["values"]
+    with server.log_path.open("rb") as log:
+        log.seek(offset)
+        logged = log.read().decode(errors="replace")
+    assert "is read from its stored checkpoint" in logged
+    assert "Traceback" not in logged

@@ -179,15 +179,6 @@ class RunWorker:
             )
             return found.first() is not None
 
-    async def _snapshot(self, run: Row) -> StateSnapshot | None:
-        deps = self._deps
-        config = run_config(run)
-        config["configurable"] = {"thread_id": str(run["thread_id"]), "checkpoint_ns": ""}
-        async with deps.registry.graph(
-            run["graph_id"], config, checkpointer=deps.checkpointer, access_context="threads.read"
-        ) as graph:
-            return await graph.aget_state(config)
-
     async def _finish(
         self,
         run: Row,
@@ -252,11 +243,48 @@ class RunWorker:
             )
 
     async def _safe_snapshot(self, run: Row) -> StateSnapshot | None:
+        """The thread's state after the run (see ``_read_state``); None when it cannot be
+        read (a bad graph factory...): the run's outcome still counts. One warning line."""
+        deps = self._deps
+        config = run_config(run)
+        config["configurable"] = {"thread_id": str(run["thread_id"]), "checkpoint_ns": ""}
         try:
-            return await self._snapshot(run)
-        except Exception:  # state unreadable (bad graph factory...): the run outcome still counts
-            logger.exception("reading the final state of run %s failed", run["run_id"])
+            async with deps.registry.graph(
+                run["graph_id"],
+                config,
+                checkpointer=deps.checkpointer,
+                access_context="threads.read",
+            ) as graph:
+                return await self._read_state(graph, config, run["run_id"])
+        except Exception as exc:  # state unreadable: the run outcome still counts
+            logger.warning(
+                "reading the final state of run %s failed: %s: %s",
+                run["run_id"],
+                type(exc).__name__,
+                exc,
+            )
             return None
+
+    async def _read_state(
+        self, graph: AnyPregel, config: RunnableConfig, run_id: UUID
+    ) -> StateSnapshot:
+        """The latest state; when the graph refuses the writes pending on the thread's head
+        (a failed step's finished tasks, updates left by earlier runs), the state its
+        checkpoint stored, as thread reads show it."""
+        try:
+            return await graph.aget_state(config)
+        except Exception as exc:
+            stored = await self._deps.checkpointer.aget_tuple(config)
+            if stored is None:
+                raise
+            logger.warning(
+                "run %s: the graph refuses the thread's pending writes (%s: %s); its state "
+                "is read from its stored checkpoint",
+                run_id,
+                type(exc).__name__,
+                exc,
+            )
+            return await graph.aget_state(stored.config)
 
 
 def _completed_values(graph: AnyPregel, kwargs: Row, output: Any) -> Any:

@@ -247,7 +247,19 @@ OUT_OF_RANGE: list[tuple[str, str, Any, dict[str, Any] | None]] = [
     *[
         ("POST", p, {**RUN, "input": None, "command": {"update": update}}, None)
         for p in THREAD_RUN_PATHS + STATELESS_RUN_PATHS
-        for update in ({"messages": 5}, {"nokey": 1}, {"messages": [{"type": "remove"}]})
+        for update in (
+            {"messages": 5},
+            {"nokey": 1},
+            {"messages": [{"type": "remove"}]},
+            [["messages", 5]],
+            [["nokey", 1]],
+        )
+    ],
+    # command updates of no shape LangGraph applies (it would drop them without a word)
+    *[
+        ("POST", p, {**RUN, "input": None, "command": {"update": update}}, None)
+        for p in THREAD_RUN_PATHS + STATELESS_RUN_PATHS
+        for update in ("text", 5, [["messages"]], [[1, []]], [["messages", [], 3]], [{"a": 1}])
     ],
     # state updates a reducer refuses
     ("POST", "/threads/{thread}/state", {"values": {"messages": 5}}, None),
@@ -610,3 +622,64 @@ async def test_store_keys_and_namespaces_up_to_the_limit_are_stored(
     await client.store.put_item([tag, label], key, {"text": "x"})
     found = await client.store.get_item([tag, label], key)
     assert found is not None and found["value"] == {"text": "x"}
+
+
+# -- checkpoints and LangGraph internals named inside config.configurable -------------------
+
+BOGUS = "1f0c0ffe-0000-6000-8000-000000000000"
+
+
+def _configurable_checkpoint_cases() -> list[tuple[str, str, Any]]:
+    """A checkpoint named in ``config.configurable`` (the run starts from it as from the
+    top-level one) on every run endpoint and cron; a stateless run has a thread of its own."""
+    named = [{"checkpoint_id": BOGUS}, {"checkpoint_ns": "child:nope"}]
+    named += [{"checkpoint_map": {"": BOGUS}}, {"checkpoint_ns": "", "checkpoint_id": BOGUS}]
+    cases = [c for n in named for c in _run_cases({"config": {"configurable": n}})]
+    maps = [{"checkpoint": {"checkpoint_map": {"": BOGUS}}}]
+    maps += [{"checkpoint": {"checkpoint_ns": "", "checkpoint_map": {"child:nope": BOGUS}}}]
+    return cases + [("POST", p, {**RUN, **m}) for p in THREAD_RUN_PATHS for m in maps]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), _configurable_checkpoint_cases())
+async def test_unknown_checkpoints_in_configurable_are_404(
+    http: httpx.AsyncClient, world: World, method: str, path: str, body: Any
+) -> None:
+    detail = await refused(http, world, method, path, body, status=404)
+    assert detail.startswith("Checkpoint") and "not found" in detail
+
+
+def _internal_config_cases() -> list[tuple[str, str, Any]]:
+    bad = [{"__pregel_checkpointer": None}, {"__pregel_send": "x", "model": "m"}]
+    bad += [{"checkpoint_id": 5}, {"checkpoint_map": ["x"]}, {"checkpoint_map": {"": 5}}]
+    cases = [c for b in bad for c in _run_cases({"config": {"configurable": b}})]
+    for b in bad[:2]:
+        config = {"configurable": b}
+        cases += [("POST", "/assistants", {"graph_id": "chat", "config": config})]
+        cases += [("PATCH", "/assistants/{assistant}", {"config": config})]
+    return cases
+
+
+@pytest.mark.parametrize(("method", "path", "body"), _internal_config_cases())
+async def test_langgraph_internals_and_bad_checkpoint_ids_in_configurable_are_422(
+    http: httpx.AsyncClient, world: World, method: str, path: str, body: Any
+) -> None:
+    await refused(http, world, method, path, body, status=422)
+
+
+async def test_known_checkpoints_in_configurable_work(
+    client: LangGraphClient, fresh: World
+) -> None:
+    """A run starting from a checkpoint named in ``config.configurable``, and one naming
+    the thread's checkpoints in ``checkpoint_map``, run."""
+    history = await client.threads.get_history(fresh.thread)
+    first = history[-1]["checkpoint_id"]
+    config: Any = {"configurable": {"checkpoint_id": first}}
+    output = await client.runs.wait(
+        fresh.thread, fresh.assistant, input={"messages": []}, config=config
+    )
+    assert output["messages"][-1]["type"] == "ai"
+    mapped: Any = {"configurable": {"checkpoint_map": {"": history[0]["checkpoint_id"]}}}
+    again = await client.runs.wait(
+        fresh.thread, fresh.assistant, input={"messages": []}, config=mapped
+    )
+    assert again["messages"][-1]["type"] == "ai"

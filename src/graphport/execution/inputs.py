@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from graphport.auth.actor import graph_configurable
 from graphport.graphs.registry import AnyPregel
+from graphport.graphs.updates import update_writes
 
 Row = dict[str, Any]
 
@@ -51,7 +52,10 @@ def _command(raw: Row) -> Command[Any]:
     goto = raw.get("goto")
     if goto is not None:
         goto = [_send_or_node(g) for g in goto] if isinstance(goto, list) else _send_or_node(goto)
-    return Command(update=raw.get("update"), resume=raw.get("resume"), goto=goto or ())
+    update = raw.get("update")
+    if isinstance(update, list):  # JSON made the SDK's (key, value) tuples lists
+        update = update_writes(update)
+    return Command(update=update, resume=raw.get("resume"), goto=goto or ())
 
 
 def _send_or_node(target: Any) -> Any:

@@ -11,7 +11,7 @@ from uuid import UUID
 import orjson
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.types import StateSnapshot
+from langgraph.types import Command, StateSnapshot
 from sqlalchemy import text
 
 from graphport.db.engine import Database
@@ -22,6 +22,7 @@ from graphport.execution.inputs import interrupt_nodes, run_config, run_context,
 from graphport.execution.stream_modes import StreamTranslator
 from graphport.graphs.registry import AnyPregel, GraphRegistry
 from graphport.graphs.state_format import thread_interrupts, thread_status
+from graphport.graphs.updates import check_update, start_state, update_writes
 from graphport.repositories import checkpoints as checkpoint_repo
 from graphport.repositories import runs as run_repo
 from graphport.repositories import threads as thread_repo
@@ -59,6 +60,7 @@ class RunWorker:
         """
         run_id: UUID = run["run_id"]
         status, error, final = "success", None, None
+        pending = await self._pending_commands(run)
         try:
             async with asyncio.timeout(self._deps.timeout_seconds):
                 final = await control.drive(self._drive(run))
@@ -76,7 +78,7 @@ class RunWorker:
         try:
             if error is not None and events.wants(run_id, run["thread_id"]):
                 await events.publish(run_id, run["thread_id"], "error", error)
-            return await self._finish(run, status, error, final)
+            return await self._finish(run, status, error, final, pending)
         finally:
             await events.close(run_id, run["thread_id"])
 
@@ -102,12 +104,23 @@ class RunWorker:
             if kwargs.get("durability"):
                 options["durability"] = kwargs["durability"]
             graph_input = run_input(run, resume_from_checkpoint=resume)
+            if isinstance(graph_input, Command) and graph_input.update:
+                await self._check_update(graph, run, graph_input)
             streamed = kwargs.get("resumable") or kwargs.get("observable")
             if streamed or deps.events.wants(run["run_id"], run["thread_id"]):
                 await self._stream(graph, run, graph_input, config, options)
                 return None
             output = await graph.ainvoke(graph_input, config, **options)
             return _completed_values(graph, kwargs, output)
+
+    async def _check_update(self, graph: AnyPregel, run: Row, command: Command[Any]) -> None:
+        """Fail the run, before LangGraph stores its update, when the graph would refuse it
+        on the state the run really starts from (a run queued before it changed that
+        state). LangGraph stores a Command's writes before applying them, and when applying
+        fails there, the store may land after the run has ended and been cleaned up."""
+        start_id = run_config(run)["configurable"].get("checkpoint_id")
+        start = await start_state(self._deps.checkpointer, str(run["thread_id"]), start_id)
+        check_update(graph, update_writes(command.update), start)
 
     async def _stream(
         self, graph: AnyPregel, run: Row, graph_input: Any, config: RunnableConfig, options: Row
@@ -144,6 +157,17 @@ class RunWorker:
             for name, data in translator.translate_chunk(chunk, subgraphs=subgraphs):
                 await events.publish(run_id, thread_id, name, data)
 
+    async def _pending_commands(self, run: Row) -> checkpoint_repo.PendingCommands | None:
+        """For a run with a command: what is pending on the checkpoint it starts from, before
+        it adds its own (taken back if it fails before applying them)."""
+        if not run["kwargs"].get("command"):
+            return None
+        start = run_config(run)["configurable"].get("checkpoint_id")
+        async with self._deps.db.transaction() as conn:
+            return await checkpoint_repo.get_pending_commands(
+                conn, thread_id=run["thread_id"], checkpoint_id=start
+            )
+
     async def _has_own_checkpoint(self, run: Row) -> bool:
         async with self._deps.db.transaction() as conn:
             found = await conn.execute(
@@ -155,29 +179,26 @@ class RunWorker:
             )
             return found.first() is not None
 
-    async def _snapshot(self, run: Row) -> StateSnapshot | None:
-        deps = self._deps
-        config = run_config(run)
-        config["configurable"] = {"thread_id": str(run["thread_id"]), "checkpoint_ns": ""}
-        async with deps.registry.graph(
-            run["graph_id"], config, checkpointer=deps.checkpointer, access_context="threads.read"
-        ) as graph:
-            return await graph.aget_state(config)
-
-    async def _finish(self, run: Row, status: str, error: Row | None, final: Any) -> RunOutcome:
+    async def _finish(
+        self,
+        run: Row,
+        status: str,
+        error: Row | None,
+        final: Any,
+        pending: checkpoint_repo.PendingCommands | None,
+    ) -> RunOutcome:
         run_id, thread_id = run["run_id"], run["thread_id"]
-        db = self._deps.db
         rolled_back = status == "rollback"
         if rolled_back or status in ("error", "timeout"):
-            async with db.transaction() as conn:
+            async with self._deps.db.transaction() as conn:
                 if rolled_back:
                     await checkpoint_repo.delete_run_checkpoints(
                         conn, thread_id=thread_id, run_id=run_id
                     )
-                # a failed or rolled-back run leaves no command to be applied later
-                await checkpoint_repo.delete_unapplied_command(
-                    conn, thread_id=thread_id, run_id=run_id
-                )
+                if pending is not None:  # its command is not to be applied later
+                    await checkpoint_repo.delete_unapplied_command(
+                        conn, thread_id=thread_id, run_id=run_id, before=pending
+                    )
         snapshot = None
         if final is not None:
             values: Any = final  # ran to its end: nothing pending, nothing interrupted
@@ -222,11 +243,48 @@ class RunWorker:
             )
 
     async def _safe_snapshot(self, run: Row) -> StateSnapshot | None:
+        """The thread's state after the run (see ``_read_state``); None when it cannot be
+        read (a bad graph factory...): the run's outcome still counts. One warning line."""
+        deps = self._deps
+        config = run_config(run)
+        config["configurable"] = {"thread_id": str(run["thread_id"]), "checkpoint_ns": ""}
         try:
-            return await self._snapshot(run)
-        except Exception:  # state unreadable (bad graph factory...): the run outcome still counts
-            logger.exception("reading the final state of run %s failed", run["run_id"])
+            async with deps.registry.graph(
+                run["graph_id"],
+                config,
+                checkpointer=deps.checkpointer,
+                access_context="threads.read",
+            ) as graph:
+                return await self._read_state(graph, config, run["run_id"])
+        except Exception as exc:  # state unreadable: the run outcome still counts
+            logger.warning(
+                "reading the final state of run %s failed: %s: %s",
+                run["run_id"],
+                type(exc).__name__,
+                exc,
+            )
             return None
+
+    async def _read_state(
+        self, graph: AnyPregel, config: RunnableConfig, run_id: UUID
+    ) -> StateSnapshot:
+        """The latest state; when the graph refuses the writes pending on the thread's head
+        (a failed step's finished tasks, updates left by earlier runs), the state its
+        checkpoint stored, as thread reads show it."""
+        try:
+            return await graph.aget_state(config)
+        except Exception as exc:
+            stored = await self._deps.checkpointer.aget_tuple(config)
+            if stored is None:
+                raise
+            logger.warning(
+                "run %s: the graph refuses the thread's pending writes (%s: %s); its state "
+                "is read from its stored checkpoint",
+                run_id,
+                type(exc).__name__,
+                exc,
+            )
+            return await graph.aget_state(stored.config)
 
 
 def _completed_values(graph: AnyPregel, kwargs: Row, output: Any) -> Any:

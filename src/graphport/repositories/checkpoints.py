@@ -3,10 +3,14 @@ share a transaction with our own rows (delete)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+Row = dict[str, Any]
 
 CHECKPOINT_TABLES = ("checkpoints", "checkpoint_blobs", "checkpoint_writes")
 
@@ -78,22 +82,89 @@ async def delete_run_checkpoints(conn: AsyncConnection, *, thread_id: UUID, run_
 NULL_TASK_ID = "00000000-0000-0000-0000-000000000000"
 
 
-async def delete_unapplied_command(conn: AsyncConnection, *, thread_id: UUID, run_id: UUID) -> None:
-    """Drop the writes of no task pending on the thread's latest root checkpoint, when the run
-    made no checkpoint of its own (it failed, or was rolled back, before they were applied).
-    LangGraph stores a run's Command there before applying it, and every later run and state
-    read applies them again: a value a reducer refused would fail them all."""
+@dataclass(frozen=True)
+class PendingCommands:
+    """The writes of no task pending on a root checkpoint before a run adds its command's.
+
+    LangGraph keys a regular write (``idx >= 0``) by its position and never overwrites one:
+    a run's command writes go after ``regular`` ones already there. A special write
+    (``idx < 0``: a resume) is replaced in place, so the rows themselves are kept."""
+
+    checkpoint_id: str
+    regular: int
+    special: tuple[Row, ...]
+
+
+async def get_pending_commands(
+    conn: AsyncConnection, *, thread_id: UUID, checkpoint_id: str | None
+) -> PendingCommands | None:
+    """What is pending on the root checkpoint a run starts from (``checkpoint_id``, else
+    the thread's latest); None when the thread has no such checkpoint."""
+    params = {"thread_id": str(thread_id), "checkpoint_id": checkpoint_id}
+    found = await conn.execute(
+        text(
+            "SELECT checkpoint_id FROM checkpoints WHERE thread_id = :thread_id "
+            "AND checkpoint_ns = '' AND (CAST(:checkpoint_id AS text) IS NULL "
+            "  OR checkpoint_id = :checkpoint_id) "
+            "ORDER BY checkpoint_id DESC LIMIT 1"
+        ),
+        params,
+    )
+    start = found.scalar()
+    if start is None:
+        return None
+    rows = await conn.execute(
+        text(
+            "SELECT * FROM checkpoint_writes WHERE thread_id = :thread_id "
+            "AND checkpoint_ns = '' AND checkpoint_id = :checkpoint_id AND task_id = :no_task"
+        ),
+        params | {"checkpoint_id": start, "no_task": NULL_TASK_ID},
+    )
+    writes = [dict(r) for r in rows.mappings()]
+    regular = max((w["idx"] + 1 for w in writes if w["idx"] >= 0), default=0)
+    return PendingCommands(start, regular, tuple(w for w in writes if w["idx"] < 0))
+
+
+async def delete_unapplied_command(
+    conn: AsyncConnection, *, thread_id: UUID, run_id: UUID, before: PendingCommands
+) -> None:
+    """Take back the writes of no task a run added to its start checkpoint (``before``: what
+    was pending there when it started), when it made no checkpoint of its own (it failed,
+    or was rolled back, before they were applied). Every later run and state read would
+    apply them (a value a reducer refused would fail them all); what earlier runs left
+    pending stays."""
+    params = {"thread_id": str(thread_id), "run_id": str(run_id)}
+    own = await conn.execute(
+        text(
+            "SELECT 1 FROM checkpoints WHERE thread_id = :thread_id "
+            "AND metadata->>'run_id' = :run_id LIMIT 1"
+        ),
+        params,
+    )
+    if own.first() is not None:
+        return
     await conn.execute(
         text(
             "DELETE FROM checkpoint_writes WHERE thread_id = :thread_id AND checkpoint_ns = '' "
-            "AND task_id = :no_task AND checkpoint_id = ("
-            "  SELECT checkpoint_id FROM checkpoints WHERE thread_id = :thread_id "
-            "  AND checkpoint_ns = '' ORDER BY checkpoint_id DESC LIMIT 1) "
-            "AND NOT EXISTS (SELECT 1 FROM checkpoints WHERE thread_id = :thread_id "
-            "  AND metadata->>'run_id' = :run_id)"
+            "AND checkpoint_id = :checkpoint_id AND task_id = :no_task "
+            "AND (idx >= :regular OR idx < 0)"
         ),
-        {"thread_id": str(thread_id), "run_id": str(run_id), "no_task": NULL_TASK_ID},
+        params
+        | {
+            "checkpoint_id": before.checkpoint_id,
+            "no_task": NULL_TASK_ID,
+            "regular": before.regular,
+        },
     )
+    for row in before.special:  # a resume this run replaced: put the earlier one back
+        names = ", ".join(f'"{c}"' for c in row)
+        values = ", ".join(f":{c}" for c in row)
+        await conn.execute(
+            text(
+                f"INSERT INTO checkpoint_writes ({names}) VALUES ({values}) ON CONFLICT DO NOTHING"
+            ),
+            row,
+        )
 
 
 async def checkpoint_exists(

@@ -8,7 +8,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    field_validator,
+)
 from pydantic.config import JsonDict
 
 SortOrder = Literal["asc", "desc"]
@@ -72,6 +80,9 @@ def bounded_time(value: datetime | None) -> datetime | None:
     return value
 
 
+INTERNAL_PREFIX = "__pregel_"
+
+
 class _ConfigShape(BaseModel):
     """The keys of a RunnableConfig that LangGraph reads, with the types it needs; other
     keys pass through untouched."""
@@ -84,6 +95,15 @@ class _ConfigShape(BaseModel):
     run_name: StrictStr | None = None
     recursion_limit: StrictInt | None = Field(default=None, ge=1, le=INT4_MAX)
     max_concurrency: StrictInt | None = Field(default=None, ge=1, le=INT4_MAX)
+
+    @field_validator("configurable", mode="after")
+    @classmethod
+    def _no_internals(cls, value: Json | None) -> Json | None:
+        # LangGraph passes its own machinery (the checkpointer, the task's send and read,
+        # ...) under these keys: a value from a client would replace it and break the run
+        if internal := sorted(k for k in value or {} if k.startswith(INTERNAL_PREFIX)):
+            raise ValueError(f"keys starting with {INTERNAL_PREFIX!r} are LangGraph's: {internal}")
+        return value
 
 
 def checked_config(value: Json | None) -> Json | None:

@@ -10,17 +10,17 @@ from typing import Any, cast
 from uuid import UUID
 
 from langchain_core.runnables import RunnableConfig
-from langgraph.channels.base import BaseChannel
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.constants import END
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from graphport.auth.actor import Actor
 from graphport.auth.filters import AuthFilter
 from graphport.db.engine import Database
 from graphport.errors import GraphportError, InvalidInput, NotFound
-from graphport.graphs.introspection import unknown_state_keys
-from graphport.graphs.registry import AnyPregel, GraphRegistry
+from graphport.graphs.registry import GraphRegistry
+from graphport.graphs.updates import StartState, check_update, start_state, update_writes
 from graphport.repositories import assistants as assistant_repo
 from graphport.schemas.runs import RunCreateStateful, RunCreateStateless
 from graphport.schemas.threads import CheckpointConfig
@@ -34,7 +34,7 @@ Row = dict[str, Any]
 RunCreate = RunCreateStateful | RunCreateStateless
 
 
-def named_nodes(body: RunCreate) -> dict[str, list[str]]:
+def entrynodes(body: RunCreate) -> dict[str, list[str]]:
     """The node names a request mentions, by field (``"*"`` names no node)."""
     named: dict[str, list[str]] = {}
     for field in ("interrupt_before", "interrupt_after"):
@@ -50,46 +50,55 @@ def named_nodes(body: RunCreate) -> dict[str, list[str]]:
     return named
 
 
+_CHECKPOINT_KEYS = ("checkpoint_id", "checkpoint_ns", "checkpoint_map")
+
+
 def checkpoint_named(body: RunCreate) -> CheckpointConfig | None:
-    """The checkpoint a stateful run starts from (``checkpoint_id`` wins over the one in
-    ``checkpoint``), or None when it names none."""
-    if not isinstance(body, RunCreateStateful):
+    """The checkpoint a run starts from, as the worker resolves it: ``checkpoint_id``, else
+    the one in ``checkpoint``, else the one in ``config.configurable`` (each key on its
+    own); None when it names none. InvalidInput (422) for ids that are not strings."""
+    configurable = (body.config or {}).get("configurable") or {}
+    named = {k: configurable[k] for k in _CHECKPOINT_KEYS if configurable.get(k)}
+    if isinstance(body, RunCreateStateful):
+        given = body.checkpoint.model_dump(exclude_none=True) if body.checkpoint else {}
+        if body.checkpoint_id:
+            given["checkpoint_id"] = body.checkpoint_id
+        named |= {k: given[k] for k in _CHECKPOINT_KEYS if given.get(k)}
+    if not named:
         return None
-    given = body.checkpoint
-    checkpoint_id = body.checkpoint_id or (given.checkpoint_id if given else None)
-    namespace = (given.checkpoint_ns if given else None) or ""
-    if checkpoint_id is None and not namespace:
-        return None
-    return CheckpointConfig(checkpoint_ns=namespace, checkpoint_id=checkpoint_id)
+    try:
+        checkpoint = CheckpointConfig.model_validate(named)
+    except ValidationError:
+        checkpoint = None
+    mapped = checkpoint.checkpoint_map or {} if checkpoint is not None else {}
+    if checkpoint is None or not all(isinstance(v, str) and v for v in mapped.values()):
+        raise InvalidInput(
+            "checkpoint_id and checkpoint_ns must be strings, checkpoint_map an object of "
+            "checkpoint ids by namespace"
+        )
+    return checkpoint
 
 
-def command_update(body: RunCreate) -> Row | None:
-    """The state update a run's command carries, when it is keyed by state key."""
-    update = body.command.update if body.command is not None else None
-    return update if isinstance(update, dict) and update else None
+async def require_checkpoints(
+    conn: AsyncConnection, thread_id: UUID | None, checkpoint: CheckpointConfig
+) -> None:
+    """NotFound (404) unless the thread has the checkpoint named and each one of its
+    ``checkpoint_map``; a stateless run (``thread_id`` None) starts on a new thread, which
+    has none."""
+    mapped = checkpoint.checkpoint_map or {}
+    if thread_id is None:
+        named = checkpoint.checkpoint_id or checkpoint.checkpoint_ns or next(iter(mapped.values()))
+        raise NotFound(f"Checkpoint {named} not found: a stateless run starts on a new thread")
+    await require_checkpoint(conn, thread_id, checkpoint)
+    for namespace, checkpoint_id in mapped.items():
+        entry = CheckpointConfig(checkpoint_ns=namespace, checkpoint_id=checkpoint_id)
+        await require_checkpoint(conn, thread_id, entry)
 
 
-def check_update(graph: AnyPregel, update: Row, channel_values: Row) -> None:
-    """Each key must be a state key, and its value one the key's reducer takes on the state
-    the run starts from (``channel_values``: its checkpoint's channels; empty on a new
-    thread). A run queued before this one may still change that state: then the run fails,
-    and the worker drops the refused update, so the thread stays readable."""
-    if unknown := unknown_state_keys(graph, update):
-        raise InvalidInput(f"command.update names no state key of the graph: {unknown}")
-    for key, value in update.items():
-        spec = cast(BaseChannel[Any, Any, Any], graph.channels[key])
-        try:
-            channel = spec.from_checkpoint(channel_values[key]) if key in channel_values else spec
-            channel = channel.copy()
-        except Exception:  # a channel we cannot seed: the run itself will tell
-            logger.warning("cannot check command.update of %r on the current state", key)
-            continue
-        try:
-            channel.update([value])
-        except Exception as exc:  # a reducer refusing the value, whatever it raises
-            raise InvalidInput(
-                f"command.update of {key!r} is refused by the graph: {type(exc).__name__}: {exc}"
-            ) from None
+def command_update(body: RunCreate) -> list[tuple[str, Any]]:
+    """The state writes a run's command carries, as ``(state key, value)`` pairs in order;
+    InvalidInput (422) for an update of another shape."""
+    return update_writes(body.command.update) if body.command is not None else []
 
 
 class RunChecks:
@@ -119,17 +128,17 @@ class RunChecks:
         cannot see (when the graph is needed) or a checkpoint the thread does not have."""
         if body.webhook:
             self._webhooks.check(body.webhook)
-        named = named_nodes(body)
+        named = entrynodes(body)
         needs_graph = bool(named) or bool(command_update(body))
-        checkpoint = checkpoint_named(body) if thread_id is not None else None
+        checkpoint = checkpoint_named(body)
         if not needs_graph and checkpoint is None:
             return
         assistant = None
         async with self._db.transaction() as conn:
             if needs_graph:
                 assistant = await self.visible_assistant(conn, assistant_id, assistant_scope)
-            if checkpoint is not None and thread_id is not None:
-                await require_checkpoint(conn, thread_id, checkpoint)
+            if checkpoint is not None:
+                await require_checkpoints(conn, thread_id, checkpoint)
         if assistant is not None:
             await self._check_graph(assistant, body, named, actor, thread_id, checkpoint)
 
@@ -162,9 +171,9 @@ class RunChecks:
         try:
             missing = set(await self._registry.missing_nodes(graph_id, wanted, config))
             if update := command_update(body):
-                values = await self._channel_values(thread_id, checkpoint)
+                start = await self._start_state(thread_id, checkpoint)
                 async with self._registry.graph(graph_id, config) as graph:
-                    check_update(graph, update, values)
+                    check_update(graph, update, start)
         except GraphportError:
             raise
         except Exception as exc:  # the factory fails for this config: so will the run
@@ -182,15 +191,12 @@ class RunChecks:
             f"{'; '.join(problems)}; graph {graph_id!r} has nodes: {', '.join(nodes) or 'none'}"
         )
 
-    async def _channel_values(
+    async def _start_state(
         self, thread_id: UUID | None, checkpoint: CheckpointConfig | None
-    ) -> Row:
-        """The channels of the checkpoint a run starts from: the one it names, else the
-        thread's latest; empty for a stateless run or a thread that never ran."""
+    ) -> StartState:
+        """The state a run starts from: the checkpoint it names, else the thread's latest;
+        empty for a stateless run or a thread that never ran."""
         if thread_id is None:
-            return {}
-        configurable: Row = {"thread_id": str(thread_id), "checkpoint_ns": ""}
-        if checkpoint is not None and checkpoint.checkpoint_id:
-            configurable["checkpoint_id"] = checkpoint.checkpoint_id
-        found = await self._checkpointer.aget_tuple(RunnableConfig(configurable=configurable))
-        return dict(found.checkpoint["channel_values"]) if found is not None else {}
+            return StartState()
+        checkpoint_id = checkpoint.checkpoint_id if checkpoint is not None else None
+        return await start_state(self._checkpointer, str(thread_id), checkpoint_id)

@@ -3,6 +3,7 @@ body over the limit (413) cost only their own request."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
@@ -129,3 +130,40 @@ async def test_a_large_body_is_refused_before_authentication(limited: httpx.Asyn
     assert (refused.status_code, refused.json()) == (413, TOO_LARGE)
     unauthenticated = await limited.post("/threads", content=_thread_body(100), headers=JSON)
     assert unauthenticated.status_code == 401
+
+
+@pytest.fixture(scope="module")
+def starved_server(database_uri: str) -> Iterator[ServerProcess]:
+    """A server with two pooled connections that waits 50 ms at most for one."""
+    from tests.server import create_database, drop_database
+
+    uri = create_database(database_uri)
+    env = {"GRAPHPORT_DB_POOL_SIZE": "1", "GRAPHPORT_DB_POOL_TIMEOUT_SECS": "0.05"}
+    process = ServerProcess(database_uri=uri, extra_env=env).start()
+    yield process
+    process.stop()
+    drop_database(database_uri, uri)
+
+
+async def test_an_exhausted_pool_is_503_with_retry_after_and_passes(
+    starved_server: ServerProcess,
+) -> None:
+    async with httpx.AsyncClient(base_url=starved_server.url, timeout=30) as http:
+        thread_id = (await http.post("/threads", json={})).json()["thread_id"]
+        body = {"assistant_id": "slow", "input": {}, "multitask_strategy": "enqueue"}
+        # every create waits for the thread's row lock holding a connection: most wait long
+        answers = await asyncio.gather(
+            *(http.post(f"/threads/{thread_id}/runs", json=body) for _ in range(60)),
+            *(http.post("/threads/search", json={"limit": 5}) for _ in range(20)),
+        )
+        codes = {r.status_code for r in answers}
+        assert codes <= {200, 503}, [r.text for r in answers if r.status_code not in (200, 503)]
+        assert 503 in codes
+        busy = next(r for r in answers if r.status_code == 503)
+        assert busy.json()["detail"].startswith("The server is busy")
+        assert busy.headers["retry-after"] == "1"
+        accepted = [r.json()["run_id"] for r in answers[:60] if r.status_code == 200]
+        listed = (await http.get(f"/threads/{thread_id}/runs", params={"limit": 100})).json()
+        assert sorted(accepted) == sorted(r["run_id"] for r in listed)  # refused wrote nothing
+    assert "Internal Server Error" not in starved_server.logs()
+    assert "Traceback" not in starved_server.logs()

@@ -65,12 +65,13 @@ async def build_context(settings: Settings, stack: AsyncExitStack, timings: Timi
         embedded = EmbeddedPostgres(settings.resolved_data_dir())
         uri = embedded.start()
         stack.callback(embedded.stop)
-    db = Database(uri, pool_size=settings.db_pool_size)
+    size, timeout = settings.db_pool_size, settings.db_pool_timeout_secs
+    db = Database(uri, pool_size=size, pool_timeout=timeout)
     await db.start()
     stack.push_async_callback(db.stop)
     if settings.run_migrations:
         await run_migrations(db.engine)
-    checkpointer = Checkpointer(uri, pool_size=settings.db_pool_size)
+    checkpointer = Checkpointer(uri, pool_size=size, pool_timeout=timeout)
     await checkpointer.start(setup=settings.run_migrations)
     stack.push_async_callback(checkpointer.stop)
 

@@ -10,7 +10,11 @@ from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from graphport.db.engine import pool_exhausted
+
 logger = logging.getLogger(__name__)
+
+_POOL_EXHAUSTED = "The server is busy: no database connection came free in time; try again"
 
 _JSON = b"application/json"
 
@@ -62,9 +66,11 @@ class RequestTimingMiddleware:
 class ServerErrorGuard:
     """Answers an unexpected error with ``500 {"detail": "Internal Server Error"}`` (the
     traceback goes to the log) and returns normally, so the connection stays usable for the
-    client's next request. Sits inside CORS and the timing middleware: the 500 carries the
-    CORS headers and is counted. After the response started, the error can only end that
-    response: uvicorn then closes its connection, nothing else is affected."""
+    client's next request. A database pool that stayed exhausted past its timeout is
+    overload, not a fault: ``503`` with ``Retry-After`` and a warning. Sits inside CORS
+    and the timing middleware: the 500 carries the CORS headers and is counted. After the
+    response started, the error can only end that response: uvicorn then closes its
+    connection, nothing else is affected."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -82,11 +88,21 @@ class ServerErrorGuard:
 
         try:
             await self.app(scope, receive, watched_send)
-        except Exception:
+        except Exception as exc:
             where = "while streaming the response to" if started else "on"
-            logger.exception("unhandled error %s %s %s", where, scope["method"], scope["path"])
-            if not started:
+            if pool_exhausted(exc):  # overload, not a fault: 503, the client retries
+                logger.warning(
+                    "database pool exhausted %s %s %s", where, scope["method"], scope["path"]
+                )
+                response = JSONResponse(
+                    {"detail": _POOL_EXHAUSTED},
+                    status_code=503,
+                    headers={"Retry-After": "1"},
+                )
+            else:
+                logger.exception("unhandled error %s %s %s", where, scope["method"], scope["path"])
                 response = JSONResponse({"detail": "Internal Server Error"}, status_code=500)
+            if not started:
                 await response(scope, receive, send)
 
 

@@ -32,9 +32,10 @@ _SETUP_LOCK_KEY = 0x67726171
 class Checkpointer:
     """Owns the psycopg pool and the saver; ``start()``/``stop()`` from the lifespan."""
 
-    def __init__(self, uri: str, *, pool_size: int = 10) -> None:
+    def __init__(self, uri: str, *, pool_size: int = 10, pool_timeout: float = 30) -> None:
         self._conninfo = psycopg_conninfo(uri)
         self._pool_size = pool_size
+        self._pool_timeout = pool_timeout  # seconds to wait for a free connection
         self._pool: AsyncConnectionPool[Any] | None = None
         self._saver: AsyncPostgresSaver | None = None
 
@@ -54,7 +55,8 @@ class Checkpointer:
         self._pool = AsyncConnectionPool(
             self._conninfo,
             min_size=1,
-            max_size=self._pool_size,
+            max_size=max(self._pool_size, 2),  # setup holds a lock connection and uses another
+            timeout=self._pool_timeout,
             kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
             configure=use_our_json,
             open=False,

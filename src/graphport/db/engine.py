@@ -5,19 +5,31 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import psycopg_pool
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from graphport.db.urls import sqlalchemy_url
 from graphport.serialization import dumps_text, loads_stored
 
+# No pooled connection came free in time (SQLAlchemy's pool, the checkpointer's psycopg
+# pool): the server is overloaded for now, a 503 and a retry, not a fault.
+POOL_EXHAUSTED: tuple[type[Exception], ...] = (sa_exc.TimeoutError, psycopg_pool.PoolTimeout)
+
+
+def pool_exhausted(exc: BaseException) -> bool:
+    """Whether ``exc`` says every pooled database connection stayed busy past its timeout."""
+    return isinstance(exc, POOL_EXHAUSTED)
+
 
 class Database:
     """Owns the engine; services open one short transaction per state change."""
 
-    def __init__(self, uri: str, *, pool_size: int = 10) -> None:
+    def __init__(self, uri: str, *, pool_size: int = 10, pool_timeout: float = 30) -> None:
         self.uri = uri
         self._pool_size = pool_size
+        self._pool_timeout = pool_timeout  # seconds to wait for a free connection
         self._engine: AsyncEngine | None = None
         self._relaxed: AsyncEngine | None = None
 
@@ -36,6 +48,7 @@ class Database:
             sqlalchemy_url(self.uri),
             pool_size=self._pool_size,
             max_overflow=self._pool_size,
+            pool_timeout=self._pool_timeout,
             pool_pre_ping=False,
             json_serializer=dumps_text,  # normalised: JSONB takes what it writes
             json_deserializer=loads_stored,

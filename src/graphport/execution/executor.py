@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from graphport.db.engine import Database
+from graphport.db.engine import Database, pool_exhausted
 from graphport.execution.completions import Completions, RunOutcome
 from graphport.execution.control import RunControl
 from graphport.execution.listener import (
@@ -212,8 +212,11 @@ class Executor:
                 continue
             try:
                 run = await self._claim()
-            except Exception:  # database hiccup: back off, keep the loop alive
-                logger.exception("claiming a run failed")
+            except Exception as exc:  # database hiccup: back off, keep the loop alive
+                if pool_exhausted(exc):
+                    logger.warning("claiming a run deferred: the database pool is exhausted")
+                else:
+                    logger.exception("claiming a run failed")
                 await asyncio.sleep(1)
                 continue
             if run is not None:

@@ -14,7 +14,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command, StateSnapshot
 from sqlalchemy import text
 
-from graphport.db.engine import Database
+from graphport.db.engine import Database, pool_exhausted
 from graphport.execution.completions import RunOutcome
 from graphport.execution.control import RunControl
 from graphport.execution.events import RunEvents
@@ -45,6 +45,9 @@ class WorkerDeps:
 
 def error_json(exc: BaseException) -> Row:
     return {"error": type(exc).__name__, "message": str(exc)}
+
+
+_RECORD_TRIES = 3  # each waits up to the pool timeout for a connection
 
 
 class RunWorker:
@@ -226,8 +229,20 @@ class RunWorker:
         """Write the run's end and the thread's new state; whether runs are queued behind.
         The thread row first, then the run: every writer locks in this order. Other
         processes learn of the end from the database (a trigger sends RUN_DONE)."""
-        run_id, thread_id = run["run_id"], run["thread_id"]
         ended = {"values": values, "status": state, "interrupts": interrupts, "error": error}
+        for attempt in range(1, _RECORD_TRIES + 1):
+            try:
+                return await self._record_once(run, status, ended)
+            except Exception as exc:  # overload is no reason to turn a run's end into an error
+                if attempt == _RECORD_TRIES or not pool_exhausted(exc):
+                    raise
+                logger.warning(
+                    "recording run %s waits: the database pool is exhausted", run["run_id"]
+                )
+        raise AssertionError("unreachable")
+
+    async def _record_once(self, run: Row, status: str, ended: Row) -> bool:
+        run_id, thread_id = run["run_id"], run["thread_id"]
         async with self._deps.db.relaxed_transaction() as conn:
             if run["kwargs"].get("temporary"):
                 await thread_repo.delete_thread(conn, thread_id=thread_id)

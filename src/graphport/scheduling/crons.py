@@ -7,6 +7,7 @@ import contextlib
 import logging
 from datetime import UTC, datetime
 
+from graphport.db.engine import pool_exhausted
 from graphport.services.crons import CronService
 
 logger = logging.getLogger(__name__)
@@ -36,8 +37,11 @@ class CronScheduler:
             try:
                 await self._crons.fire_due()
                 due = await self._crons.next_due()
-            except Exception:  # keep scheduling; the next pass retries
-                logger.exception("firing crons failed")
+            except Exception as exc:  # keep scheduling; the next pass retries
+                if pool_exhausted(exc):
+                    logger.warning("firing crons deferred: the database pool is exhausted")
+                else:
+                    logger.exception("firing crons failed")
                 due = None
             wait = _MAX_SLEEP
             if due is not None:

@@ -7,6 +7,8 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
+from graphport.db.engine import pool_exhausted
+
 logger = logging.getLogger(__name__)
 
 
@@ -34,8 +36,11 @@ class PeriodicTask:
             await self._job()
         except asyncio.CancelledError:
             raise
-        except Exception:  # one failed sweep must not end the loop; the next one retries
-            logger.exception("%s failed", self.name)
+        except Exception as exc:  # one failed sweep must not end the loop; the next retries
+            if pool_exhausted(exc):
+                logger.warning("%s skipped: the database pool is exhausted", self.name)
+            else:
+                logger.exception("%s failed", self.name)
 
     async def _loop(self) -> None:
         while True:

@@ -21,9 +21,13 @@ class RunControl:
         self._cancelled = False
 
     def request(self, action: str) -> None:
-        """Ask the run to stop. Only the first request counts; it cancels the run's task
-        when the graph is being driven, else the run stops before its graph starts."""
+        """Ask the run to stop. Only the first request cancels the run's task (when the
+        graph is being driven, else the run stops before its graph starts); a later
+        ``rollback`` still turns an ``interrupt`` into a rollback until the worker records
+        the run's end: its caller was told the run is rolled back."""
         if self.action is not None:
+            if action == "rollback":
+                self.action = action
             return
         self.action = action
         if self._driving and self._task is not None:

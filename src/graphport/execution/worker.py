@@ -77,6 +77,8 @@ class RunWorker:
         except Exception as exc:  # the graph failed: the run records the error
             logger.info("run %s failed: %s: %s", run_id, type(exc).__name__, exc)
             status, error = "error", error_json(exc)
+        if status == "interrupted" and control.action == "rollback":
+            status = "rollback"  # a rollback came while the interrupt stopped the graph
         events = self._deps.events
         try:
             if error is not None and events.wants(run_id, run["thread_id"]):

@@ -10,6 +10,7 @@ from sqlalchemy import (
     ColumnElement,
     and_,
     bindparam,
+    case,
     delete,
     exists,
     func,
@@ -236,11 +237,13 @@ async def end_pending(
 
 
 async def request_cancel(conn: AsyncConnection, *, run_ids: list[UUID], action: str) -> list[UUID]:
-    """Ask running runs to stop; returns those that were running."""
+    """Ask running runs to stop; returns those that were running. A rollback asked once
+    stays asked: a later interrupt does not undo it."""
+    kept = case((run.c.cancel_action == "rollback", run.c.cancel_action), else_=action)
     stmt = (
         update(run)
         .where(run.c.run_id.in_(run_ids), run.c.status == "running")
-        .values(cancel_action=action, updated_at=func.now())
+        .values(cancel_action=kept, updated_at=func.now())
         .returning(run.c.run_id)
     )
     return list((await conn.execute(stmt)).scalars())

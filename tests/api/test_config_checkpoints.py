@@ -133,7 +133,7 @@ async def test_empty_checkpoint_keys_and_callbacks_run_from_the_latest(
     callbacks: thread and stateless runs run, the thread's state kept."""
     thread_id = await _thread_with_log(client)
     before = await _log(client, thread_id)
-    await client.runs.wait(thread_id, "slow", input={"log": ["two"]}, config=config)  # type: ignore[arg-type]
+    await client.runs.wait(thread_id, "slow", input={"log": ["two"]}, config=config)
     assert (await _log(client, thread_id))[: len(before) + 1] == [*before, "two"]
-    stateless = await client.runs.wait(None, "slow", input={"log": ["x"]}, config=config)  # type: ignore[arg-type]
+    stateless = await client.runs.wait(None, "slow", input={"log": ["x"]}, config=config)
     assert stateless["log"][0] == "x"

@@ -14,6 +14,9 @@ import psycopg
 import pytest
 from langgraph_sdk.client import LangGraphClient
 
+from tests.api.run_helpers import eventually
+from tests.server import ServerProcess
+
 BOGUS = "1f0c0ffe-0000-6000-8000-000000000000"
 
 NAMING = [
@@ -137,3 +140,33 @@ async def test_empty_checkpoint_keys_and_callbacks_run_from_the_latest(
     assert (await _log(client, thread_id))[: len(before) + 1] == [*before, "two"]
     stateless = await client.runs.wait(None, "slow", input={"log": ["x"]}, config=config)
     assert stateless["log"][0] == "x"
+
+
+async def test_a_stored_cron_whose_run_is_not_valid_is_one_warning_per_firing(
+    client: LangGraphClient, server: ServerProcess, database_uri: str
+) -> None:
+    """A cron stored before config values were checked: each firing logs one warning line
+    (no traceback) and the cron goes on to its next time."""
+    cron = await client.crons.create("slow", schedule="0 9 * * *")
+    cron_id = cron["cron_id"]
+    payload = {"assistant_id": "slow", "config": {"configurable": {"checkpoint_ns": 0}}}
+    with psycopg.connect(database_uri, autocommit=True) as conn:
+        conn.execute(
+            "UPDATE cron SET payload = %s, next_run_date = now() - interval '1 minute' "
+            "WHERE cron_id = %s",
+            (json.dumps(payload), cron_id),
+        )
+    nudge = await client.crons.create("slow", schedule="0 9 * * *")  # wakes the scheduler
+
+    async def fired() -> bool:
+        return f"cron {cron_id}'s run is not valid" in server.logs()
+
+    try:
+        await eventually(fired, within=10)
+    finally:
+        await client.crons.delete(nudge["cron_id"])
+        await client.crons.delete(cron_id)
+    lines = [line for line in server.logs().splitlines() if f"cron {cron_id}" in line]
+    assert len(lines) == 1 and "checkpoint_ns must be a string" in lines[0], lines
+    assert "Traceback" not in server.logs().split(f"cron {cron_id}'s run", 1)[1][:2000]
+    assert "WARNING" in lines[0]

@@ -648,14 +648,39 @@ async def test_unknown_checkpoints_in_configurable_are_404(
     assert detail.startswith("Checkpoint") and "not found" in detail
 
 
+# checkpoint keys of a type LangGraph cannot read: each used to pass (falsy) and fail the run
+BAD_CHECKPOINT_KEYS: list[dict[str, Any]] = [
+    {"checkpoint_id": 5},
+    {"checkpoint_id": 0},
+    {"checkpoint_id": False},
+    {"checkpoint_id": ""},
+    {"checkpoint_id": [BOGUS]},
+    {"checkpoint_ns": []},
+    {"checkpoint_ns": 0},
+    {"checkpoint_ns": {}},
+    {"checkpoint_ns": None},
+    {"checkpoint_map": ["x"]},
+    {"checkpoint_map": {"": 5}},
+    {"checkpoint_map": {"": ""}},
+    {"checkpoint_map": ""},
+    {"checkpoint_map": []},
+    {"checkpoint_map": None},
+]
+# JSON cannot carry a callback handler: each of these failed every run
+BAD_CALLBACKS: list[Any] = [[1], "x", {}, [{"name": "h"}], 0]
+
+
 def _internal_config_cases() -> list[tuple[str, str, Any]]:
-    bad = [{"__pregel_checkpointer": None}, {"__pregel_send": "x", "model": "m"}]
-    bad += [{"checkpoint_id": 5}, {"checkpoint_map": ["x"]}, {"checkpoint_map": {"": 5}}]
-    cases = [c for b in bad for c in _run_cases({"config": {"configurable": b}})]
-    for b in bad[:2]:
-        config = {"configurable": b}
+    internal = [{"__pregel_checkpointer": None}, {"__pregel_send": "x", "model": "m"}]
+    configs = [{"configurable": b} for b in internal + BAD_CHECKPOINT_KEYS]
+    configs += [{"callbacks": c} for c in BAD_CALLBACKS]
+    cases = [c for config in configs for c in _run_cases({"config": config})]
+    for config in configs:
         cases += [("POST", "/assistants", {"graph_id": "chat", "config": config})]
         cases += [("PATCH", "/assistants/{assistant}", {"config": config})]
+    for context in internal:  # the context is mirrored into configurable
+        cases += [("POST", "/assistants", {"graph_id": "chat", "context": context})]
+        cases += [("PATCH", "/assistants/{assistant}", {"context": context})]
     return cases
 
 

@@ -81,11 +81,35 @@ def bounded_time(value: datetime | None) -> datetime | None:
 
 
 INTERNAL_PREFIX = "__pregel_"
+CHECKPOINT_KEYS = ("checkpoint_id", "checkpoint_ns", "checkpoint_map")
+"""The ``configurable`` keys LangGraph starts a run from (and looks checkpoints up by)."""
+
+
+def checkpoint_key_problems(configurable: Json) -> list[str]:
+    """What is wrong with the checkpoint keys present in ``configurable``, one message per
+    key: ``checkpoint_id`` null or a non-empty string, ``checkpoint_ns`` a string,
+    ``checkpoint_map`` an object of non-empty checkpoint ids by namespace. Any other value
+    fails every run later (a type error, a storage error, or the checkpoint not looked up)."""
+    problems = []
+    if "checkpoint_id" in configurable:
+        value = configurable["checkpoint_id"]
+        if value is not None and not (isinstance(value, str) and value):
+            problems.append("checkpoint_id must be a non-empty string or null")
+    if "checkpoint_ns" in configurable and not isinstance(configurable["checkpoint_ns"], str):
+        problems.append("checkpoint_ns must be a string")
+    if "checkpoint_map" in configurable:
+        mapped = configurable["checkpoint_map"]
+        if not isinstance(mapped, dict) or not all(
+            isinstance(v, str) and v for v in mapped.values()
+        ):
+            problems.append("checkpoint_map must be an object of checkpoint ids by namespace")
+    return problems
 
 
 class _ConfigShape(BaseModel):
     """The keys of a RunnableConfig that LangGraph reads, with the types it needs; other
-    keys pass through untouched."""
+    keys pass through untouched (``run_id`` and the ids in ``configurable`` are the run's
+    own: the server sets them)."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -95,14 +119,25 @@ class _ConfigShape(BaseModel):
     run_name: StrictStr | None = None
     recursion_limit: StrictInt | None = Field(default=None, ge=1, le=INT4_MAX)
     max_concurrency: StrictInt | None = Field(default=None, ge=1, le=INT4_MAX)
+    callbacks: Any = None
+
+    @field_validator("callbacks", mode="after")
+    @classmethod
+    def _no_callbacks(cls, value: Any) -> Any:
+        # LangChain calls each handler's methods: JSON cannot carry one
+        if value is not None and value != []:
+            raise ValueError("callback handlers cannot be sent over HTTP: give null or none")
+        return value
 
     @field_validator("configurable", mode="after")
     @classmethod
-    def _no_internals(cls, value: Json | None) -> Json | None:
+    def _langgraph_keys(cls, value: Json | None) -> Json | None:
         # LangGraph passes its own machinery (the checkpointer, the task's send and read,
         # ...) under these keys: a value from a client would replace it and break the run
         if internal := sorted(k for k in value or {} if k.startswith(INTERNAL_PREFIX)):
             raise ValueError(f"keys starting with {INTERNAL_PREFIX!r} are LangGraph's: {internal}")
+        if problems := checkpoint_key_problems(value or {}):
+            raise ValueError("; ".join(problems))
         return value
 
 

@@ -27,6 +27,7 @@ from graphport.schemas.assistants import (
     AssistantSelectField,
     AssistantVersionsSearchRequest,
 )
+from graphport.schemas.common import CHECKPOINT_KEYS, checked_config
 
 Row = dict[str, Any]
 
@@ -49,6 +50,8 @@ def reconcile_context(config: dict[str, Any], context: dict[str, Any] | None) ->
     """Mirror ``context`` and ``config.configurable`` so each reads the same values.
 
     Context superseded configurable in LangGraph 0.6; clients still send either.
+    InvalidInput (422) for both given and different, or a config runs cannot take
+    (see ``checked_assistant_config``).
     """
     config = dict(config)
     configurable = config.get("configurable")
@@ -58,12 +61,29 @@ def reconcile_context(config: dict[str, Any], context: dict[str, Any] | None) ->
         )
     if context:
         config["configurable"] = dict(context)
-        return config, dict(context)
+        return checked_assistant_config(config), dict(context)
     if configurable:
         if not isinstance(configurable, dict):
             raise InvalidInput("config.configurable must be an object")
-        return config, dict(configurable)
-    return config, {}
+        return checked_assistant_config(config), dict(configurable)
+    return checked_assistant_config(config), {}
+
+
+def checked_assistant_config(config: Row) -> Row:
+    """``config`` unchanged when runs can take it as an assistant's; InvalidInput (422) for
+    a checkpoint key in its ``configurable`` (a checkpoint belongs to one thread, an
+    assistant serves all: name it on the run), LangGraph's own keys, or values of the wrong
+    type (what an auth handler or the context mirrored into ``configurable`` added too)."""
+    try:
+        checked_config(config)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+    if named := [k for k in CHECKPOINT_KEYS if k in (config.get("configurable") or {})]:
+        raise InvalidInput(
+            f"An assistant's config.configurable and context cannot name a checkpoint "
+            f"({', '.join(named)}): it serves every thread; name the checkpoint on the run"
+        )
+    return config
 
 
 class AssistantService:

@@ -331,6 +331,9 @@ class CronService:
                 await self._start_run(row)
             except GraphportError as exc:  # e.g. its creator may no longer run on the thread
                 logger.warning("cron %s could not start a run: %s", row["cron_id"], exc.detail)
+            except ValidationError as exc:  # a payload stored before its values were checked
+                problems = "; ".join(e["msg"] for e in exc.errors())
+                logger.warning("cron %s's run is not valid: %s", row["cron_id"], problems)
             except Exception:  # the other due crons still fire
                 logger.exception("cron %s could not start a run", row["cron_id"])
         return len(due)

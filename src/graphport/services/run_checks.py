@@ -56,7 +56,12 @@ _CHECKPOINT_KEYS = ("checkpoint_id", "checkpoint_ns", "checkpoint_map")
 def checkpoint_named(body: RunCreate) -> CheckpointConfig | None:
     """The checkpoint a run starts from, as the worker resolves it: ``checkpoint_id``, else
     the one in ``checkpoint``, else the one in ``config.configurable`` (each key on its
-    own); None when it names none. InvalidInput (422) for ids that are not strings."""
+    own); None when it names none. InvalidInput (422) for ids that are not strings.
+
+    The run's own request is all there is to read: ``build_kwargs`` keeps the checkpoint
+    keys of the assistant's config and of context out of the run's config. The request's
+    ``config.configurable`` keys were type-checked with the request (``checked_config``):
+    an empty one (null id, root namespace ``""``, empty map) names no checkpoint."""
     configurable = (body.config or {}).get("configurable") or {}
     named = {k: configurable[k] for k in _CHECKPOINT_KEYS if configurable.get(k)}
     if isinstance(body, RunCreateStateful):

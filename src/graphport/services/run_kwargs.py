@@ -1,23 +1,41 @@
 """The stored form of a run request: the assistant's config and context merged under the
-run's own, plus the options the worker reads."""
+run's own, plus the options the worker reads.
+
+Only the run request itself names the checkpoint a run starts from (``checkpoint_id``,
+``checkpoint``, ``config.configurable``): an assistant serves every thread, so a checkpoint
+in its config names none of them, and context is the graph's own. Both are dropped here, so
+what ``run_checks`` checks is what the run uses."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from graphport.schemas.common import CHECKPOINT_KEYS, INTERNAL_PREFIX
 from graphport.schemas.runs import RunCreateStateful, RunCreateStateless
 
 Row = dict[str, Any]
 
 
+def _without_checkpoints(configurable: Row) -> Row:
+    """``configurable`` less the keys that name a checkpoint and LangGraph's own (assistants
+    stored before they were refused may hold them)."""
+    return {
+        k: v
+        for k, v in configurable.items()
+        if k not in CHECKPOINT_KEYS and not k.startswith(INTERNAL_PREFIX)
+    }
+
+
 def merge_config(assistant_config: Row, run_config: Row | None) -> Row:
+    """The run's config: ``run_config`` over ``assistant_config`` (``configurable`` and
+    ``metadata`` merged key by key, ``tags`` joined), without the assistant's checkpoint."""
     run_config = run_config or {}
     merged = {**assistant_config, **run_config}
     configurable = {
-        **(assistant_config.get("configurable") or {}),
+        **_without_checkpoints(assistant_config.get("configurable") or {}),
         **(run_config.get("configurable") or {}),
     }
-    if configurable:
+    if configurable or "configurable" in merged:
         merged["configurable"] = configurable
     if "tags" in assistant_config and "tags" in run_config:
         merged["tags"] = list(dict.fromkeys([*assistant_config["tags"], *run_config["tags"]]))
@@ -30,11 +48,17 @@ def merge_config(assistant_config: Row, run_config: Row | None) -> Row:
 
 
 def build_kwargs(assistant: Row, body: RunCreateStateful | RunCreateStateless) -> Row:
+    """What the worker runs (``kwargs`` of the stored run): ``config``, ``context``,
+    ``input`` or ``command``, the stream and interrupt options, and the ``checkpoint`` a
+    thread run starts from (None: the thread's latest)."""
     config = merge_config(assistant["config"], body.config)
     context = {**(assistant.get("context") or {}), **(body.context or {})}
     if context:
         # context and configurable read the same values (LangGraph >= 0.6 prefers context)
-        config["configurable"] = {**context, **(config.get("configurable") or {})}
+        config["configurable"] = {
+            **_without_checkpoints(context),
+            **(config.get("configurable") or {}),
+        }
     kwargs: Row = {
         "input": body.input,
         "command": body.command.model_dump(exclude_none=True) if body.command else None,

@@ -166,7 +166,7 @@ class ThreadStateService:
         a queued run without that lock, and a run writes checkpoints of its own), or a run
         changed the thread's graph since ``thread`` was read."""
         thread_id = thread["thread_id"]
-        busy = f"Thread {thread_id} is busy with other state writes; try again"
+        busy = f"Thread {thread_id} is busy with other writes; try again"
         async with (
             self._write_locks.hold(thread_id, wait_seconds=LOCK_WAIT_SECONDS, busy=busy),
             self._db.transaction() as conn,

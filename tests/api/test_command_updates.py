@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
+from uuid import uuid4
 
 import httpx
 from langchain_core.messages import RemoveMessage
@@ -234,3 +235,41 @@ async def test_a_final_state_the_graph_refuses_is_read_from_its_checkpoint(
         logged = log.read().decode(errors="replace")
     assert "is read from its stored checkpoint" in logged
     assert "Traceback" not in logged
+
+
+async def test_superstep_updates_given_as_pairs_are_applied(client: LangGraphClient) -> None:
+    """A thread's ``supersteps`` take ``command.update`` as runs do: ``[key, value]`` pairs
+    (which LangGraph would drop, being JSON lists) applied in order, a key twice twice."""
+    pairs: Any = [["log", ["x"]], ["delay", 0.0], ["log", ["y"]]]
+    steps: Any = [
+        {"updates": [{"values": None, "command": {"update": pairs}, "as_node": "step"}]},
+        {
+            "updates": [
+                {"values": None, "command": {"update": [["log", ["z"]]]}, "as_node": "after"}
+            ]
+        },
+    ]
+    thread = await client.threads.create(graph_id="slow", supersteps=steps)
+    state = await client.threads.get_state(thread["thread_id"])
+    assert state["values"] == {"log": ["x", "y", "z"], "delay": 0.0}
+
+
+async def test_updates_of_one_superstep_are_judged_together(
+    client: LangGraphClient, http: httpx.AsyncClient
+) -> None:
+    """Two updates of a one-value key in one step are refused (422) as LangGraph refuses
+    them, before anything is written: no thread, no checkpoint."""
+    thread_id = str(uuid4())
+    step = {
+        "updates": [
+            {"values": {"delay": 0.0}, "as_node": "step"},
+            {"command": {"update": [["delay", 1.0]]}, "as_node": "after"},
+        ]
+    }
+    body = {"thread_id": thread_id, "metadata": {"graph_id": "slow"}, "supersteps": [step]}
+    response = await http.post("/threads", json=body)
+    assert response.status_code == 422, response.text
+    assert "'delay'" in response.json()["detail"]
+    assert (await http.get(f"/threads/{thread_id}")).status_code == 404
+    await client.threads.create(thread_id=thread_id, graph_id="slow")
+    assert await client.threads.get_history(thread_id) == []

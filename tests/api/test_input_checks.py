@@ -283,6 +283,23 @@ OUT_OF_RANGE: list[tuple[str, str, Any, dict[str, Any] | None]] = [
             {"command": {"goto": "ghost"}, "as_node": "respond"},
             {"values": {"nokey": 1}, "as_node": "respond"},
             {"command": {"update": {"nokey": 1}}, "as_node": "respond"},
+            # update shapes and pairs a run's command refuses (LangGraph drops pairs given
+            # as JSON lists without a word)
+            *[
+                {"command": {"update": update}, "as_node": "respond"}
+                for update in (
+                    "text",
+                    5,
+                    [["messages"]],
+                    [[1, []]],
+                    [["messages", [], 3]],
+                    [["nokey", 1]],
+                    [["messages", 5]],
+                    [["__root__", 1]],
+                )
+            ],
+            # a value the reducer refuses on the empty state a new thread starts from
+            {"values": {"messages": [{"type": "remove", "id": "nope"}]}, "as_node": "respond"},
         )
     ],
 ]

@@ -5,9 +5,12 @@ with the head checkpoint's values."""
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
+import httpx
+import psycopg
 import pytest
 from langgraph_sdk.client import LangGraphClient
 from langgraph_sdk.errors import ConflictError, NotFoundError, UnprocessableEntityError
@@ -154,3 +157,61 @@ async def test_update_waits_for_a_queued_run(client: LangGraphClient) -> None:
     await client.runs.cancel(thread_id, run["run_id"], wait=True)
     assert await _update(client, thread_id, "after") == 200
     assert await _assert_consistent(client, thread_id) == ["seed", "after"]
+
+
+async def _timed(coro: Any) -> tuple[Any, float]:
+    """``coro``'s result (or the error it raised) and how long it took, in seconds."""
+    start = time.monotonic()
+    try:
+        result = await coro
+    except Exception as exc:  # noqa: BLE001 — returned for the test to judge
+        result = exc
+    return result, time.monotonic() - start
+
+
+async def test_updates_queued_on_one_thread_starve_no_other_request(
+    client: LangGraphClient, http: httpx.AsyncClient, database_uri: str
+) -> None:
+    """Updates of one thread wait for each other holding no database connection: while
+    another process holds the thread's row for 3 s, 80 updates queued there (4 times the
+    server's pool) leave the pool to other requests, then all apply."""
+    thread_id = await _new_thread(client)
+    other = (await client.threads.create())["thread_id"]
+    entries = [f"u{i}" for i in range(80)]
+    async with await psycopg.AsyncConnection.connect(database_uri) as conn:
+        await conn.execute(
+            "SELECT 1 FROM thread WHERE thread_id = %s FOR UPDATE", (UUID(thread_id),)
+        )
+        updates = [asyncio.create_task(_update(client, thread_id, e)) for e in entries]
+        reads = []
+        for _ in range(10):
+            await asyncio.sleep(0.25)
+            # its own client: the SDK's caps its connections at 100
+            reads.append(await _timed(http.get(f"/threads/{other}")))
+        await conn.rollback()
+    codes = await asyncio.gather(*updates)
+    assert [r.status_code for r, _ in reads] == [200] * len(reads)
+    slowest = max(d for _, d in reads)
+    assert slowest < 1, f"a read of another thread took {slowest:.2f} s"
+    assert codes == [200] * len(entries)
+    assert sorted(await _assert_consistent(client, thread_id)) == sorted(["seed", *entries])
+
+
+async def test_a_row_lock_held_elsewhere_is_waited_for_10_s_at_most(
+    client: LangGraphClient, database_uri: str
+) -> None:
+    """Another process holding the thread's row (as a run being created there does) makes
+    an update wait for it, within a bound: 409 past 10 s, then updates apply again."""
+    thread_id = await _new_thread(client)
+    async with await psycopg.AsyncConnection.connect(database_uri) as conn:
+        await conn.execute(
+            "SELECT 1 FROM thread WHERE thread_id = %s FOR UPDATE", (UUID(thread_id),)
+        )
+        code, took = await _timed(_update(client, thread_id, "blocked"))
+        assert code == 409
+        assert 9 < took < 20
+        waiting = asyncio.create_task(_update(client, thread_id, "waited"))
+        await asyncio.sleep(0.5)
+        await conn.rollback()  # let go: the waiting update goes on
+        assert await waiting == 200
+    assert await _assert_consistent(client, thread_id) == ["seed", "waited"]

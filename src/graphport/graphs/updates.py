@@ -68,12 +68,19 @@ async def start_state(
     return StartState(dict(found.checkpoint["channel_values"]), pending)
 
 
-def check_update(graph: AnyPregel, writes: list[tuple[str, Any]], start: StartState) -> None:
+def check_update(
+    graph: AnyPregel,
+    writes: list[tuple[str, Any]],
+    start: StartState,
+    *,
+    what: str = "command.update",
+) -> None:
     """Each key must be a state key, and its values ones the key's reducer takes on
     ``start``, applied as LangGraph applies them: after the updates pending there, in one
-    step. Raises InvalidInput (422) naming the key and the reducer's error."""
+    step. Raises InvalidInput (422) naming the key and the reducer's error; ``what`` names
+    the writes in it."""
     if unknown := unknown_state_keys(graph, dict.fromkeys(k for k, _ in writes)):
-        raise InvalidInput(f"command.update names no state key of the graph: {unknown}")
+        raise InvalidInput(f"{what} names no state key of the graph: {unknown}")
     by_key: dict[str, list[Any]] = {}
     for key, value in writes:
         by_key.setdefault(key, []).append(value)
@@ -92,6 +99,5 @@ def check_update(graph: AnyPregel, writes: list[tuple[str, Any]], start: StartSt
         except Exception as exc:  # a reducer refusing the value, whatever it raises
             after = f" after the {len(pending)} update(s) pending on the thread" if pending else ""
             raise InvalidInput(
-                f"command.update of {key!r} is refused by the graph{after}: "
-                f"{type(exc).__name__}: {exc}"
+                f"{what} of {key!r} is refused by the graph{after}: {type(exc).__name__}: {exc}"
             ) from None

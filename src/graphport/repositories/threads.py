@@ -16,10 +16,12 @@ from sqlalchemy import (
     func,
     literal,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from graphport.auth.filters import AuthFilter
@@ -99,6 +101,18 @@ async def get_thread(
         stmt = stmt.where(*auth_conditions(thread.c.metadata, scope))
     row = (await conn.execute(stmt, {"thread_id": thread_id})).mappings().first()
     return dict(row) if row else None
+
+
+async def bound_lock_waits(conn: AsyncConnection, *, seconds: float) -> None:
+    """Past ``seconds`` (for the rest of the transaction), a statement waiting for a lock
+    fails with lock_not_available (see ``lock_timed_out``) instead of waiting on."""
+    value = f"{max(1, round(seconds * 1000))}ms"
+    await conn.execute(text("SELECT set_config('lock_timeout', :value, true)"), {"value": value})
+
+
+def lock_timed_out(exc: DBAPIError) -> bool:
+    """Whether ``exc`` is a lock wait that ``bound_lock_waits`` ended (SQLSTATE 55P03)."""
+    return getattr(exc.orig, "sqlstate", None) == "55P03"
 
 
 async def thread_visible(

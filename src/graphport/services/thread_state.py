@@ -7,17 +7,17 @@ from contextlib import asynccontextmanager, contextmanager
 from typing import Any, cast
 from uuid import UUID
 
-import psycopg
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.constants import END
-from langgraph.types import Command, StateSnapshot, StateUpdate
+from langgraph.types import StateSnapshot, StateUpdate
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from graphport.auth.actor import Actor
 from graphport.auth.filters import AuthFilter
 from graphport.db.engine import Database
-from graphport.errors import Conflict, GraphportError, InvalidInput, NotFound
+from graphport.errors import Conflict, InvalidInput, NotFound
 from graphport.graphs.factories import AccessContext
 from graphport.graphs.introspection import unknown_state_keys
 from graphport.graphs.registry import AnyPregel, GraphRegistry, system_assistant_id
@@ -31,16 +31,22 @@ from graphport.repositories import assistants as assistant_repo
 from graphport.repositories import checkpoints as checkpoint_repo
 from graphport.repositories import runs as run_repo
 from graphport.repositories import threads as repo
-from graphport.schemas.threads import (
-    CheckpointConfig,
-    Superstep,
-    SuperstepUpdate,
-    ThreadStateUpdate,
+from graphport.schemas.threads import CheckpointConfig, Superstep, ThreadStateUpdate
+from graphport.services.state_writes import (
+    NOT_THE_GRAPH,
+    KeyedLocks,
+    check_supersteps,
+    keep_pending_updates,
+    refused_as,
+    superstep_update,
 )
 
 Row = dict[str, Any]
 
 _GRAPH_KEYS = ("graph_id", "assistant_id")  # thread metadata naming the graph it runs
+# how long a state write waits for the thread (behind other writes, in process then in the
+# database) before answering 409: waits stay bounded, however many queue
+LOCK_WAIT_SECONDS = 10.0
 
 
 def _empty_state() -> Row:
@@ -87,22 +93,6 @@ async def require_checkpoint(
         raise NotFound(f"Checkpoint {checkpoint_id} not found")
 
 
-# what is not the graph's doing: our own errors and storage failures (they stay 500)
-_NOT_THE_GRAPH = (GraphportError, psycopg.Error, OSError)
-
-
-@contextmanager
-def _refused_as(problem: str) -> Iterator[None]:
-    """What a graph raises while applying an update (a reducer refusing a value, an unknown
-    node, ...) is the request's fault: 422."""
-    try:
-        yield
-    except _NOT_THE_GRAPH:
-        raise
-    except Exception as exc:
-        raise InvalidInput(f"{problem}: {type(exc).__name__}: {exc}") from exc
-
-
 def _unreadable(thread_id: Any, exc: Exception) -> Conflict:
     return Conflict(
         f"The state of thread {thread_id} cannot be read: it holds writes the graph refuses "
@@ -116,7 +106,7 @@ def _reading(thread_id: Any) -> Iterator[None]:
     left that a reducer refuses make the state unreadable (409, not 500)."""
     try:
         yield
-    except _NOT_THE_GRAPH:
+    except NOT_THE_GRAPH:
         raise
     except Exception as exc:
         raise _unreadable(thread_id, exc) from exc
@@ -128,28 +118,6 @@ def _check_keys(graph: AnyPregel, values: Any, problem: str) -> None:
         raise InvalidInput(f"{problem}: no state key(s) {unknown} in the graph")
 
 
-def _check_supersteps(graph: AnyPregel, supersteps: list[Superstep]) -> None:
-    """Superstep updates must name state keys, and ``command.goto`` nodes of the graph."""
-    for step in supersteps:
-        for update in step.updates:
-            _check_keys(graph, update.values, "Invalid superstep")
-            if update.command is not None:
-                _check_keys(graph, update.command.update, "Invalid superstep")
-            goto = update.command.goto if update.command is not None else None
-            targets = goto if isinstance(goto, list) else [] if goto is None else [goto]
-            for target in targets:
-                node = target.get("node") if isinstance(target, dict) else target
-                if node != END and (not isinstance(node, str) or node not in graph.nodes):
-                    raise InvalidInput(f"Invalid superstep: command.goto names no node: {node!r}")
-
-
-def _update_values(update: SuperstepUpdate) -> Any:
-    """A superstep applies a command (update/goto) as if the node had returned it."""
-    if update.command is None:
-        return update.values
-    return Command(**update.command.model_dump(exclude_none=True))
-
-
 class ThreadStateService:
     def __init__(
         self, db: Database, registry: GraphRegistry, checkpointer: BaseCheckpointSaver[Any]
@@ -157,6 +125,7 @@ class ThreadStateService:
         self._db = db
         self._registry = registry
         self._checkpointer = checkpointer
+        self._write_locks = KeyedLocks()  # per thread id: one state write at a time here
 
     def require_graph(self, graph_id: Any, problem: str) -> str:
         if not isinstance(graph_id, str) or not graph_id:
@@ -191,12 +160,26 @@ class ThreadStateService:
     ) -> AsyncIterator[AsyncConnection]:
         """A transaction holding the thread's row lock while the caller writes its state:
         the lock run creation takes, so no run is created (and no other state write starts)
-        until it commits. Conflict (409) when a run is pending or running: a worker claims a
-        queued run without that lock, and a run writes checkpoints of its own. Conflict too
-        when a run changed the thread's graph since ``thread`` was read."""
+        until it commits. Writes of one thread queue in process first, holding no database
+        connection. Conflict (409): the thread stays busy past ``LOCK_WAIT_SECONDS`` (in
+        process, then again for the row lock), a run is pending or running (a worker claims
+        a queued run without that lock, and a run writes checkpoints of its own), or a run
+        changed the thread's graph since ``thread`` was read."""
         thread_id = thread["thread_id"]
-        async with self._db.transaction() as conn:
-            locked = await repo.get_thread(conn, thread_id=thread_id, for_update=True, scope=scope)
+        busy = f"Thread {thread_id} is busy with other writes; try again"
+        async with (
+            self._write_locks.hold(thread_id, wait_seconds=LOCK_WAIT_SECONDS, busy=busy),
+            self._db.transaction() as conn,
+        ):
+            await repo.bound_lock_waits(conn, seconds=LOCK_WAIT_SECONDS)
+            try:
+                locked = await repo.get_thread(
+                    conn, thread_id=thread_id, for_update=True, scope=scope
+                )
+            except DBAPIError as exc:
+                if repo.lock_timed_out(exc):
+                    raise Conflict(busy) from None
+                raise
             if locked is None:
                 raise NotFound(f"Thread {thread_id} not found")
             # a statement of its own: its snapshot, taken after the lock, sees every run
@@ -299,7 +282,7 @@ class ThreadStateService:
         thread_id = configurable.get("thread_id")
         try:
             return await graph.aget_state(config, subgraphs=subgraphs)
-        except _NOT_THE_GRAPH:
+        except NOT_THE_GRAPH:
             raise
         except Exception as exc:
             if "checkpoint_id" in configurable:
@@ -316,7 +299,9 @@ class ThreadStateService:
         one named (a fork); returns the checkpoint written. Serialised with run creation and
         other state writes on the thread (its row lock); the thread row ends as the head.
         NotFound (404): thread (or hidden) or checkpoint; Conflict (409): a run is pending
-        or running; InvalidInput (422): values the graph refuses, or no graph yet."""
+        or running, the thread stays busy with other writes past ``LOCK_WAIT_SECONDS``, or a
+        command update pending on it cannot be kept (see ``keep_pending_updates``);
+        InvalidInput (422): values the graph refuses, or no graph yet."""
         checkpoint = body.checkpoint
         if body.checkpoint_id:
             checkpoint = CheckpointConfig(
@@ -337,10 +322,8 @@ class ThreadStateService:
             if body.as_node != "__copy__" and not (checkpoint and checkpoint.checkpoint_ns):
                 _check_keys(graph, body.values, "Invalid state update")  # subgraphs have theirs
             async with self._writing(thread, scope) as conn:
-                with _refused_as("Invalid state update"):
-                    new_config = await graph.aupdate_state(
-                        _thread_config(thread_id, checkpoint), body.values, as_node=body.as_node
-                    )
+                config = _thread_config(thread_id, checkpoint)
+                new_config = await self._apply_update(graph, config, body)
                 await self._record(conn, thread_id, graph)
         written = checkpoint_of(new_config)
         return {
@@ -348,6 +331,21 @@ class ThreadStateService:
             "configurable": written,
             "checkpoint_id": written["checkpoint_id"] if written else None,
         }
+
+    async def _apply_update(
+        self, graph: AnyPregel, config: RunnableConfig, body: ThreadStateUpdate
+    ) -> RunnableConfig:
+        """``body`` applied on ``config``'s checkpoint after the updates a command-only run
+        left pending there (LangGraph's update would drop them; its update as __end__ with
+        no values applies them itself). The checkpoint written; Conflict (409) when those
+        cannot be kept, InvalidInput (422) for an update the graph refuses."""
+        with refused_as("Invalid state update"):
+            if not (body.as_node == END and body.values is None):
+                kept = await keep_pending_updates(graph, self._checkpointer, config)
+                if kept is not config and body.as_node == "__copy__" and body.values is None:
+                    return kept  # a new checkpoint of the same values: the copy asked for
+                config = kept
+            return await graph.aupdate_state(config, body.values, as_node=body.as_node)
 
     async def apply_supersteps(
         self, conn: AsyncConnection, thread: Row, supersteps: list[Superstep], *, actor: Actor
@@ -361,14 +359,15 @@ class ThreadStateService:
         that (a rollback would drop the row but leave checkpoints a later thread of the
         same id would inherit)."""
         thread_id = thread["thread_id"]
-        updates = [
-            [StateUpdate(_update_values(u), u.as_node) for u in step.updates] for step in supersteps
-        ]
         try:
             async with self._graph(thread, actor, "threads.update", conn) as graph:
                 assert graph is not None
-                _check_supersteps(graph, supersteps)
-                with _refused_as("Invalid superstep"):
+                check_supersteps(graph, supersteps)
+                updates = [
+                    [StateUpdate(superstep_update(u), u.as_node) for u in step.updates]
+                    for step in supersteps
+                ]
+                with refused_as("Invalid superstep"):
                     await graph.abulk_update_state(_thread_config(thread_id), updates)
                 return await self._record(conn, thread_id, graph)
         except Exception:

@@ -7,6 +7,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import httpx
 from langgraph_sdk.client import LangGraphClient
 
 
@@ -38,3 +39,13 @@ async def wait_for_log(client: LangGraphClient, thread_id: str, entry: str) -> N
         return entry in (state["values"] or {}).get("log", [])
 
     await eventually(check)
+
+
+def sdk_status(outcome: Any) -> int:
+    """The HTTP status of an SDK call's outcome from ``gather(..., return_exceptions=True)``
+    (200 for a returned value); any other exception is raised again."""
+    if isinstance(outcome, httpx.HTTPStatusError):
+        return outcome.response.status_code
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return 200

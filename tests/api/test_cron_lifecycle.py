@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Any
 
 import httpx
 import psycopg
@@ -14,18 +13,10 @@ import pytest
 from langgraph_sdk.client import LangGraphClient
 from langgraph_sdk.errors import NotFoundError
 
-from tests.api.run_helpers import eventually
+from tests.api.run_helpers import eventually, sdk_status
 from tests.server import ServerProcess
 
 REPEATS = 20
-
-
-def _status(outcome: Any) -> int:
-    if isinstance(outcome, httpx.HTTPStatusError):
-        return outcome.response.status_code
-    if isinstance(outcome, BaseException):
-        raise outcome
-    return 200
 
 
 async def test_deleting_an_assistant_deletes_its_crons(client: LangGraphClient) -> None:
@@ -61,7 +52,7 @@ async def test_cron_create_races_assistant_delete(client: LangGraphClient) -> No
             client.crons.create_for_thread(thread_id, assistant_id, schedule="0 9 * * *"),
             return_exceptions=True,
         )
-        codes = [_status(o) for o in outcomes]
+        codes = [sdk_status(o) for o in outcomes]
         assert codes[1] == 200, outcomes[1]
         assert codes[0] in (200, 404) and codes[2] in (200, 404), outcomes
         # a cron created first went with its assistant; one created after was refused
@@ -86,7 +77,7 @@ async def test_thread_cron_create_races_thread_delete(client: LangGraphClient) -
             client.crons.create_for_thread(thread_id, "slow", schedule="0 9 * * *"),
             return_exceptions=True,
         )
-        codes = [_status(o) for o in outcomes]
+        codes = [sdk_status(o) for o in outcomes]
         assert codes[1] == 200, outcomes[1]
         assert codes[0] in (200, 404) and codes[2] in (200, 404), outcomes
         assert await client.crons.search(thread_id=thread_id) == []

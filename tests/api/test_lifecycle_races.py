@@ -6,24 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Any
 
 import httpx
 from langgraph_sdk.client import LangGraphClient
 
-from tests.api.run_helpers import eventually
+from tests.api.run_helpers import eventually, sdk_status
 
 QUICK = {"delay": 0}
 REPEATS = 20
-
-
-def _status(outcome: Any) -> int:
-    """The HTTP status of an SDK call's outcome (200 for a returned value)."""
-    if isinstance(outcome, httpx.HTTPStatusError):
-        return outcome.response.status_code
-    if isinstance(outcome, BaseException):
-        raise outcome
-    return 200
 
 
 async def _run_status(http: httpx.AsyncClient, thread_id: str, run_id: str) -> str | None:
@@ -52,7 +42,7 @@ async def test_run_if_not_exists_create_races_thread_delete(
         outcomes = await asyncio.gather(
             *create[:2], client.threads.delete(thread_id), *create[2:], return_exceptions=True
         )
-        codes = [_status(o) for o in outcomes]
+        codes = [sdk_status(o) for o in outcomes]
         assert codes[2] in (200, 404), outcomes[2]  # the delete
         runs = [o for o, code in zip(outcomes, codes, strict=True) if code == 200 and o]
         assert [c for i, c in enumerate(codes) if i != 2] == [200] * 4, outcomes

@@ -64,14 +64,14 @@ class Pool:
 def seed_pool(base_url: str) -> Pool:
     """Make the resources the fuzz aims at; raises when the server refuses valid requests."""
     with httpx.Client(base_url=base_url, timeout=60) as http:
-        assistants = _assistants(http)
-        threads = [_thread_with_runs(http, g) for g in THREAD_GRAPHS]
+        assistants, own = _assistants(http)
+        threads = [_thread_with_runs(http, g, own[g]) for g in THREAD_GRAPHS]
         threads.append(_thread(http, "chat", supersteps=True))
-        threads.append(_stateless_run(http))
-        threads.append(_pending_run(http))
+        threads.append(_stateless_run(http, own["chat"]))
+        threads.append(_pending_run(http, own["chat"]))
         crons = [
-            _cron(http, f"/threads/{threads[0].thread_id}/runs/crons"),
-            _cron(http, "/runs/crons"),
+            _cron(http, f"/threads/{threads[0].thread_id}/runs/crons", own["chat"]),
+            _cron(http, "/runs/crons", own["chat"]),
         ]
         for namespace in NAMESPACES[:2]:
             for key in KEYS[:2]:
@@ -89,7 +89,10 @@ def _ok(response: httpx.Response) -> Any:
     return response.json() if response.content else None
 
 
-def _assistants(http: httpx.Client) -> dict[str, str]:
+def _assistants(http: httpx.Client) -> tuple[dict[str, str], dict[str, str]]:
+    """Every assistant id the fuzz may name (with its graph), and one made now per graph:
+    seeding runs on those (a fuzzed request may have deleted a graph's default one)."""
+    own: dict[str, str] = {}
     found = _ok(http.post("/assistants/search", json={"limit": 100}))
     assistants = {a["assistant_id"]: a["graph_id"] for a in found if a["graph_id"] in GRAPHS}
     for graph_id in GRAPHS:
@@ -97,10 +100,11 @@ def _assistants(http: httpx.Client) -> dict[str, str]:
             http.post("/assistants", json={"graph_id": graph_id, "name": f"fuzz {graph_id}"})
         )
         assistants[made["assistant_id"]] = graph_id
+        own[graph_id] = made["assistant_id"]
         assistants[graph_id] = graph_id
     # A second version, so version endpoints have something to choose from.
     _ok(http.patch(f"/assistants/{made['assistant_id']}", json={"metadata": {"v": 2}}))
-    return assistants
+    return assistants, own
 
 
 def _thread(http: httpx.Client, graph_id: str, *, supersteps: bool) -> ThreadRecord:
@@ -117,10 +121,10 @@ def _checkpoints(http: httpx.Client, thread_id: str) -> list[str]:
     return [s["checkpoint"]["checkpoint_id"] for s in history if s["checkpoint"]]
 
 
-def _thread_with_runs(http: httpx.Client, graph_id: str) -> ThreadRecord:
+def _thread_with_runs(http: httpx.Client, graph_id: str, assistant_id: str) -> ThreadRecord:
     record = _thread(http, graph_id, supersteps=False)
     for _ in range(2):
-        body = {"assistant_id": graph_id, "input": GRAPHS[graph_id][0]}
+        body = {"assistant_id": assistant_id, "input": GRAPHS[graph_id][0]}
         _ok(http.post(f"/threads/{record.thread_id}/runs/wait", json=body))
     runs = _ok(http.get(f"/threads/{record.thread_id}/runs", params={"limit": 10}))
     record.run_ids = [r["run_id"] for r in runs]
@@ -128,24 +132,24 @@ def _thread_with_runs(http: httpx.Client, graph_id: str) -> ThreadRecord:
     return record
 
 
-def _stateless_run(http: httpx.Client) -> ThreadRecord:
-    body = {"assistant_id": "chat", "input": GRAPHS["chat"][0], "on_completion": "keep"}
+def _stateless_run(http: httpx.Client, assistant_id: str) -> ThreadRecord:
+    body = {"assistant_id": assistant_id, "input": GRAPHS["chat"][0], "on_completion": "keep"}
     response = http.post("/runs/wait", json=body)
     _ok(response)
     thread_id, run_id = response.headers["Content-Location"].split("/")[2::2]
     return ThreadRecord(thread_id, "chat", [run_id], _checkpoints(http, thread_id))
 
 
-def _pending_run(http: httpx.Client) -> ThreadRecord:
+def _pending_run(http: httpx.Client, assistant_id: str) -> ThreadRecord:
     """A thread whose run waits an hour before it starts: something to cancel and join."""
     record = _thread(http, "chat", supersteps=False)
-    body = {"assistant_id": "chat", "input": GRAPHS["chat"][0], "after_seconds": 3600}
+    body = {"assistant_id": assistant_id, "input": GRAPHS["chat"][0], "after_seconds": 3600}
     record.run_ids = [_ok(http.post(f"/threads/{record.thread_id}/runs", json=body))["run_id"]]
     return record
 
 
-def _cron(http: httpx.Client, path: str) -> str:
-    body = {"assistant_id": "chat", "schedule": "0 0 1 1 *", "input": GRAPHS["chat"][0]}
+def _cron(http: httpx.Client, path: str, assistant_id: str) -> str:
+    body = {"assistant_id": assistant_id, "schedule": "0 0 1 1 *", "input": GRAPHS["chat"][0]}
     cron_id: str = _ok(http.post(path, json=body))["cron_id"]
     return cron_id
 

@@ -167,3 +167,18 @@ async def test_an_exhausted_pool_is_503_with_retry_after_and_passes(
         assert sorted(accepted) == sorted(r["run_id"] for r in listed)  # refused wrote nothing
     assert "Internal Server Error" not in starved_server.logs()
     assert "Traceback" not in starved_server.logs()
+
+
+async def test_a_body_is_json_whatever_its_declared_type(http: httpx.AsyncClient) -> None:
+    """``curl -d '{}'`` declares a form; some clients declare nothing, or text."""
+    body = b'{"metadata": {"via": "curl"}}'
+    for declared in ("application/x-www-form-urlencoded", "text/plain", None):
+        headers = {"Content-Type": declared} if declared else {}
+        request = http.build_request("POST", "/threads", content=body, headers=headers)
+        if declared is None:
+            request.headers.pop("Content-Type", None)
+        made = await http.send(request)
+        assert made.status_code == 200, (declared, made.text)
+        assert made.json()["metadata"] == {"via": "curl"}
+    bad = await http.post("/threads", content=b"via=curl", headers={"Content-Type": "text/plain"})
+    assert bad.status_code == 422 and "Invalid JSON" in str(bad.json()["detail"])

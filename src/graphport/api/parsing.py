@@ -98,6 +98,17 @@ def clean_text_params(scope: Scope) -> None:
         }
 
 
+def read_as_json(scope: Scope) -> None:
+    """Every body is JSON, whatever its declared type, as on the official server: ``curl
+    -d '{}'`` sends a form content type, some clients send none."""
+    headers = [(k, v) for k, v in scope["headers"] if k != b"content-type"]
+    declared = next((v for k, v in scope["headers"] if k == b"content-type"), b"")
+    kind = declared.split(b";")[0].strip().lower()
+    if kind == b"application/json" or kind.endswith(b"+json"):
+        return
+    scope["headers"] = [*headers, (b"content-type", b"application/json")]
+
+
 class StrictJsonRequest(Request):
     """A request whose ``json()`` is ``parse_body``."""
 
@@ -115,6 +126,7 @@ class StrictRoute(APIRoute):
 
         async def strict_handler(request: Request) -> Response:
             clean_text_params(request.scope)
+            read_as_json(request.scope)
             try:
                 return await handler(StrictJsonRequest(request.scope, request.receive))
             except RequestValidationError as exc:

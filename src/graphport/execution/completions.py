@@ -19,6 +19,7 @@ class RunOutcome:
     error: dict[str, Any] | None = None
     known: bool = True  # False: ended in another process; read the database for details
     more_queued: bool = False  # runs were waiting on the same thread when this one ended
+    interrupts: dict[str, Any] | None = None  # pending interrupts by task id, as on the thread
 
 
 class Completions:

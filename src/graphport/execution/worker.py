@@ -216,6 +216,7 @@ class RunWorker:
             thread_state, interrupts = thread_status(snapshot), thread_interrupts(snapshot)
         else:
             thread_state, interrupts = "idle", {}
+        decoded = values
         if values is not thread_repo.UNCHANGED:
             # Encoded once: the thread row, the wait response and the webhook reuse the bytes
             # (a long conversation's values are the biggest thing a run writes).
@@ -223,7 +224,16 @@ class RunWorker:
         more_queued = await self._record(run, status, error, values, thread_state, interrupts)
         ended_as = "interrupted" if status == "rollback" else status
         known = values if values is not thread_repo.UNCHANGED else None
-        return RunOutcome(run_id, ended_as, values=known, error=error, more_queued=more_queued)
+        if interrupts and known is not None:
+            known = decoded  # the wait output adds them: stopped at interrupts (rare path)
+        return RunOutcome(
+            run_id,
+            ended_as,
+            values=known,
+            error=error,
+            more_queued=more_queued,
+            interrupts=interrupts or None,
+        )
 
     async def _record(
         self, run: Row, status: str, error: Row | None, values: Any, state: str, interrupts: Row

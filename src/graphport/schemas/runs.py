@@ -102,8 +102,10 @@ class _RunCreateBase(RequestModel):
 
     @model_validator(mode="after")
     def _input_or_command(self) -> _RunCreateBase:
+        # The command wins, as on the official server: agent-chat-ui resumes interrupts
+        # with ``{"input": {}, "command": {"resume": ...}}``.
         if self.input is not None and self.command is not None:
-            raise ValueError("Provide either input or command, not both")
+            self.input = None
         return self
 
     def stream_modes(self) -> list[str]:

@@ -31,11 +31,17 @@ class ClientLeft(GraphportError):
     status_code = 499
 
 
-def wait_output(outcome: RunOutcome, values: Any) -> Any:
-    """What wait/join return: the final values, or ``{"__error__": ...}`` when it failed."""
+def wait_output(outcome: RunOutcome, values: Any, interrupts: Row | None = None) -> Any:
+    """What wait/join return: the final values, or ``{"__error__": ...}`` when it failed.
+    A run stopped at interrupts (``interrupts``: by task id, as the thread holds them) adds
+    them as ``"__interrupt__": [{"value", "id"}, ...]``, as the official server and
+    LangGraph's own ``invoke`` output do."""
     if outcome.status in ("error", "timeout"):
         return {"__error__": outcome.error or {"error": "Error", "message": outcome.status}}
-    return values
+    pending = [item for items in (interrupts or {}).values() for item in items]
+    if not pending or not isinstance(values, dict):
+        return values
+    return {**values, "__interrupt__": pending}
 
 
 async def unless_departed(future: asyncio.Future[T], departure: Departure | None) -> T:
@@ -87,7 +93,7 @@ class RunWaiter:
                 return {"__error__": {"error": "NotFound", "message": f"Run {run_id} not found"}}
             if run["status"] not in repo.IN_FLIGHT:
                 outcome = RunOutcome(run_id, run["status"], error=run["error"], known=False)
-                return wait_output(outcome, await self._thread_values(thread_id))
+                return wait_output(outcome, *await self._thread_values(thread_id))
         except BaseException:
             self._completions.forget(run_id, future)
             raise
@@ -115,12 +121,12 @@ class RunWaiter:
         finally:
             self._completions.forget(run["run_id"], future)
         if outcome.known:
-            return wait_output(outcome, outcome.values)
+            return wait_output(outcome, outcome.values, outcome.interrupts)
         async with self._db.transaction() as conn:
             stored = await repo.get_run(conn, run_id=run["run_id"])
         if stored is not None:
             outcome = RunOutcome(run["run_id"], stored["status"], error=stored["error"])
-        return wait_output(outcome, await self._thread_values(run["thread_id"]))
+        return wait_output(outcome, *await self._thread_values(run["thread_id"]))
 
     async def _cancel(self, run: Row, actor: Actor) -> None:
         # ended meanwhile (404), or the caller may only read it (403): nothing to do
@@ -129,7 +135,9 @@ class RunWaiter:
                 run["thread_id"], run["run_id"], wait=False, action="interrupt", actor=actor
             )
 
-    async def _thread_values(self, thread_id: UUID) -> Any:
+    async def _thread_values(self, thread_id: UUID) -> tuple[Any, Row | None]:
+        """The thread's values and its pending interrupts (by task id); None, None when
+        it is gone."""
         async with self._db.transaction() as conn:
             thread = await thread_repo.get_thread(conn, thread_id=thread_id)
-        return thread["values"] if thread else None
+        return (thread["values"], thread["interrupts"]) if thread else (None, None)

@@ -196,11 +196,13 @@ async def test_assistant_and_thread_resolution(
         f"/threads/{thread['thread_id']}/runs", json={"assistant_id": "slow", "nope": 1}
     )
     assert bad.status_code == 422
+    # input beside a command: the command wins, as on the official server
     both = await http.post(
         f"/threads/{thread['thread_id']}/runs",
         json={"assistant_id": "slow", "input": {}, "command": {"resume": 1}},
     )
-    assert both.status_code == 422
+    assert both.status_code == 200
+    assert both.json()["kwargs"]["input"] is None
 
 
 async def test_delete_run(client: LangGraphClient) -> None:

@@ -12,7 +12,6 @@ import orjson
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command, StateSnapshot
-from sqlalchemy import text
 
 from graphport.db.engine import Database, pool_exhausted
 from graphport.execution.completions import RunOutcome
@@ -175,14 +174,9 @@ class RunWorker:
 
     async def _has_own_checkpoint(self, run: Row) -> bool:
         async with self._deps.db.transaction() as conn:
-            found = await conn.execute(
-                text(
-                    "SELECT 1 FROM checkpoints WHERE thread_id = :t "
-                    "AND metadata->>'run_id' = :r LIMIT 1"
-                ),
-                {"t": str(run["thread_id"]), "r": str(run["run_id"])},
+            return await checkpoint_repo.has_run_checkpoint(
+                conn, thread_id=run["thread_id"], run_id=run["run_id"]
             )
-            return found.first() is not None
 
     async def _finish(
         self,

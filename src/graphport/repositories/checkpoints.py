@@ -125,6 +125,18 @@ async def get_pending_commands(
     return PendingCommands(start, regular, tuple(w for w in writes if w["idx"] < 0))
 
 
+async def has_run_checkpoint(conn: AsyncConnection, *, thread_id: UUID, run_id: UUID) -> bool:
+    """Whether the run wrote a checkpoint of its own on the thread (any namespace)."""
+    found = await conn.execute(
+        text(
+            "SELECT 1 FROM checkpoints WHERE thread_id = :thread_id "
+            "AND metadata->>'run_id' = :run_id LIMIT 1"
+        ),
+        {"thread_id": str(thread_id), "run_id": str(run_id)},
+    )
+    return found.first() is not None
+
+
 async def delete_unapplied_command(
     conn: AsyncConnection, *, thread_id: UUID, run_id: UUID, before: PendingCommands
 ) -> None:
@@ -133,15 +145,7 @@ async def delete_unapplied_command(
     or was rolled back, before they were applied). Every later run and state read would
     apply them (a value a reducer refused would fail them all); what earlier runs left
     pending stays."""
-    params = {"thread_id": str(thread_id), "run_id": str(run_id)}
-    own = await conn.execute(
-        text(
-            "SELECT 1 FROM checkpoints WHERE thread_id = :thread_id "
-            "AND metadata->>'run_id' = :run_id LIMIT 1"
-        ),
-        params,
-    )
-    if own.first() is not None:
+    if await has_run_checkpoint(conn, thread_id=thread_id, run_id=run_id):
         return
     await conn.execute(
         text(
@@ -149,8 +153,8 @@ async def delete_unapplied_command(
             "AND checkpoint_id = :checkpoint_id AND task_id = :no_task "
             "AND (idx >= :regular OR idx < 0)"
         ),
-        params
-        | {
+        {
+            "thread_id": str(thread_id),
             "checkpoint_id": before.checkpoint_id,
             "no_task": NULL_TASK_ID,
             "regular": before.regular,

@@ -34,7 +34,7 @@ Row = dict[str, Any]
 RunCreate = RunCreateStateful | RunCreateStateless
 
 
-def entrynodes(body: RunCreate) -> dict[str, list[str]]:
+def named_nodes(body: RunCreate) -> dict[str, list[str]]:
     """The node names a request mentions, by field (``"*"`` names no node)."""
     named: dict[str, list[str]] = {}
     for field in ("interrupt_before", "interrupt_after"):
@@ -75,8 +75,8 @@ def checkpoint_named(body: RunCreate) -> CheckpointConfig | None:
         checkpoint = CheckpointConfig.model_validate(named)
     except ValidationError:
         checkpoint = None
-    mapped = checkpoint.checkpoint_map or {} if checkpoint is not None else {}
-    if checkpoint is None or not all(isinstance(v, str) and v for v in mapped.values()):
+    mapped = (checkpoint.checkpoint_map or {}).values() if checkpoint is not None else ()
+    if checkpoint is None or not all(isinstance(v, str) and v for v in mapped):
         raise InvalidInput(
             "checkpoint_id and checkpoint_ns must be strings, checkpoint_map an object of "
             "checkpoint ids by namespace"
@@ -133,7 +133,7 @@ class RunChecks:
         cannot see (when the graph is needed) or a checkpoint the thread does not have."""
         if body.webhook:
             self._webhooks.check(body.webhook)
-        named = entrynodes(body)
+        named = named_nodes(body)
         needs_graph = bool(named) or bool(command_update(body))
         checkpoint = checkpoint_named(body)
         if not needs_graph and checkpoint is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -21,6 +22,15 @@ POOL_EXHAUSTED: tuple[type[Exception], ...] = (sa_exc.TimeoutError, psycopg_pool
 def pool_exhausted(exc: BaseException) -> bool:
     """Whether ``exc`` says every pooled database connection stayed busy past its timeout."""
     return isinstance(exc, POOL_EXHAUSTED)
+
+
+def log_background_failure(log: logging.Logger, exc: BaseException, doing: str) -> None:
+    """Log a background job's failure, from its ``except`` block: an exhausted pool is
+    overload (a warning line; the next pass retries), anything else a traceback."""
+    if pool_exhausted(exc):
+        log.warning("%s deferred: the database pool is exhausted", doing)
+    else:
+        log.exception("%s failed", doing)
 
 
 class Database:

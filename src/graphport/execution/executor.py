@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from graphport.db.engine import Database, pool_exhausted
+from graphport.db.engine import Database, log_background_failure
 from graphport.execution.completions import Completions, RunOutcome
 from graphport.execution.control import RunControl
 from graphport.execution.listener import (
@@ -213,10 +213,7 @@ class Executor:
             try:
                 run = await self._claim()
             except Exception as exc:  # database hiccup: back off, keep the loop alive
-                if pool_exhausted(exc):
-                    logger.warning("claiming a run deferred: the database pool is exhausted")
-                else:
-                    logger.exception("claiming a run failed")
+                log_background_failure(logger, exc, "claiming a run")
                 await asyncio.sleep(1)
                 continue
             if run is not None:

@@ -7,7 +7,7 @@ import contextlib
 import logging
 from datetime import UTC, datetime
 
-from graphport.db.engine import pool_exhausted
+from graphport.db.engine import log_background_failure
 from graphport.services.crons import CronService
 
 logger = logging.getLogger(__name__)
@@ -38,10 +38,7 @@ class CronScheduler:
                 await self._crons.fire_due()
                 due = await self._crons.next_due()
             except Exception as exc:  # keep scheduling; the next pass retries
-                if pool_exhausted(exc):
-                    logger.warning("firing crons deferred: the database pool is exhausted")
-                else:
-                    logger.exception("firing crons failed")
+                log_background_failure(logger, exc, "firing crons")
                 due = None
             wait = _MAX_SLEEP
             if due is not None:

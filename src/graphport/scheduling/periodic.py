@@ -7,7 +7,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
-from graphport.db.engine import pool_exhausted
+from graphport.db.engine import log_background_failure
 
 logger = logging.getLogger(__name__)
 
@@ -37,10 +37,7 @@ class PeriodicTask:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # one failed sweep must not end the loop; the next retries
-            if pool_exhausted(exc):
-                logger.warning("%s skipped: the database pool is exhausted", self.name)
-            else:
-                logger.exception("%s failed", self.name)
+            log_background_failure(logger, exc, self.name)
 
     async def _loop(self) -> None:
         while True:

@@ -16,6 +16,7 @@ from langgraph_sdk.client import LangGraphClient
 from langgraph_sdk.errors import NotFoundError
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 
+from tests.api.auth_helpers import bearer
 from tests.api.run_helpers import wait_for_status
 from tests.api.test_openapi_conformance import conforms
 
@@ -248,7 +249,7 @@ async def test_custom_auth_prunes_only_what_the_caller_may_delete(
     alice, bob, carol = users["alice"], users["bob"], users["carol"]
     mine = str((await alice.threads.create())["thread_id"])
     theirs = str((await bob.threads.create())["thread_id"])
-    headers = {"Authorization": "Bearer alice-token"}
+    headers = bearer("alice")
 
     mine_storage = await raw.get(f"/threads/{mine}/storage", headers=headers)
     assert (mine_storage.status_code, mine_storage.json()["total_bytes"]) == (200, 0)
@@ -257,7 +258,7 @@ async def test_custom_auth_prunes_only_what_the_caller_may_delete(
     denied = await raw.post(
         "/threads/prune",
         json={"thread_ids": [mine]},
-        headers=headers | {"Authorization": "Bearer carol-token"},
+        headers=bearer("carol"),
     )
     assert denied.status_code == 403  # carol may only read: nothing is pruned
     assert (await carol.threads.get(mine))["thread_id"] == mine

@@ -24,12 +24,15 @@ from graphport.schemas.threads import (
     ThreadCountRequest,
     ThreadCreate,
     ThreadPatch,
+    ThreadPruneRequest,
+    ThreadPruneResponse,
     ThreadSearchRequest,
     ThreadSelection,
     ThreadStateCheckpointRequest,
     ThreadStateSearch,
     ThreadStateUpdate,
     ThreadStateUpdateResponse,
+    ThreadStorage,
 )
 from graphport.schemas.threads import ThreadState as ThreadStateModel
 
@@ -68,6 +71,15 @@ async def count_threads(
     return json_response(await service.count(body or ThreadCountRequest(), actor=actor))
 
 
+@router.post("/prune", response_model=ThreadPruneResponse, responses=errors(*BODY))
+async def prune_threads(
+    body: ThreadPruneRequest, service: Threads, actor: CurrentActor
+) -> Response:
+    """Prune threads by id: ``delete`` removes them, ``keep_latest`` drops old checkpoints
+    but keeps the threads and their latest state."""
+    return json_response({"pruned_count": await service.prune(body, actor=actor)})
+
+
 @router.get("/{thread_id}", response_model=Thread, responses=errors(404, 422))
 async def get_thread(
     thread_id: UUID,
@@ -92,6 +104,13 @@ async def patch_thread(
 async def delete_thread(thread_id: UUID, service: Threads, actor: CurrentActor) -> Response:
     await service.delete(thread_id, actor=actor)
     return Response(status_code=204)
+
+
+@router.get("/{thread_id}/storage", response_model=ThreadStorage, responses=errors(404, 422))
+async def get_thread_storage(thread_id: UUID, service: Threads, actor: CurrentActor) -> Response:
+    """Bytes the thread's checkpoints occupy, as stored: checkpoints, channel values (per
+    channel) and pending writes."""
+    return json_response(await service.storage(thread_id, actor=actor))
 
 
 @router.post("/{thread_id}/copy", response_model=Thread, responses=errors(404, 422))

@@ -183,3 +183,36 @@ async def checkpoint_exists(
         params["checkpoint_id"] = checkpoint_id
     found = await conn.execute(text(sql + " LIMIT 1"), params)
     return found.first() is not None
+
+
+# pg_column_size: the bytes a value takes as stored (after compression); NULL blobs take none
+_STORAGE_SQL = """
+SELECT 'checkpoints' AS section, NULL AS channel, count(*) AS count,
+    coalesce(sum(pg_column_size(checkpoint) + coalesce(pg_column_size(metadata), 0)), 0) AS bytes
+FROM checkpoints WHERE thread_id = :thread_id
+UNION ALL
+SELECT 'pending_writes', NULL, count(*), coalesce(sum(pg_column_size(blob)), 0)
+FROM checkpoint_writes WHERE thread_id = :thread_id
+UNION ALL
+SELECT 'channel_values', channel, count(*), coalesce(sum(pg_column_size(blob)), 0)
+FROM checkpoint_blobs WHERE thread_id = :thread_id GROUP BY channel
+"""
+
+
+async def get_thread_storage(conn: AsyncConnection, *, thread_id: UUID) -> Row:
+    """The bytes the thread's checkpoint rows occupy: ``total_bytes``, ``checkpoints`` and
+    ``pending_writes`` (``count``, ``bytes``), ``channel_values`` (the same, and
+    ``by_channel``: ``versions``, ``bytes`` per channel)."""
+    rows = await conn.execute(text(_STORAGE_SQL), {"thread_id": str(thread_id)})
+    usage: Row = {
+        "checkpoints": {"count": 0, "bytes": 0},
+        "channel_values": {"count": 0, "bytes": 0, "by_channel": {}},
+        "pending_writes": {"count": 0, "bytes": 0},
+    }
+    for section, channel, count, size in rows:
+        entry = usage[section]
+        entry["count"] += int(count)
+        entry["bytes"] += int(size)
+        if channel is not None:
+            entry["by_channel"][channel] = {"versions": int(count), "bytes": int(size)}
+    return {"total_bytes": sum(entry["bytes"] for entry in usage.values()), **usage}

@@ -140,6 +140,20 @@ class ThreadStateSearch(RequestModel):
         return value
 
 
+MAX_PRUNE_THREADS = 1000
+"""Most thread ids one prune request may name."""
+
+
+class ThreadPruneRequest(RequestModel):
+    """Threads to prune: ``delete`` removes them (as ``DELETE /threads/{thread_id}``),
+    ``keep_latest`` keeps each thread and its latest state, dropping older checkpoints."""
+
+    thread_ids: list[UUID] = Field(
+        max_length=MAX_PRUNE_THREADS, description="The threads to prune (at most 1000)."
+    )
+    strategy: Literal["delete", "keep_latest"] = "delete"
+
+
 class RunError(ResponseModel):
     """Why a run failed: the exception's class name and message."""
 
@@ -219,3 +233,39 @@ class ThreadStateUpdateResponse(ResponseModel):
     checkpoint: CheckpointConfig | None
     configurable: CheckpointConfig | None
     checkpoint_id: str | None
+
+
+class ThreadPruneResponse(ResponseModel):
+    pruned_count: int = Field(
+        description="How many threads were pruned; missing, hidden and busy ones are not."
+    )
+
+
+class StorageBytes(ResponseModel):
+    count: int
+    bytes: int
+
+
+class ChannelStorage(ResponseModel):
+    versions: int
+    bytes: int
+
+
+class ChannelValuesStorage(StorageBytes):
+    by_channel: dict[str, ChannelStorage]
+
+
+class ThreadStorage(ResponseModel):
+    """Bytes a thread's checkpoints occupy in Postgres, as stored (``pg_column_size``:
+    after compression): checkpoint rows (checkpoint and metadata), channel values kept
+    apart from them (one row per channel version), and pending writes."""
+
+    thread_id: UUID
+    total_bytes: int = Field(description="Sum of the three sections below.")
+    checkpoints: StorageBytes = Field(description="Checkpoint rows: checkpoint plus metadata.")
+    channel_values: ChannelValuesStorage = Field(
+        description="Channel values stored apart, one row per channel version."
+    )
+    pending_writes: StorageBytes = Field(
+        description="Task writes not yet folded into a checkpoint."
+    )

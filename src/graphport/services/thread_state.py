@@ -11,6 +11,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.constants import END
 from langgraph.types import StateSnapshot, StateUpdate
+from psycopg.errors import DeadlockDetected, SerializationFailure
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -389,3 +390,22 @@ class ThreadStateService:
         if updated is None:
             raise NotFound(f"Thread {thread_id} not found")
         return updated
+
+    async def keep_latest(self, thread_id: UUID, *, scope: AuthFilter | None) -> None:
+        """Prune the thread's checkpoints to its latest state: LangGraph's saver keeps the
+        latest checkpoint of each namespace with its pending writes and the blobs it uses,
+        and drops the rest (and the namespaces of subgraph calls that ended). A state write
+        (``_writing``): NotFound (404) when the thread is gone or ``scope`` hides it,
+        Conflict (409) when it is busy (a run pending or running) or LangGraph cannot
+        prune it (a DeltaChannel)."""
+        async with self._db.transaction() as conn:
+            thread = await repo.get_thread(conn, thread_id=thread_id, scope=scope)
+        if thread is None:
+            raise NotFound(f"Thread {thread_id} not found")
+        async with self._writing(thread, scope):
+            try:
+                await self._checkpointer.aprune([str(thread_id)], strategy="keep_latest")
+            except NotImplementedError as exc:
+                raise Conflict(f"Thread {thread_id} cannot be pruned: {exc}") from None
+            except (SerializationFailure, DeadlockDetected):  # a write slipped past the lock
+                raise Conflict(f"Thread {thread_id} changed while pruned; try again") from None

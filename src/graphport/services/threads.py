@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, get_args
@@ -19,6 +20,7 @@ from graphport.schemas.threads import (
     ThreadCountRequest,
     ThreadCreate,
     ThreadPatch,
+    ThreadPruneRequest,
     ThreadSearchRequest,
     ThreadSelectField,
     ThreadTTL,
@@ -26,6 +28,8 @@ from graphport.schemas.threads import (
 from graphport.services.assistants import Page, select_fields
 from graphport.services.runs import RunService
 from graphport.services.thread_state import ThreadStateService
+
+logger = logging.getLogger(__name__)
 
 Row = dict[str, Any]
 
@@ -155,8 +159,12 @@ class ThreadService:
         return thread_json(updated)
 
     async def delete(self, thread_id: UUID, *, actor: Actor) -> None:
-        """Stop the thread's runs, then delete it and its checkpoints in one transaction."""
+        """Stop the thread's runs, then delete it and its checkpoints in one transaction.
+        NotFound (404) when it does not exist or the ``threads.delete`` filter hides it."""
         scope = await actor.authorize("threads", "delete", {"thread_id": thread_id})
+        await self._delete(thread_id, scope)
+
+    async def _delete(self, thread_id: UUID, scope: AuthFilter | None) -> None:
         if scope:
             async with self._db.transaction() as conn:
                 if not await repo.thread_visible(conn, thread_id=thread_id, scope=scope):
@@ -169,6 +177,42 @@ class ThreadService:
             await checkpoint_repo.delete_thread_checkpoints(conn, thread_ids=[thread_id])
         if late is not None:
             self._runs.cancels.signal(late)
+
+    async def prune(self, body: ThreadPruneRequest, *, actor: Actor) -> int:
+        """Prune each thread named (once): ``delete`` deletes it as ``delete`` does (its
+        runs stopped); ``keep_latest`` keeps it and its latest state, dropping older
+        checkpoints (see ``ThreadStateService.keep_latest``). Every thread is authorized
+        (``threads.delete``, as the official server asks) before any is pruned: a refusal
+        (403) prunes none. Threads missing, hidden by the filter, or (``keep_latest``) busy
+        with a run are skipped; returns how many were pruned."""
+        thread_ids = list(dict.fromkeys(body.thread_ids))
+        scopes = [
+            await actor.authorize("threads", "delete", {"thread_id": thread_id})
+            for thread_id in thread_ids
+        ]
+        pruned = 0
+        for thread_id, scope in zip(thread_ids, scopes, strict=True):
+            try:
+                if body.strategy == "delete":
+                    await self._delete(thread_id, scope)
+                else:
+                    await self._state.keep_latest(thread_id, scope=scope)
+            except (NotFound, Conflict) as exc:
+                logger.info("prune (%s) skipped thread %s: %s", body.strategy, thread_id, exc)
+                continue
+            pruned += 1
+        return pruned
+
+    async def storage(self, thread_id: UUID, *, actor: Actor) -> Row:
+        """The bytes the thread's checkpoints occupy (the ``ThreadStorage`` shape, as the
+        official server reports it). NotFound (404) when it does not exist or the
+        ``threads.read`` filter hides it."""
+        scope = await actor.authorize("threads", "read", {"thread_id": thread_id})
+        async with self._db.transaction() as conn:
+            if not await repo.thread_visible(conn, thread_id=thread_id, scope=scope):
+                raise NotFound(f"Thread {thread_id} not found")
+            usage = await checkpoint_repo.get_thread_storage(conn, thread_id=thread_id)
+        return {"thread_id": thread_id, **usage}
 
     async def delete_expired(self, *, batch: int = 500) -> int:
         """Delete threads whose TTL passed (and their checkpoints); returns how many."""

@@ -43,6 +43,8 @@ ROUTES: list[tuple[str, str, Any]] = [
     ("GET", "/threads/{t}/stream?stream_modes=lifecycle", None),
     ("POST", "/threads/{t}/runs/crons", {**RUN, "schedule": "0 0 1 1 *"}),
     ("DELETE", "/threads/{t}", None),
+    ("GET", "/runs/{r}/stream", None),
+    ("POST", "/runs/cancel", {"thread_id": "{t}", "run_ids": ["{r}"]}),
 ]
 
 

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from graphport.api import assistants, crons, runs, store, streams, system, threads
+from graphport.api.docs import install_docs
 from graphport.api.middleware import (
     BodyLimitMiddleware,
     PlainTextJsonMiddleware,
@@ -89,8 +90,8 @@ async def build_context(settings: Settings, stack: AsyncExitStack, timings: Timi
 
     assistant_service = AssistantService(db, registry)
     await assistant_service.ensure_system_assistants()
-    thread_state = ThreadStateService(db, registry, checkpointer.saver)
     broker = LocalBroker(retention_seconds=settings.stream_retention_secs)
+    thread_state = ThreadStateService(db, registry, checkpointer.saver, broker)
     broker_sweeper = PeriodicTask("stream-retention-sweeper", 30, _as_async(broker.sweep))
     broker_sweeper.start()
     stack.push_async_callback(broker_sweeper.stop)
@@ -204,9 +205,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="graphport",
         description="An open server for LangGraph graphs (LangGraph Platform API).",
         lifespan=lifespan,
+        docs_url=None,  # install_docs serves them, without a CDN
+        redoc_url=None,
     )
     install_error_handlers(app)
     install_openapi(app)
+    install_docs(app)
     app.include_router(system.router)
     app.include_router(assistants.router)
     app.include_router(threads.router)

@@ -218,7 +218,10 @@ def run_control() -> list[BadInput]:
     cases += id_cases("runs.stateless-stream", "GET", "/runs/{id}/stream")
     path = "/threads/{thread}/runs/{run}/stream"
     cases += query_cases("runs.join-stream", "GET", path, {"stream_mode": {"unknown": "nope"}})
-    query = {"stream_modes": {"unknown": "nope", "pct-00": "%00"}}
+    query = {
+        "stream_modes": {"unknown": "nope", "pct-00": "%00", "run-mode": "values"},
+        "stream_mode": {"unknown": "nope", "run-mode": "values"},  # the SDK's name
+    }
     cases += query_cases("threads.stream", "GET", "/threads/{thread}/stream", query)
     query = {
         "limit": QUERY_NUMBERS,

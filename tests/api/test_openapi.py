@@ -32,7 +32,7 @@ STATUSES = {
     ("get", "/threads/{thread_id}/runs/{run_id}/join"): {"200", "422", "503"},
     ("delete", "/threads/{thread_id}/runs/{run_id}"): {"204", "404", "409", "422"},
     ("post", "/threads/{thread_id}/runs/{run_id}/cancel"): {"200", "202", "404", "422", "503"},
-    ("post", "/runs/cancel"): {"202", "404", "413", "422"},
+    ("post", "/runs/cancel"): {"204", "404", "413", "422"},
     ("post", "/threads/{thread_id}/runs/stream"): {"200", "404", "409", "413", "422"},
     ("get", "/threads/{thread_id}/runs/{run_id}/stream"): {"200", "422"},
     ("get", "/threads/{thread_id}/stream"): {"200", "404", "422"},

@@ -146,7 +146,8 @@ async def test_join_unknown_run(client: LangGraphClient) -> None:
     thread = await client.threads.create()
     run_id = str(uuid4())
     joined = await client.runs.join(thread["thread_id"], run_id)
-    assert joined == {"__error__": {"error": "NotFound", "message": f"Run {run_id} not found"}}
+    message = f"404: Run {run_id} not found"  # the status in the message, as officially
+    assert joined == {"__error__": {"error": "NotFound", "message": message}}
 
 
 async def test_stateless_runs(client: LangGraphClient) -> None:

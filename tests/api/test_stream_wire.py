@@ -80,14 +80,15 @@ async def test_resumable_ids_and_replay(http: httpx.AsyncClient) -> None:
     middle = ids[len(ids) // 2]
     after = parse((await http.get(stream_at, headers={"Last-Event-ID": str(middle)})).content)
     assert after == [e for e in events if int(e["id"]) > middle]
+    replay = {"Last-Event-ID": "-1"}
     filtered = parse(
-        (
-            await http.get(
-                stream_at, params={"stream_mode": "values"}, headers={"Last-Event-ID": "-1"}
-            )
-        ).content
+        (await http.get(stream_at, params={"stream_mode": "values"}, headers=replay)).content
     )
-    assert {e["event"] for e in filtered} == {"metadata", "values"}
+    # only the modes asked for, as the official server sends: the metadata event when asked
+    assert filtered == [e for e in events if e["event"] == "values"]
+    asked = {"stream_mode": ["metadata", "values"]}
+    with_metadata = parse((await http.get(stream_at, params=asked, headers=replay)).content)
+    assert with_metadata == [e for e in events if e["event"] in ("metadata", "values")]
     # joining a finished run without Last-Event-ID: an empty stream
     empty = await http.get(stream_at)
     assert empty.status_code == 200
@@ -99,7 +100,14 @@ async def test_join_unknown_run_stream_is_one_error_event(http: httpx.AsyncClien
     response = await http.get(f"/threads/{thread}/runs/00000000-0000-0000-0000-000000000001/stream")
     (event,) = parse(response.content)
     assert event["event"] == "error"
-    assert orjson.loads(event["data"])["error"] == "NotFound"
+    run_id = "00000000-0000-0000-0000-000000000001"
+    assert orjson.loads(event["data"]) == {
+        "error": "NotFound",
+        "message": f"404: Run {run_id} not found",  # the status in the message, as officially
+    }
+    base = f"/threads/{thread}/runs/{run_id}"
+    assert response.headers["location"] == f"{base}/stream"
+    assert response.headers["content-location"] == base
 
 
 async def test_join_live_background_run(client: LangGraphClient) -> None:

@@ -1,6 +1,7 @@
 """A thread deleted in any way (the API, its assistant's delete with ``delete_threads``, the
 TTL sweep, another process sharing the database) ends its join streams at once: the thread
-stream with a final ``error`` event (``NotFound``), its runs' streams as when a run ends."""
+stream with a final ``error`` event (``NotFound``, whatever modes it asked for), its runs'
+streams as when a run ends."""
 
 from __future__ import annotations
 
@@ -56,7 +57,7 @@ def _is_deleted_error(events: Events, thread_id: str) -> bool:
     name, data = events[-1]
     return name == "error" and data == {
         "error": "NotFound",
-        "message": f"Thread {thread_id} deleted",
+        "message": f"404: Thread {thread_id} deleted",
     }
 
 
@@ -97,7 +98,7 @@ async def test_sdk_join_streams_end_when_the_thread_is_deleted(
 async def test_an_idle_threads_streams_end_when_it_is_deleted(http: httpx.AsyncClient) -> None:
     thread_id = await _thread(http)
     path = f"/threads/{thread_id}/stream"
-    async with _open(http, path) as first, _open(http, f"{path}?stream_modes=values") as second:
+    async with _open(http, path) as first, _open(http, f"{path}?stream_modes=lifecycle") as second:
         assert (await http.delete(f"/threads/{thread_id}")).status_code == 204
         for events in await _ended([first, second], time.monotonic()):
             assert _is_deleted_error(events, thread_id)

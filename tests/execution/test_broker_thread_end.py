@@ -31,7 +31,7 @@ async def test_deleting_a_thread_ends_its_streams_and_its_runs_streams() -> None
 
     *_, error, end = _drain(watching)
     assert error.event == "error" and end is END
-    message = {"error": "NotFound", "message": f"Thread {thread_id} deleted"}
+    message = {"error": "NotFound", "message": f"404: Thread {thread_id} deleted"}
     assert json.loads(error.data) == message
     assert _drain(joined)[-1] is END
     assert _drain(elsewhere) == []  # another thread's run: untouched

@@ -138,7 +138,7 @@ async def join_run(
         departure=_departure(request),
         cancel_on_disconnect=cancel_on_disconnect,
     )
-    return json_response(output)
+    return json_response(output, headers=_run_headers(thread_id, run_id))
 
 
 @router.post(
@@ -158,14 +158,16 @@ async def cancel_run(
     action: Action = "interrupt",
 ) -> Response:
     await service.cancels.cancel(thread_id, run_id, wait=wait, action=action, actor=actor)
-    return json_response({}, status_code=200 if wait else 202)
+    if wait:  # where to read how it ended, as the official server says
+        return json_response({}, headers=_run_headers(thread_id, run_id))
+    return json_response({}, status_code=202)
 
 
 @stateless.post(
     "/cancel",
-    status_code=202,
+    status_code=204,
     responses={
-        202: CANCELLED[202],
+        204: {"description": "The runs are asked to stop (pending ones end at once)."},
         **errors(404, *BODY, reasons={404: "No run in flight matched."}),
     },
 )
@@ -173,7 +175,7 @@ async def cancel_runs(
     body: RunsCancel, service: Runs, actor: CurrentActor, action: Action = "interrupt"
 ) -> Response:
     await service.cancels.cancel_many(body, action=action, actor=actor)
-    return json_response({}, status_code=202)
+    return Response(status_code=204)
 
 
 @stateless.post("", response_model=Run, responses={**RUN_CREATED, **STATELESS_RUN_ERRORS})

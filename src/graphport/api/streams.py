@@ -18,6 +18,7 @@ from graphport.api.responses import (
 )
 from graphport.api.sse import SSEResponse, stream_headers
 from graphport.errors import InvalidInput
+from graphport.execution.broker import THREAD_MODES
 from graphport.schemas.runs import RunCreateStateful, RunCreateStateless, StreamMode
 from graphport.services.streams import StreamHandle
 
@@ -26,15 +27,31 @@ stateless = APIRouter(prefix="/runs", tags=["Stateless Runs"], route_class=Stric
 
 LastEventId = Annotated[str | None, Header(alias="Last-Event-ID")]
 Modes = Annotated[list[str] | None, Query()]
-_KNOWN_MODES = set(get_args(StreamMode))
+# a join may also ask for the ``metadata`` event, as the official server allows
+_RUN_MODES = {*get_args(StreamMode), "metadata"}
+
+
+def _split(raw: list[str] | None) -> list[str]:
+    """Repeated and comma-separated values alike; the SDK sends an empty one for "all"."""
+    return [m.strip() for value in raw or [] for m in value.split(",") if m.strip()]
 
 
 def _modes(raw: list[str] | None) -> list[str] | None:
-    """Stream modes to keep; the SDK sends an empty ``stream_mode=`` for "all"."""
-    modes = [m for value in raw or [] for m in value.split(",") if m]
-    unknown = sorted(set(modes) - _KNOWN_MODES)
+    """Run stream modes to keep (None: all)."""
+    modes = _split(raw)
+    unknown = sorted(set(modes) - _RUN_MODES)
     if unknown:
         raise InvalidInput(f"unknown stream mode(s): {', '.join(unknown)}")
+    return modes or None
+
+
+def _thread_modes(*raw: list[str] | None) -> list[str] | None:
+    """Thread stream modes (``lifecycle``, ``run_modes``, ``state_update``; None: the
+    default, ``run_modes``). 422 for any other, with the official server's message."""
+    modes = [m for values in raw for m in _split(values)]
+    for mode in modes:
+        if mode not in THREAD_MODES:
+            raise InvalidInput(f"Invalid stream mode: {mode}")
     return modes or None
 
 
@@ -126,8 +143,12 @@ async def join_thread_stream(
     actor: CurrentActor,
     last_event_id: LastEventId = None,
     stream_modes: Modes = None,
+    stream_mode: Annotated[
+        list[str] | None, Query(description="As ``stream_modes`` (the SDK's name for it).")
+    ] = None,
 ) -> SSEResponse:
+    modes = _thread_modes(stream_modes, stream_mode)
     handle = await streams.join_thread(
-        thread_id, last_event_id=last_event_id, modes=_modes(stream_modes), actor=actor
+        thread_id, last_event_id=last_event_id, modes=modes, actor=actor
     )
     return _response(handle)

@@ -16,6 +16,7 @@ from graphport.services.system import check_database, server_info
 router = APIRouter(tags=["System"], route_class=StrictRoute)
 
 
+@router.get("/", include_in_schema=False)  # load balancers probe the root, as officially
 @router.get(
     "/ok",
     response_model=Ok,

@@ -13,8 +13,9 @@ from graphport.errors import GraphportError
 
 ACTOR_KEY = "graphport.actor"
 PUBLIC_PATHS = frozenset(
-    {"/", "/ok", "/info", "/docs", "/docs/oauth2-redirect", "/openapi.json", "/metrics"}
+    {"/", "/ok", "/info", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json", "/metrics"}
 )
+PUBLIC_PREFIXES = ("/docs/static/",)  # the docs pages' scripts, styles and icon
 _STUDIO_SCHEME = b"langsmith"
 
 
@@ -30,7 +31,8 @@ class AuthenticationMiddleware:
             return
         # built in the lifespan, after this middleware: read it per request
         setup: AuthSetup | None = scope["app"].state.context.auth
-        if setup is None or scope["path"] in PUBLIC_PATHS:
+        path = scope["path"]
+        if setup is None or path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
             await self.app(scope, receive, send)
             return
         try:

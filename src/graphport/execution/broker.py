@@ -30,34 +30,67 @@ class Event:
 END = Event(-1, "", b"")  # sentinel: the stream is over
 
 
+def not_found_error(what: str) -> dict[str, str]:
+    """An in-band not-found error (a join's ``__error__``, a stream's ``error`` event): the
+    answer is already 200, so its message starts with the status, as the official server's
+    do (``404: Run not found``)."""
+    return {"error": "NotFound", "message": f"404: {what}"}
+
+
 def event_mode(event: str) -> str:
     """The stream mode an event belongs to: ``messages/partial|ns`` -> ``messages``."""
     return event.split("|", 1)[0].split("/", 1)[0]
 
 
-class Subscriber:
-    __slots__ = ("queue", "modes", "home", "thread")
+Accepts = Callable[[Event], bool]
 
-    def __init__(self, modes: Iterable[str] | None) -> None:
+THREAD_MODES = ("lifecycle", "run_modes", "state_update")
+STATE_UPDATE = "state_update"  # a thread event: its state written by a client
+
+
+def run_filter(modes: Iterable[str] | None) -> Accepts | None:
+    """What a run's stream keeps of ``modes`` (None or empty: everything). The official
+    server sends only the requested modes, the ``metadata`` event included (kept when
+    ``metadata`` is asked); ``error`` events are kept whatever is asked, where the official
+    server drops them: a client filtering ``values`` must still learn that the run failed."""
+    if not modes:
+        return None
+    wanted = {"messages" if m == "messages-tuple" else m for m in modes}
+    return lambda item: item.event == "error" or event_mode(item.event) in wanted
+
+
+def thread_filter(modes: Iterable[str] | None) -> Accepts:
+    """What a thread's stream keeps, by thread stream mode (default ``run_modes``), as the
+    official server does: ``run_modes`` every event of the thread's runs (their
+    ``metadata`` and ``error`` events included), ``lifecycle`` only the ``metadata`` events
+    (a run's start, ``{"run_id", "attempt"}``, and end, ``{"status": "run_done"}``),
+    ``state_update`` the thread's state writes."""
+    wanted = set(modes or ("run_modes",))
+
+    def accepts(item: Event) -> bool:
+        if item.event == STATE_UPDATE:
+            return STATE_UPDATE in wanted
+        return "run_modes" in wanted or ("lifecycle" in wanted and item.event == "metadata")
+
+    return accepts
+
+
+class Subscriber:
+    __slots__ = ("queue", "accepts", "home", "thread")
+
+    def __init__(self, accepts: Accepts | None = None) -> None:
         self.queue: asyncio.Queue[Event] = asyncio.Queue()
-        self.modes = _normalise(modes)
+        self.accepts = accepts  # None: every event
         self.home: set[Subscriber] | None = None  # the subscriber set it belongs to
         self.thread: _ThreadChannel | None = None
 
     def offer(self, event: Event) -> None:
-        if (
-            event is END
-            or self.modes is None
-            or event.event in ("metadata", "error")
-            or event_mode(event.event) in self.modes
-        ):
+        if event is END or self.accepts is None or self.accepts(event):
             self.queue.put_nowait(event)
 
-
-def _normalise(modes: Iterable[str] | None) -> set[str] | None:
-    if not modes:
-        return None
-    return {"messages" if m == "messages-tuple" else m for m in modes}
+    def give(self, event: Event) -> None:
+        """Hand over ``event`` whatever the filter: a stream's last word (its end's error)."""
+        self.queue.put_nowait(event)
 
 
 @dataclass
@@ -120,6 +153,10 @@ class LocalBroker:
     async def close(self, run_id: UUID, thread_id: UUID) -> None:
         self._close(run_id, thread_id)
 
+    def publish_thread(self, thread_id: UUID, event: str, data: Any) -> None:
+        """An event of the thread itself, not of a run (``state_update``): to its streams."""
+        self._to_thread(thread_id, event, dumps(data))
+
     def end(self, run_id: UUID) -> None:
         channel = self._runs.get(run_id)
         if channel is None:
@@ -133,7 +170,7 @@ class LocalBroker:
         history goes too (a thread created again with that id starts afresh)."""
         thread = self._threads.pop(thread_id, None)
         if thread is not None and thread.subscribers:
-            error = {"error": "NotFound", "message": f"Thread {thread_id} deleted"}
+            error = not_found_error(f"Thread {thread_id} deleted")
             _end(thread.subscribers, Event(thread.next_id, "error", dumps(error)))
         for run_id, channel in list(self._runs.items()):
             if channel.thread_id == thread_id:
@@ -171,12 +208,13 @@ class LocalBroker:
     def subscribe_run(
         self, run_id: UUID, *, last_event_id: str | None, modes: Iterable[str] | None
     ) -> Subscriber | None:
-        """Live events of the run, after replaying those following ``last_event_id``
-        (``-1``: all). None when the run has no open or retained channel here."""
+        """Live events of the run kept by ``run_filter(modes)``, after replaying those
+        following ``last_event_id`` (``-1``: all). None when the run has no open or retained
+        channel here."""
         channel = self._runs.get(run_id)
         if channel is None:
             return None
-        subscriber = Subscriber(modes)
+        subscriber = Subscriber(run_filter(modes))
         if self._shutdown_error is not None and channel.closed_at is None:
             error = dumps(self._shutdown_error(run_id))
             _end({subscriber}, Event(channel.next_id, "error", error))
@@ -192,11 +230,13 @@ class LocalBroker:
     def subscribe_thread(
         self, thread_id: UUID, *, last_event_id: str | None, modes: Iterable[str] | None
     ) -> Subscriber:
+        """Live events of the thread (its runs' and its own) kept by ``thread_filter(modes)``,
+        after replaying those following ``last_event_id`` (``-1``: all kept)."""
         thread = self._threads.get(thread_id)
         if thread is None:
             thread = self._threads[thread_id] = _ThreadChannel(thread_id)
         thread.idle_since = None
-        subscriber = Subscriber(modes)
+        subscriber = Subscriber(thread_filter(modes))
         if self._shutdown_error is not None:
             error = dumps(self._shutdown_error(None))
             _end({subscriber}, Event(thread.next_id, "error", error))
@@ -259,7 +299,7 @@ class LocalBroker:
 
 def _end(subscribers: set[Subscriber], error: Event) -> None:
     for subscriber in subscribers:
-        subscriber.offer(error)
+        subscriber.give(error)
         subscriber.offer(END)
     subscribers.clear()
 

@@ -12,6 +12,7 @@ from uuid import UUID
 from graphport.auth.actor import Actor
 from graphport.db.engine import Database
 from graphport.errors import AuthRejected, Forbidden, GraphportError, NotFound
+from graphport.execution.broker import not_found_error
 from graphport.execution.completions import Completions, RunOutcome
 from graphport.repositories import runs as repo
 from graphport.repositories import threads as thread_repo
@@ -90,7 +91,7 @@ class RunWaiter:
             if run is None:
                 # the official server answers 200 here; clients read the error from the body
                 self._completions.forget(run_id, future)
-                return {"__error__": {"error": "NotFound", "message": f"Run {run_id} not found"}}
+                return {"__error__": not_found_error(f"Run {run_id} not found")}
             if run["status"] not in repo.IN_FLIGHT:
                 outcome = RunOutcome(run_id, run["status"], error=run["error"], known=False)
                 return wait_output(outcome, *await self._thread_values(thread_id))
@@ -124,8 +125,9 @@ class RunWaiter:
             return wait_output(outcome, outcome.values, outcome.interrupts)
         async with self._db.transaction() as conn:
             stored = await repo.get_run(conn, run_id=run["run_id"])
-        if stored is not None:
-            outcome = RunOutcome(run["run_id"], stored["status"], error=stored["error"])
+        if stored is None:  # deleted meanwhile (with its thread, or rolled back while pending)
+            return {"__error__": not_found_error(f"Run {run['run_id']} not found")}
+        outcome = RunOutcome(run["run_id"], stored["status"], error=stored["error"])
         return wait_output(outcome, *await self._thread_values(run["thread_id"]))
 
     async def _cancel(self, run: Row, actor: Actor) -> None:

@@ -10,7 +10,7 @@ from uuid import UUID
 from graphport.auth.actor import SYSTEM, Actor
 from graphport.db.engine import Database
 from graphport.errors import AuthRejected, Forbidden, NotFound
-from graphport.execution.broker import END, Event, LocalBroker, Subscriber
+from graphport.execution.broker import END, Event, LocalBroker, Subscriber, not_found_error
 from graphport.repositories import runs as run_repo
 from graphport.repositories import threads as thread_repo
 from graphport.serialization import dumps
@@ -28,10 +28,10 @@ class StreamHandle:
     content_location: str | None = None
 
 
-def _error_stream(error: str, message: str) -> Subscriber:
+def _error_stream(error: dict[str, str]) -> Subscriber:
     """A stream with a single ``error`` event (what clients get for an unknown run)."""
-    subscriber = Subscriber(None)
-    subscriber.offer(Event(1, "error", dumps({"error": error, "message": message})))
+    subscriber = Subscriber()
+    subscriber.offer(Event(1, "error", dumps(error)))
     subscriber.offer(END)
     return subscriber
 
@@ -74,18 +74,19 @@ class StreamService:
     ) -> StreamHandle:
         value = {"thread_id": thread_id, "run_id": run_id}
         scope = await actor.authorize("threads", "read", value)
+        where = _join_headers(thread_id, run_id)
         async with self._db.transaction() as conn:
             run = await run_repo.get_run(conn, run_id=run_id, thread_id=thread_id, scope=scope)
         if run is None:  # also when the caller may not see it: indistinguishable
-            subscriber = _error_stream("NotFound", f"Run {run_id} not found")
-            return StreamHandle(subscriber, with_ids=False, on_close=_nothing)
+            subscriber = _error_stream(not_found_error(f"Run {run_id} not found"))
+            return StreamHandle(subscriber, with_ids=False, on_close=_nothing, **where)
         resumable = bool(run["kwargs"].get("resumable"))
         joined = self._broker.subscribe_run(run_id, last_event_id=last_event_id, modes=modes)
         if joined is None and run["status"] in run_repo.IN_FLIGHT:
             self._broker.prepare(run_id, run["thread_id"], resumable=False)
             joined = self._broker.subscribe_run(run_id, last_event_id=None, modes=modes)
         if joined is None:
-            joined = Subscriber(modes)  # a finished run without kept events: an empty stream
+            joined = Subscriber()  # a finished run without kept events: an empty stream
             joined.offer(END)
         subscriber = joined
         return StreamHandle(
@@ -94,6 +95,7 @@ class StreamService:
             on_close=self._closer(
                 subscriber, run["thread_id"], run_id, cancel_on_disconnect, actor
             ),
+            **where,
         )
 
     async def join_thread(
@@ -145,6 +147,15 @@ class StreamService:
                     )
 
         return close
+
+
+def _join_headers(thread_id: UUID | None, run_id: UUID) -> dict[str, str]:
+    """A join's ``Location`` (this stream) and ``Content-Location`` (the run), as the
+    official server sets them."""
+    if thread_id is None:
+        return {"location": f"/runs/{run_id}/stream", "content_location": f"/runs/{run_id}"}
+    base = f"/threads/{thread_id}/runs/{run_id}"
+    return {"location": f"{base}/stream", "content_location": base}
 
 
 async def _nothing(_left: bool) -> None:

@@ -19,6 +19,7 @@ from graphport.auth.actor import Actor
 from graphport.auth.filters import AuthFilter
 from graphport.db.engine import Database
 from graphport.errors import Conflict, InvalidInput, NotFound
+from graphport.execution.broker import STATE_UPDATE, LocalBroker
 from graphport.graphs.factories import AccessContext
 from graphport.graphs.introspection import unknown_state_keys
 from graphport.graphs.registry import AnyPregel, GraphRegistry, system_assistant_id
@@ -121,11 +122,16 @@ def _check_keys(graph: AnyPregel, values: Any, problem: str) -> None:
 
 class ThreadStateService:
     def __init__(
-        self, db: Database, registry: GraphRegistry, checkpointer: BaseCheckpointSaver[Any]
+        self,
+        db: Database,
+        registry: GraphRegistry,
+        checkpointer: BaseCheckpointSaver[Any],
+        events: LocalBroker,
     ) -> None:
         self._db = db
         self._registry = registry
         self._checkpointer = checkpointer
+        self._events = events  # thread streams hear of state writes (``state_update``)
         self._write_locks = KeyedLocks()  # per thread id: one state write at a time here
 
     def require_graph(self, graph_id: Any, problem: str) -> str:
@@ -325,7 +331,10 @@ class ThreadStateService:
             async with self._writing(thread, scope) as conn:
                 config = _thread_config(thread_id, checkpoint)
                 new_config = await self._apply_update(graph, config, body)
-                await self._record(conn, thread_id, graph)
+                _, snapshot = await self._record(conn, thread_id, graph)
+        # committed: the thread's streams get the new state, as the official server sends it
+        state = {"state": snapshot_json(snapshot), "thread_id": str(thread_id)}
+        self._events.publish_thread(thread_id, STATE_UPDATE, state)
         written = checkpoint_of(new_config)
         return {
             "checkpoint": written,
@@ -370,15 +379,19 @@ class ThreadStateService:
                 ]
                 with refused_as("Invalid superstep"):
                     await graph.abulk_update_state(_thread_config(thread_id), updates)
-                return await self._record(conn, thread_id, graph)
+                recorded, _ = await self._record(conn, thread_id, graph)
+                return recorded
         except Exception:
             await checkpoint_repo.delete_thread_checkpoints(conn, thread_ids=[thread_id])
             await repo.delete_thread(conn, thread_id=thread_id)
             raise
 
-    async def _record(self, conn: AsyncConnection, thread_id: UUID, graph: AnyPregel) -> Row:
+    async def _record(
+        self, conn: AsyncConnection, thread_id: UUID, graph: AnyPregel
+    ) -> tuple[Row, StateSnapshot]:
         """Copy the latest snapshot's values, status and interrupts onto the thread row,
-        on ``conn`` (the transaction holding the row: the row ends as the head checkpoint)."""
+        on ``conn`` (the transaction holding the row: the row ends as the head checkpoint).
+        The row as updated, and that snapshot."""
         snapshot: StateSnapshot = await graph.aget_state(_thread_config(thread_id))
         updated = await repo.update_thread_state(
             conn,
@@ -389,7 +402,7 @@ class ThreadStateService:
         )
         if updated is None:
             raise NotFound(f"Thread {thread_id} not found")
-        return updated
+        return updated, snapshot
 
     async def keep_latest(self, thread_id: UUID, *, scope: AuthFilter | None) -> None:
         """Prune the thread's checkpoints to its latest state: LangGraph's saver keeps the

@@ -152,6 +152,9 @@ async def test_cron_runs_carry_their_cron_id_and_creator(
     # stored with its payload, as the official server shows it
     assert on_thread["payload"]["config"]["configurable"] == {"cron_id": crons[0], "mine": 2}
     assert stateless["payload"]["config"]["configurable"] == {"cron_id": crons[1]}
+    # a patched config keeps it
+    patched = await alice.crons.update(crons[0], config={"configurable": {"mine": 3}})
+    assert patched["payload"]["config"]["configurable"] == {"cron_id": crons[0], "mine": 3}
     await fire_now(auth_server.env["DATABASE_URI"], crons, alice)
 
     async def fired() -> list[str] | None:

@@ -8,7 +8,12 @@ from contextlib import asynccontextmanager
 from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 
-TOKENS = {"alice": "alice-token", "bob": "bob-token", "carol": "carol-token"}
+TOKENS = {
+    "alice": "alice-token",
+    "bob": "bob-token",
+    "carol": "carol-token",
+    "dave": "dave-token",  # acme, like alice; some of his fields are not JSON
+}
 
 
 @asynccontextmanager

@@ -145,10 +145,24 @@ async def test_handler_answers_map_to_statuses() -> None:
 
 async def test_an_actor_without_handlers_allows_everything() -> None:
     assert await Actor().authorize("threads", "delete", {}) is None
-    assert Actor().configurable() == {}
+    # without custom auth the keys are there, empty (as on the official server)
+    assert Actor().configurable() == {
+        "langgraph_auth_user": None,
+        "langgraph_auth_user_id": "",
+        "langgraph_auth_permissions": [],
+    }
+    assert Actor().with_identity({"configurable": {"user_id": "u"}})["configurable"] == {
+        "langgraph_auth_user": None,
+        "langgraph_auth_user_id": "",
+        "langgraph_auth_permissions": [],
+        "user_id": "u",
+    }
     data = user_json({"identity": "ada", "permissions": ["p"]})
     actor = Actor(AuthUser(data), data)
     assert actor.configurable()["langgraph_auth_user_id"] == "ada"
+    # under custom auth user_id is the caller's, whatever the client sent
+    forged = actor.with_identity({"configurable": {"user_id": "eve"}})
+    assert forged["configurable"]["user_id"] == "ada"
     assert actor.for_graph({})["configurable"]["langgraph_auth_user"].identity == "ada"
 
 

@@ -52,29 +52,26 @@ class Actor:
         return await self.authorizer.authorize(ctx, value)
 
     def configurable(self) -> Row:
-        """What a run started by this actor puts in ``config["configurable"]``."""
-        if self.user_data is None:
-            return {}
+        """What a run started by this actor carries in ``config["configurable"]``, as the
+        official server sets it: the user (its JSON form; None without custom auth), its
+        identity ("" without) and its permissions ([] without)."""
         return {
             "langgraph_auth_user": self.user_data,
-            "langgraph_auth_user_id": self.identity,
+            "langgraph_auth_user_id": self.identity or "",
             "langgraph_auth_permissions": self.permissions,
         }
 
     def with_identity(self, config: Row) -> Row:
         """``config`` with the caller in ``configurable`` (as stored with a run), replacing
-        anything a client sent under those keys."""
-        if self.user_data is None:
-            return config
-        return {
-            **config,
-            "configurable": {**(config.get("configurable") or {}), **self.configurable()},
-        }
+        anything a client sent under the ``langgraph_auth_*`` keys. ``user_id`` is what the
+        run or its assistant set, else the caller's identity, else "", as on the official
+        server: graphs that must trust who the caller is read ``langgraph_auth_user_id``."""
+        configurable = {**(config.get("configurable") or {}), **self.configurable()}
+        configurable["user_id"] = configurable.get("user_id") or self.identity or ""
+        return {**config, "configurable": configurable}
 
     def for_graph(self, config: Row) -> Row:
         """``config`` with the caller in ``configurable``, as graph factories read it."""
-        if self.user_data is None:
-            return config
         merged = self.with_identity(config)
         return {**merged, "configurable": graph_configurable(merged["configurable"])}
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -24,15 +23,10 @@ _GET_FOR_UPDATE = _GET.with_for_update()
 VERSION_FIELDS = ("graph_id", "name", "description", "config", "context", "metadata")
 
 
-def _visible(scope: AuthFilter | None, public: Sequence[UUID] = ()) -> list[ColumnElement[bool]]:
-    """An auth filter on the assistant's metadata; ``public`` ids (the system assistants)
-    match regardless."""
-    if not scope:
-        return []
-    matches = and_(*auth_conditions(assistant.c.metadata, scope))
-    if public:
-        matches = or_(matches, assistant.c.assistant_id.in_(list(public)))
-    return [matches]
+def _visible(scope: AuthFilter | None) -> list[ColumnElement[bool]]:
+    """An auth filter on the assistant's metadata: it decides for every assistant, the
+    graphs' own (system) ones too, as on the official server."""
+    return auth_conditions(assistant.c.metadata, scope) if scope else []
 
 
 @dataclass(frozen=True)
@@ -44,10 +38,9 @@ class AssistantCriteria:
     name: str | None = None
     description: str | None = None
     scope: AuthFilter | None = None
-    public: Sequence[UUID] = ()
 
     def clauses(self) -> list[ColumnElement[bool]]:
-        clauses = _visible(self.scope, self.public)
+        clauses = _visible(self.scope)
         if self.metadata:
             clauses.append(assistant.c.metadata.contains(self.metadata))
         if self.graph_id:
@@ -88,12 +81,11 @@ async def get_assistant(
     assistant_id: UUID,
     for_update: bool = False,
     scope: AuthFilter | None = None,
-    public: Sequence[UUID] = (),
 ) -> Row | None:
     """The assistant, or None when it does not exist or ``scope`` hides it."""
     stmt = _GET_FOR_UPDATE if for_update else _GET
     if scope:
-        stmt = stmt.where(*_visible(scope, public))
+        stmt = stmt.where(*_visible(scope))
     row = (await conn.execute(stmt, {"assistant_id": assistant_id})).mappings().first()
     return dict(row) if row else None
 

@@ -136,12 +136,7 @@ class AssistantService:
             if created is not None:
                 return created
             if body.if_exists == "do_nothing":
-                existing = await repo.get_assistant(
-                    conn,
-                    assistant_id=assistant_id,
-                    scope=scope,
-                    public=self._registry.system_assistant_ids,
-                )
+                existing = await repo.get_assistant(conn, assistant_id=assistant_id, scope=scope)
                 if existing is not None:
                     return existing
         raise Conflict(f"Assistant {assistant_id} already exists")
@@ -217,7 +212,6 @@ class AssistantService:
             name=body.name,
             description=body.description,
             scope=scope,
-            public=self._registry.system_assistant_ids,
         )
 
     async def search(self, body: AssistantSearchRequest, *, actor: Actor) -> Page:
@@ -306,9 +300,7 @@ class AssistantService:
             raise NotFound(f"Graph {graph_id!r} not found; graphs in langgraph.json: {known}")
 
     async def _get(self, conn: Any, assistant_id: UUID, scope: AuthFilter | None) -> Row:
-        found = await repo.get_assistant(
-            conn, assistant_id=assistant_id, scope=scope, public=self._registry.system_assistant_ids
-        )
+        found = await repo.get_assistant(conn, assistant_id=assistant_id, scope=scope)
         if found is None:
             raise NotFound(f"Assistant {assistant_id} not found")
         return found

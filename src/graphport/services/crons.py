@@ -34,6 +34,7 @@ from graphport.schemas.crons import (
 )
 from graphport.schemas.runs import RunCreateStateful, RunCreateStateless
 from graphport.services.assistants import Page, select_fields
+from graphport.services.run_access import run_assistant_scope
 from graphport.services.runs import RunService
 
 logger = logging.getLogger(__name__)
@@ -93,6 +94,14 @@ def _payload(body: Any) -> Row:
     return {k: getattr(body, k) for k in RUN_FIELDS if getattr(body, k, None) is not None}
 
 
+def _with_cron_id(payload: Row, cron_id: UUID) -> Row:
+    """The payload with ``config.configurable.cron_id``, as the official server stores it
+    (its runs carry it; firing sets it again, whatever a patch did to the config)."""
+    config = dict(payload.get("config") or {})
+    config["configurable"] = {**(config.get("configurable") or {}), "cron_id": str(cron_id)}
+    return {**payload, "config": config}
+
+
 def run_request(
     payload: Row, *, on_thread: bool, on_run_completed: str | None
 ) -> RunCreateStateful | RunCreateStateless:
@@ -132,8 +141,9 @@ class CronService:
         assistant_id = self._assistant_id(body.assistant_id)
         first = next_run(body.schedule, timezone)
         cron_id = uuid4()
+        payload = {"assistant_id": body.assistant_id, **_payload(body)}
         asked: Row = {
-            "payload": {"assistant_id": body.assistant_id, **_payload(body)},
+            "payload": _with_cron_id(payload, cron_id),
             "schedule": body.schedule,
             "cron_id": cron_id,
             "thread_id": thread_id,
@@ -192,7 +202,8 @@ class CronService:
         """Refuse a cron whose every firing would fail: a payload that is not a valid run,
         a webhook runs may not call, unknown nodes, an assistant the caller cannot see (404).
         Returns the caller's ``assistants.read`` filter."""
-        scope = await actor.authorize("assistants", "read", {"assistant_id": assistant_id})
+        system = assistant_id in self._registry.system_assistant_ids
+        scope = await run_assistant_scope(actor, assistant_id, system=system)
         try:
             run = run_request(
                 {**payload, "assistant_id": str(assistant_id)},
@@ -251,7 +262,7 @@ class CronService:
                 values["end_time"] = body.end_time
             run_fields = _payload(body)
             if run_fields:
-                values["payload"] = {**current["payload"], **run_fields}
+                values["payload"] = _with_cron_id({**current["payload"], **run_fields}, cron_id)
             if asked.get("metadata") is not None:
                 values["metadata"] = asked["metadata"]
             merged = {**current, **values}
@@ -350,16 +361,22 @@ class CronService:
         return [r for r in due if r["cron_id"] not in dropped]
 
     async def _start_run(self, row: Row) -> None:
-        """The run goes out as its cron's creator: the graph sees that user."""
+        """The run goes out as its cron's creator: the graph sees that user, and
+        ``configurable.cron_id``. Its metadata: the cron's, under the payload's (as on the
+        official server), and ``cron_id``."""
         creator = SYSTEM
         if row["auth_user"]:
             creator = Actor.signed_in(row["auth_user"], self._authorizer)
         payload = dict(row["payload"])
-        payload["metadata"] = {**(payload.get("metadata") or {}), "cron_id": str(row["cron_id"])}
+        payload["metadata"] = {
+            **(row["metadata"] or {}),
+            **(payload.get("metadata") or {}),
+            "cron_id": str(row["cron_id"]),
+        }
         payload["assistant_id"] = str(row["assistant_id"])
         on_thread = row["thread_id"] is not None
         run = run_request(payload, on_thread=on_thread, on_run_completed=row["on_run_completed"])
-        await self._runs.create(row["thread_id"], run, actor=creator)
+        await self._runs.create(row["thread_id"], run, actor=creator, cron_id=row["cron_id"])
 
     async def next_due(self) -> datetime | None:
         async with self._db.transaction() as conn:

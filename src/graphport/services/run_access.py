@@ -31,15 +31,35 @@ class RunAccess:
 
 
 async def authorize_run(
-    actor: Actor, thread_id: UUID | None, assistant_id: UUID, run_id: UUID, body: RunCreate
+    actor: Actor,
+    thread_id: UUID | None,
+    assistant_id: UUID,
+    run_id: UUID,
+    body: RunCreate,
+    *,
+    system: bool,
 ) -> RunAccess:
+    """The ``threads.create_run`` handler's decision, then the ``assistants.read`` one.
+    ``system``: the assistant is a graph's own (what a graph id names), which anyone may
+    run whatever the read handler says, as on the official server (reads of it are
+    filtered like any assistant's)."""
     if actor.authorizer is None:
         return RunAccess(body, body.metadata or {})
     asked = _create_value(thread_id, assistant_id, run_id, body)
     thread_scope = await actor.authorize("threads", "create_run", asked)
     body = _with_handler_changes(body, asked["kwargs"])
-    assistant_scope = await actor.authorize("assistants", "read", {"assistant_id": assistant_id})
+    assistant_scope = await run_assistant_scope(actor, assistant_id, system=system)
     return RunAccess(body, dict(asked.get("metadata") or {}), thread_scope, assistant_scope)
+
+
+async def run_assistant_scope(
+    actor: Actor, assistant_id: UUID, *, system: bool
+) -> AuthFilter | None:
+    """The filter the assistant a run (or a cron's runs) uses must match: the
+    ``assistants.read`` handler's, not asked for a graph's own assistant (``system``)."""
+    if system:
+        return None
+    return await actor.authorize("assistants", "read", {"assistant_id": assistant_id})
 
 
 def _create_value(thread_id: UUID | None, assistant_id: UUID, run_id: UUID, body: RunCreate) -> Row:

@@ -151,9 +151,7 @@ class RunChecks:
         self, conn: AsyncConnection, assistant_id: UUID, scope: AuthFilter | None
     ) -> Row:
         """The assistant as runs see it (404 when missing, hidden, or its graph unloaded)."""
-        assistant = await assistant_repo.get_assistant(
-            conn, assistant_id=assistant_id, scope=scope, public=self._registry.system_assistant_ids
-        )
+        assistant = await assistant_repo.get_assistant(conn, assistant_id=assistant_id, scope=scope)
         if assistant is None:
             raise NotFound(f"Assistant {assistant_id} not found")
         if assistant["graph_id"] not in self._registry:

@@ -9,11 +9,15 @@ what ``run_checks`` checks is what the run uses."""
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
+from graphport.auth.actor import Actor
 from graphport.schemas.common import CHECKPOINT_KEYS, INTERNAL_PREFIX
 from graphport.schemas.runs import RunCreateStateful, RunCreateStateless
 
 Row = dict[str, Any]
+
+RUN_IDS = ("run_id", "thread_id", "graph_id", "assistant_id")
 
 
 def _without_checkpoints(configurable: Row) -> Row:
@@ -83,3 +87,15 @@ def build_kwargs(assistant: Row, body: RunCreateStateful | RunCreateStateless) -
             checkpoint["checkpoint_id"] = body.checkpoint_id
         kwargs["checkpoint"] = checkpoint or None
     return kwargs
+
+
+def stamp_config(config: Row, run: Row, actor: Actor, cron_id: UUID | None = None) -> Row:
+    """The run's config as stored: ``configurable`` holds what the server sets, over
+    anything a client sent under those keys, as the official server does: the run's ids
+    (``RUN_IDS`` of ``run``), the caller (``Actor.with_identity``), and ``cron_id`` on a
+    run a cron fired, only there (a client cannot claim a run came from a cron)."""
+    configurable = {k: v for k, v in (config.get("configurable") or {}).items() if k != "cron_id"}
+    configurable.update((k, str(run[k])) for k in RUN_IDS)
+    if cron_id is not None:
+        configurable["cron_id"] = str(cron_id)
+    return actor.with_identity({**config, "configurable": configurable})

@@ -32,7 +32,7 @@ from graphport.services.assistants import select_fields
 from graphport.services.run_access import authorize_run
 from graphport.services.run_cancel import RunCanceller, Stopped
 from graphport.services.run_checks import RunChecks
-from graphport.services.run_kwargs import build_kwargs
+from graphport.services.run_kwargs import build_kwargs, stamp_config
 from graphport.services.run_waits import Departure, RunWaiter
 
 Row = dict[str, Any]
@@ -46,6 +46,22 @@ _CREATE_TRIES = 3
 
 def run_json(row: Row, select: Sequence[str] | None = None) -> Row:
     return select_fields(row, select or RUN_FIELDS)
+
+
+def _tags(assistant: Row) -> Row:
+    return {"graph_id": assistant["graph_id"], "assistant_id": str(assistant["assistant_id"])}
+
+
+def _new_thread_metadata(
+    assistant: Row, body: RunCreate, metadata: Row, scope: AuthFilter | None
+) -> Row:
+    """What a thread the server creates for a run carries (a stateless run, ``if_not_exists:
+    "create"``): the run's metadata as the caller's ``threads.create_run`` handler left it,
+    and its config's, as on the official server, so a handler that stamps an owner on the
+    run owns the thread too; under it, metadata that satisfies the handler's filter (one
+    that filters without stamping). The graph and assistant tags win."""
+    from_config = (body.config or {}).get("metadata") or {}
+    return {**stamp(scope), **from_config, **metadata, **_tags(assistant)}
 
 
 def _check_strict_resume(resume: Any, interrupts: dict[str, list[Row]]) -> None:
@@ -92,15 +108,18 @@ class RunService:
         actor: Actor,
         observable: bool = True,
         run_id: UUID | None = None,
+        cron_id: UUID | None = None,
     ) -> Row:
         """Queue a run. ``thread_id`` None: a stateless run on a thread of its own.
-        ``run_id``: the new run's id, when the caller must know it beforehand.
+        ``run_id``: the new run's id, when the caller must know it beforehand; ``cron_id``:
+        the cron firing it.
 
         When this process has a free worker slot and the thread is idle, the run is inserted
         already running and started here: no claim round trip, no wake-up delay."""
         assistant_id = self._assistant_uuid(body.assistant_id)
         run_id = run_id or uuid4()
-        access = await authorize_run(actor, thread_id, assistant_id, run_id, body)
+        system = assistant_id in self._registry.system_assistant_ids
+        access = await authorize_run(actor, thread_id, assistant_id, run_id, body, system=system)
         body, scope, assistant_scope = access.body, access.thread_scope, access.assistant_scope
         await self.checks.check(
             thread_id, assistant_id, body, actor=actor, assistant_scope=assistant_scope
@@ -114,15 +133,17 @@ class RunService:
                     raise NotFound(f"Assistant {assistant_id} not found")
                 if assistant["graph_id"] not in self._registry:
                     raise NotFound(f"Graph {assistant['graph_id']!r} is not loaded")
+                owned = _new_thread_metadata(assistant, body, access.metadata, scope)
                 if thread_id is None or isinstance(body, RunCreateStateless):
-                    thread_id = await self._temporary_thread(conn, assistant, thread_id, scope)
+                    thread_id = await self._temporary_thread(conn, thread_id, owned)
                     busy = False
                 else:
                     stopped, busy = await self._prepare_thread(
-                        conn, thread_id, assistant, body, scope
+                        conn, thread_id, assistant, body, scope, owned
                     )
                 values = self._run_values(run_id, thread_id, assistant, body, access.metadata)
-                values["kwargs"]["config"] = actor.with_identity(values["kwargs"]["config"])
+                config = values["kwargs"]["config"]
+                values["kwargs"]["config"] = stamp_config(config, values, actor, cron_id)
                 # Background and streamed runs produce events (a join may come at any time);
                 # a run someone waits on only does when a stream joins before it starts.
                 values["kwargs"]["observable"] = observable
@@ -176,12 +197,7 @@ class RunService:
     ) -> Row | None:
         if not scope:
             return await assistant_repo.get_assistant_for_run(conn, assistant_id=assistant_id)
-        return await assistant_repo.get_assistant(
-            conn,
-            assistant_id=assistant_id,
-            scope=scope,
-            public=self._registry.system_assistant_ids,
-        )
+        return await assistant_repo.get_assistant(conn, assistant_id=assistant_id, scope=scope)
 
     def _assistant_uuid(self, raw: str) -> UUID:
         resolved = self._registry.resolve_assistant_id(raw)
@@ -191,18 +207,9 @@ class RunService:
         raise InvalidInput(f"Assistant or graph {raw!r} not found; graphs: {known}")
 
     async def _temporary_thread(
-        self,
-        conn: AsyncConnection,
-        assistant: Row,
-        thread_id: UUID | None,
-        scope: AuthFilter | None,
+        self, conn: AsyncConnection, thread_id: UUID | None, metadata: Row
     ) -> UUID:
         new_id = thread_id or uuid4()
-        metadata = {
-            **stamp(scope),
-            "graph_id": assistant["graph_id"],
-            "assistant_id": str(assistant["assistant_id"]),
-        }
         created = await thread_repo.create_thread(
             conn, values={"thread_id": new_id, "metadata": metadata}
         )
@@ -217,12 +224,14 @@ class RunService:
         assistant: Row,
         body: RunCreateStateful,
         scope: AuthFilter | None,
+        owned: Row,
     ) -> tuple[Stopped | None, bool]:
-        """Lock the thread (create it if asked), apply the multitask strategy, tag it.
-        Returns the runs the strategy stopped, and whether runs are in flight. ``enqueue``
-        does not ask (False): the run's INSERT itself decides whether it starts or queues."""
+        """Lock the thread (create it with ``owned`` metadata if asked), apply the
+        multitask strategy, tag it. Returns the runs the strategy stopped, and whether runs
+        are in flight. ``enqueue`` does not ask (False): the run's INSERT itself decides
+        whether it starts or queues."""
         stopped, busy = None, False
-        thread = await self._lock_thread(conn, thread_id, body, scope)
+        thread = await self._lock_thread(conn, thread_id, body, scope, owned)
         if thread is not None:
             if body.strict_resume and body.command and body.command.resume is not None:
                 _check_strict_resume(body.command.resume, thread["interrupts"])
@@ -230,8 +239,8 @@ class RunService:
                 stopped, busy = await self._apply_multitask(
                     conn, thread_id, body.multitask_strategy
                 )
-        tags = {"graph_id": assistant["graph_id"], "assistant_id": str(assistant["assistant_id"])}
-        if thread is None or any(thread["metadata"].get(k) != v for k, v in tags.items()):
+        tags = _tags(assistant)
+        if thread is not None and any(thread["metadata"].get(k) != v for k, v in tags.items()):
             await thread_repo.patch_thread(
                 conn, thread_id=thread_id, metadata=tags, ttl=None, expires_at=None
             )
@@ -243,11 +252,12 @@ class RunService:
         thread_id: UUID,
         body: RunCreateStateful,
         scope: AuthFilter | None,
+        owned: Row,
     ) -> Row | None:
         """The locked thread row; None when this call created the thread (``if_not_exists:
-        "create"``). NotFound (404) when it does not exist and may not be created, or the
-        caller may not see it; Conflict (409) only when it kept being created and deleted
-        by concurrent requests as fast as we tried to create it."""
+        "create"``, with ``owned`` metadata). NotFound (404) when it does not exist and may
+        not be created, or the caller may not see it; Conflict (409) only when it kept being
+        created and deleted by concurrent requests as fast as we tried to create it."""
         for _ in range(_CREATE_TRIES):
             thread = await repo.lock_thread_for_run(conn, thread_id=thread_id, scope=scope)
             if thread is not None:
@@ -256,7 +266,7 @@ class RunService:
                 return thread
             if body.if_not_exists != "create":
                 raise NotFound(f"Thread {thread_id} not found")
-            values = {"thread_id": thread_id, "metadata": stamp(scope)}
+            values = {"thread_id": thread_id, "metadata": owned}
             if await thread_repo.create_thread(conn, values=values) is not None:
                 return None
             # A concurrent request created it first (our insert waited for it to commit):

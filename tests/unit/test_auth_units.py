@@ -160,9 +160,13 @@ async def test_an_actor_without_handlers_allows_everything() -> None:
     data = user_json({"identity": "ada", "permissions": ["p"]})
     actor = Actor(AuthUser(data), data)
     assert actor.configurable()["langgraph_auth_user_id"] == "ada"
-    # under custom auth user_id is the caller's, whatever the client sent
-    forged = actor.with_identity({"configurable": {"user_id": "eve"}})
-    assert forged["configurable"]["user_id"] == "ada"
+    # user_id defaults to the caller; a client's own value stays (as the official server)
+    assert actor.with_identity({})["configurable"]["user_id"] == "ada"
+    own = actor.with_identity({"configurable": {"user_id": "eve", "langgraph_auth_user_id": "eve"}})
+    assert (own["configurable"]["user_id"], own["configurable"]["langgraph_auth_user_id"]) == (
+        "eve",
+        "ada",
+    )
     assert actor.for_graph({})["configurable"]["langgraph_auth_user"].identity == "ada"
 
 

@@ -69,7 +69,11 @@ class ConfigError(Exception):
     """langgraph.json or a graph it names cannot be loaded; stops startup."""
 
 
-def _error(status: int, detail: Any, headers: dict[str, str] | None = None) -> JSONResponse:
+MAX_LISTED_ISSUES = 5
+"""How many validation problems ``detail`` spells out; ``errors`` lists them all."""
+
+
+def _error(status: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=status, headers=headers)
 
 
@@ -79,17 +83,53 @@ async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    """422 ``{"detail": "<field>: <why>; ...", "errors": [{loc, msg, type}, ...]}``: a
+    message as every other error (the official server's 422s carry only that string; UIs
+    and the SDKs show ``detail`` as text), and the problems one by one for programs."""
     assert isinstance(exc, RequestValidationError)
-    errors = [
+    issues = [
         {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
         for e in exc.errors()
     ]
-    return _error(422, errors)
+    return JSONResponse({"detail": describe_issues(issues), "errors": issues}, status_code=422)
+
+
+def describe_issues(issues: list[dict[str, Any]]) -> str:
+    """The problems as one line, each as ``where: why`` (``body.limit: Input should be less
+    than or equal to 1000``), joined by ``"; "``; past ``MAX_LISTED_ISSUES``, a count."""
+    described = list(dict.fromkeys(_describe(issue) for issue in issues))
+    if not described:
+        return "Invalid request"
+    text = "; ".join(described[:MAX_LISTED_ISSUES])
+    if (more := len(described) - MAX_LISTED_ISSUES) > 0:
+        text += f"; and {more} more problem{'s' if more > 1 else ''}"
+    return text
+
+
+def _describe(issue: dict[str, Any]) -> str:
+    msg = str(issue["msg"]).removeprefix("Value error, ")
+    loc = issue["loc"]
+    if issue["type"] == "json_invalid":  # its loc holds the character the parser stopped at
+        position = next((p for p in loc if isinstance(p, int)), None)
+        return msg if position is None else f"{msg} (at character {position} of the body)"
+    return f"{_where(loc)}: {msg}" if loc else msg
+
+
+def _where(loc: list[Any]) -> str:
+    """``["body", "updates", 0, "as_node"]`` as ``body.updates[0].as_node``."""
+    where = ""
+    for part in loc:
+        if isinstance(part, int):
+            where += f"[{part}]"
+        else:
+            where += f".{part}" if where else str(part)
+    return where
 
 
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    return _error(exc.status_code, exc.detail, getattr(exc, "headers", None))
+    detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)  # always text
+    return _error(exc.status_code, detail, getattr(exc, "headers", None))
 
 
 def install_error_handlers(app: FastAPI) -> None:

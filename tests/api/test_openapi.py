@@ -92,7 +92,8 @@ def test_every_error_is_an_error_response(document: Document) -> None:
     assert "ValidationError" not in schemas
     error = schemas["ErrorResponse"]
     assert error["properties"]["detail"]["type"] == "string"  # always a message
-    assert error["properties"]["errors"]["items"] == {"$ref": "#/components/schemas/ValidationIssue"}
+    issues = error["properties"]["errors"]["items"]
+    assert issues == {"$ref": "#/components/schemas/ValidationIssue"}
     assert error["required"] == ["detail"]
     assert schemas["ValidationIssue"]["required"] == ["loc", "msg", "type"]
     errors = 0

@@ -5,7 +5,8 @@ Bodies are parsed with orjson, as by the official server: NaN, Infinity, numbers
 float range and lone surrogate escapes are refused (422); integers beyond 64 bits become
 floats; ``\\u0000`` becomes U+FFFD (JSONB and text columns refuse NUL); nesting deeper than
 ``MAX_BODY_DEPTH`` is refused. Path and query parameters get the same NUL replacement
-(``%00``); their other odd bytes are already U+FFFD when decoded.
+(``%00``); their other odd bytes are already U+FFFD when decoded. The body fields no API
+version defines, which the request models drop, are reported to the metrics here.
 """
 
 from __future__ import annotations

@@ -168,7 +168,9 @@ def checked_config(value: Json | None) -> Json | None:
             _ConfigShape.model_validate(value)
         except ValidationError as exc:
             problems = "; ".join(
-                f"config.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+                f"config.{'.'.join(str(p) for p in e['loc'])}: "
+                + e["msg"].removeprefix("Value error, ")
+                for e in exc.errors()
             )
             raise ValueError(problems) from None
     return value

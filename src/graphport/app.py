@@ -122,7 +122,7 @@ async def build_context(settings: Settings, stack: AsyncExitStack, timings: Timi
         thread_state=thread_state,
         runs=runs,
         streams=StreamService(db, runs, broker),
-        metrics=MetricsService(db, executor, broker, timings),
+        metrics=MetricsService(db, checkpointer, executor, broker, timings),
         store=StoreService(memory.store, has_index=memory.has_index),
         crons=crons,
         auth=auth,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -69,7 +70,11 @@ class ConfigError(Exception):
     """langgraph.json or a graph it names cannot be loaded; stops startup."""
 
 
-def _error(status: int, detail: Any, headers: dict[str, str] | None = None) -> JSONResponse:
+MAX_LISTED_ISSUES = 5
+"""How many validation problems ``detail`` spells out; ``errors`` lists them all."""
+
+
+def _error(status: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=status, headers=headers)
 
 
@@ -79,17 +84,75 @@ async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    """422 ``{"detail": "<field>: <why>; ...", "errors": [{loc, msg, type}, ...]}``: a
+    message as every other error (the official server's 422s carry only that string; UIs
+    and the SDKs show ``detail`` as text), and the problems one by one for programs."""
     assert isinstance(exc, RequestValidationError)
-    errors = [
+    issues = [
         {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
         for e in exc.errors()
     ]
-    return _error(422, errors)
+    return JSONResponse({"detail": describe_issues(issues), "errors": issues}, status_code=422)
+
+
+def describe_issues(issues: list[dict[str, Any]]) -> str:
+    """The problems as one line, each as ``where: why`` (``body.limit: Input should be less
+    than or equal to 1000``), joined by ``"; "``; past ``MAX_LISTED_ISSUES``, a count. A
+    value that fits none of a field's accepted types gets one entry, its reasons joined
+    by ``", or "``."""
+    reasons: dict[str, list[str]] = {}
+    for issue in issues:
+        where, why = _describe(issue)
+        listed = reasons.setdefault(where, [])
+        if why not in listed:
+            listed.append(why)
+    described = [
+        (f"{where}: " if where else "") + ", or ".join(_lower_after_first(whys))
+        for where, whys in reasons.items()
+    ]
+    if not described:
+        return "Invalid request"
+    text = "; ".join(described[:MAX_LISTED_ISSUES])
+    if (more := len(described) - MAX_LISTED_ISSUES) > 0:
+        text += f"; and {more} more problem{'s' if more > 1 else ''}"
+    return text
+
+
+def _describe(issue: dict[str, Any]) -> tuple[str, str]:
+    msg = str(issue["msg"]).removeprefix("Value error, ")
+    loc = issue["loc"]
+    if issue["type"] == "json_invalid":  # its loc holds the character the parser stopped at
+        position = next((p for p in loc if isinstance(p, int)), None)
+        return "", msg if position is None else f"{msg} (at character {position} of the body)"
+    return _where(loc), msg
+
+
+# How pydantic names the member of a union a value was tried against, in an error's loc:
+# "str", "list[str]", "literal['*']", "function-after[...]", a model's class name.
+_UNION_MEMBER = re.compile(r"[a-z][a-z-]*\[.*\]|str|int|float|bool|none|[A-Z][A-Za-z0-9]*")
+
+
+def _where(loc: list[Any]) -> str:
+    """``["body", "updates", 0, "as_node"]`` as ``body.updates[0].as_node`` (union
+    members left out: the field is the place)."""
+    where = ""
+    for part in loc:
+        if isinstance(part, int):
+            where += f"[{part}]"
+        elif not _UNION_MEMBER.fullmatch(str(part)):
+            where += f".{part}" if where else str(part)
+    return where
+
+
+def _lower_after_first(reasons: list[str]) -> list[str]:
+    """``["Input should be '*'", "Input should be a valid list"]`` reads as one sentence."""
+    return reasons[:1] + [r[:1].lower() + r[1:] if r[1:2].islower() else r for r in reasons[1:]]
 
 
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    return _error(exc.status_code, exc.detail, getattr(exc, "headers", None))
+    detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)  # always text
+    return _error(exc.status_code, detail, getattr(exc, "headers", None))
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -82,7 +82,6 @@ async def test_create_unknown_graph_is_404(http: httpx.AsyncClient) -> None:
 @pytest.mark.parametrize(
     "body",
     [
-        {"graph_id": "chat", "surprise": 1},
         {"graph_id": "chat", "if_exists": "overwrite"},
         {"graph_id": "chat", "assistant_id": "not-a-uuid"},
         {"graph_id": "chat", "config": "nope"},

@@ -1,7 +1,7 @@
 """Bad inputs never get a 5xx: every case of ``bad_inputs_corpus.CORPUS`` (NUL, lone
 surrogates, huge numbers, NaN/Infinity, deep nesting, overflowing durations and limits, odd
 ids, wrong types, unknown checkpoints and nodes, bad crons and webhooks, unsupported store
-filters, non-JSON bodies) on every resource gets a 2xx or a 4xx ``{"detail": ...}``.
+filters, non-JSON bodies) on every resource gets a 2xx or a 4xx ``{"detail": "..."}``.
 
 A value that is accepted must stay readable: each 2xx is read back (the thread, its state
 and history, the run, the assistant, the cron, the store item) and must read 2xx, and after
@@ -235,8 +235,8 @@ def answer_problems(status: int, body: bytes) -> list[str]:
             parsed = json.loads(body)
         except ValueError:
             return [f"answered {status} without a JSON body: {body[:300]!r}"]
-        if not isinstance(parsed, dict) or "detail" not in parsed:
-            return [f"answered {status} without a 'detail': {body[:300]!r}"]
+        if not isinstance(parsed, dict) or not isinstance(parsed.get("detail"), str):
+            return [f"answered {status} without a 'detail' message: {body[:300]!r}"]
     return []
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 
 
@@ -98,8 +100,87 @@ async def test_metrics_prometheus_and_json(http: httpx.AsyncClient) -> None:
         assert name in body, name
     data = (await http.get("/metrics", params={"format": "json"})).json()
     assert data["runs"]["success"] >= 1
-    assert data["workers"]["slots"] == 10
-    assert data["workers"]["free"] + data["workers"]["used"] == 10
     assert data["timings"]["run_duration"]["count"] >= 1
     assert data["timings"]["http_requests"]["count"] >= 1
     assert (await http.get("/metrics", params={"format": "xml"})).status_code == 422
+
+
+OFFICIAL_QUEUE_KEYS = {
+    "n_pending",
+    "n_running",
+    "pending_runs_wait_time_max_secs",
+    "pending_runs_wait_time_med_secs",
+    "pending_unblocked_runs_wait_time_max_secs",
+}
+
+
+async def test_metrics_json_has_the_official_keys(http: httpx.AsyncClient) -> None:
+    """The official server's ``/metrics?format=json`` keys, with their meaning: queue
+    depth and waits, this process's worker slots, HTTP requests by route and status,
+    database pool; graphport's own keys after them."""
+    await http.get("/ok")
+    thread = (await http.post("/threads", json={})).json()
+    await http.post(
+        f"/threads/{thread['thread_id']}/runs/wait", json={"assistant_id": "slow", "input": {}}
+    )
+    data = (await http.get("/metrics", params={"format": "json"})).json()
+    assert list(data) == [
+        "postgres",
+        "queue",
+        "api",
+        "workers",
+        "runs",
+        "streams",
+        "timings",
+        "unknown_request_fields",
+    ]
+    assert set(data["queue"]) == OFFICIAL_QUEUE_KEYS
+    assert data["workers"]["max"] == 10
+    assert data["workers"]["active"] + data["workers"]["available"] == 10
+    assert set(data["postgres"]) == {
+        "pool_max",
+        "pool_size",
+        "pool_available",
+        "requests_queued",
+        "requests_errors",
+    }
+    assert data["postgres"]["pool_max"] >= data["postgres"]["pool_size"] >= 1
+    counted = data["api"]["http_requests_total"]
+    assert all(set(entry) == {"method", "path", "status", "count"} for entry in counted)
+    waited = [
+        entry
+        for entry in counted
+        if (entry["method"], entry["path"], entry["status"])
+        == ("POST", "/threads/{thread_id}/runs/wait", 200)
+    ]
+    assert len(waited) == 1 and waited[0]["count"] >= 1
+    # health checks and scrapes are left out, as on the official server
+    assert not {"/ok", "/metrics", "/info"} & {entry["path"] for entry in counted}
+
+
+async def test_metrics_json_queue_while_runs_wait(http: httpx.AsyncClient) -> None:
+    """A running run and one queued behind it on the same thread: counted, and the queued
+    one's wait measured (it waits for its thread, not for a worker)."""
+    thread_id = (await http.post("/threads", json={})).json()["thread_id"]
+    body = {"assistant_id": "slow", "input": {"delay": 1.5}}
+    first = (await http.post(f"/threads/{thread_id}/runs", json=body)).json()
+    second = (await http.post(f"/threads/{thread_id}/runs", json=body)).json()
+    try:
+        for _ in range(100):
+            got = (await http.get(f"/threads/{thread_id}/runs/{first['run_id']}")).json()
+            if got["status"] == "running":
+                break
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.2)
+        data = (await http.get("/metrics", params={"format": "json"})).json()
+        queue = data["queue"]
+        assert queue["n_running"] >= 1 and queue["n_pending"] >= 1
+        assert queue["pending_runs_wait_time_max_secs"] >= 0.2
+        assert queue["pending_runs_wait_time_med_secs"] >= 0
+        assert queue["pending_runs_wait_time_max_secs"] >= queue["pending_runs_wait_time_med_secs"]
+        assert data["workers"]["active"] >= 1
+        text = (await http.get("/metrics")).text
+        assert "graphport_queue_wait_max_seconds " in text
+    finally:
+        for run in (second, first):
+            await http.post(f"/threads/{thread_id}/runs/{run['run_id']}/cancel")

@@ -43,7 +43,6 @@ async def test_create_with_graph_id_goes_into_metadata(client: LangGraphClient) 
 @pytest.mark.parametrize(
     "body",
     [
-        {"surprise": True},
         {"thread_id": "nope"},
         {"if_exists": "merge"},
         {"ttl": {"ttl": 5, "strategy": "archive"}},

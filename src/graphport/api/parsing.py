@@ -5,7 +5,8 @@ Bodies are parsed with orjson, as by the official server: NaN, Infinity, numbers
 float range and lone surrogate escapes are refused (422); integers beyond 64 bits become
 floats; ``\\u0000`` becomes U+FFFD (JSONB and text columns refuse NUL); nesting deeper than
 ``MAX_BODY_DEPTH`` is refused. Path and query parameters get the same NUL replacement
-(``%00``); their other odd bytes are already U+FFFD when decoded.
+(``%00``); their other odd bytes are already U+FFFD when decoded. The body fields no API
+version defines, which the request models drop, are reported to the metrics here.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.types import Scope
 
+from graphport.context import AppContext
+from graphport.schemas.unknown import UnknownField, collect_unknown_fields
 from graphport.serialization import replace_nul_escapes
 
 # Deep enough for any real document (JSON schemas, tool calls), shallow enough that what the
@@ -127,14 +130,25 @@ class StrictRoute(APIRoute):
         async def strict_handler(request: Request) -> Response:
             clean_text_params(request.scope)
             read_as_json(request.scope)
-            try:
-                return await handler(StrictJsonRequest(request.scope, request.receive))
-            except RequestValidationError as exc:
-                rejected = exc.__cause__
-                if not isinstance(rejected, BodyRejected):
-                    raise
-                # FastAPI's own message is "JSON decode error": say what was wrong
-                error = {"type": "json_invalid", "loc": ("body", rejected.pos), "input": {}}
-                raise RequestValidationError([{**error, "msg": rejected.msg}]) from None
+            with collect_unknown_fields() as unknown:
+                try:
+                    return await handler(StrictJsonRequest(request.scope, request.receive))
+                except RequestValidationError as exc:
+                    rejected = exc.__cause__
+                    if not isinstance(rejected, BodyRejected):
+                        raise
+                    # FastAPI's own message is "JSON decode error": say what was wrong
+                    error = {"type": "json_invalid", "loc": ("body", rejected.pos), "input": {}}
+                    raise RequestValidationError([{**error, "msg": rejected.msg}]) from None
+                finally:
+                    if unknown:
+                        report_unknown_fields(request, self.path, unknown)
 
         return strict_handler
+
+
+def report_unknown_fields(request: Request, route: str, unknown: list[UnknownField]) -> None:
+    """Hand the fields ``RequestModel`` dropped from this request's body to the counter
+    (a log line the first time, ``/metrics``)."""
+    context: AppContext = request.app.state.context
+    context.metrics.unknown_fields.record(request.method, route, unknown)

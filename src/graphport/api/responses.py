@@ -25,8 +25,8 @@ _ERRORS = {
     "caller by custom auth).",
     409: "Conflict with the current state: the resource exists already, or a thread is busy.",
     413: "Request body too large (GRAPHPORT_MAX_BODY_BYTES).",
-    422: "Invalid request: ``detail`` lists the problems request validation found, or says "
-    "which value is refused.",
+    422: "Invalid request: ``detail`` says which field is wrong and why (request validation "
+    "also lists its problems in ``errors``), or which value is refused.",
     500: "Internal error.",
     503: "The server is shutting down before the run ended (the run resumes on the next "
     "server); try again.",

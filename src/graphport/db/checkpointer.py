@@ -66,6 +66,14 @@ class Checkpointer:
         if setup:
             await setup_under_lock(self.pool, _SETUP_LOCK_KEY, self.saver.setup)
 
+    def pool_stats(self) -> dict[str, int]:
+        """psycopg's pool measures (``pool_max``, ``pool_size``, ``pool_available``) and
+        counters since start (``requests_queued``: waited for a connection,
+        ``requests_errors``: failed to get one)."""
+        stats = self._pool.get_stats() if self._pool is not None else {}
+        keys = ("pool_max", "pool_size", "pool_available", "requests_queued", "requests_errors")
+        return {key: stats.get(key, 0) for key in keys}
+
     async def stop(self) -> None:
         if self._pool is not None:
             await self._pool.close()

@@ -10,6 +10,7 @@ import psycopg_pool
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import QueuePool
 
 from graphport.db.urls import sqlalchemy_url
 from graphport.serialization import dumps_text, loads_stored
@@ -89,6 +90,19 @@ class Database:
             raise RuntimeError("Database.start() has not been called")
         async with self._relaxed.begin() as conn:
             yield conn
+
+    def pool_stats(self) -> dict[str, int]:
+        """The engines' connections, as psycopg's pool names them: ``pool_max`` (the most
+        they may open), ``pool_size`` (open now), ``pool_available`` (open and idle)."""
+        stats = {"pool_max": 0, "pool_size": 0, "pool_available": 0}
+        for engine in (self._engine, self._relaxed):
+            pool = engine.pool if engine is not None else None
+            if isinstance(pool, QueuePool):
+                idle = pool.checkedin()
+                stats["pool_max"] += 2 * self._pool_size  # pool_size + max_overflow
+                stats["pool_size"] += idle + pool.checkedout()
+                stats["pool_available"] += idle
+        return stats
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:

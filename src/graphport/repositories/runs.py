@@ -317,6 +317,38 @@ async def count_by_status(conn: AsyncConnection) -> dict[str, int]:
     return {status: int(n) for status, n in rows}
 
 
+async def get_queue_waits(conn: AsyncConnection) -> dict[str, float | None]:
+    """How long the due pending runs have waited, in seconds (None without any): the
+    longest, the median, and the longest of those whose thread has no running run (the
+    others wait for it, not for a worker). A run waits from when it is due: its creation,
+    or the end of its ``after_seconds``."""
+    running = run.alias("running")
+    busy = exists().where(running.c.thread_id == run.c.thread_id, running.c.status == "running")
+    waits = (
+        select(
+            func.extract("epoch", func.now() - run.c.available_at).label("wait"),
+            busy.label("blocked"),
+        )
+        .where(run.c.status == "pending", run.c.available_at <= func.now())
+        .subquery()
+    )
+    stmt = select(
+        func.max(waits.c.wait),
+        func.percentile_cont(0.5).within_group(waits.c.wait),
+        func.max(waits.c.wait).filter(~waits.c.blocked),
+    )
+    longest, median, unblocked = (await conn.execute(stmt)).one()
+    return {
+        "pending_runs_wait_time_max_secs": _seconds(longest),
+        "pending_runs_wait_time_med_secs": _seconds(median),
+        "pending_unblocked_runs_wait_time_max_secs": _seconds(unblocked),
+    }
+
+
+def _seconds(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
 async def end_cancelled(conn: AsyncConnection, *, run_ids: list[UUID]) -> None:
     """Runs whose cancel was asked before their worker died end as interrupted."""
     await conn.execute(

@@ -6,7 +6,7 @@ up to year 9999) with room to spare; a value outside them is a 422, never a 500.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from pydantic import (
     BaseModel,
@@ -16,8 +16,11 @@ from pydantic import (
     StrictStr,
     ValidationError,
     field_validator,
+    model_validator,
 )
 from pydantic.config import JsonDict
+
+from graphport.schemas.unknown import note_unknown_fields
 
 SortOrder = Literal["asc", "desc"]
 IfExists = Literal["raise", "do_nothing"]
@@ -37,10 +40,27 @@ LATEST_TIME = datetime(9999, 1, 1, tzinfo=UTC)
 """Dates (a cron's ``end_time``) must fall in [EARLIEST_TIME, LATEST_TIME)."""
 
 
-class RequestModel(BaseModel):
-    """Unknown fields are a 422, never silently dropped."""
+def _closed_schema(schema: JsonDict) -> None:
+    # extra fields are taken only to be dropped: the document names the fields that count
+    schema.pop("additionalProperties", None)
 
-    model_config = ConfigDict(extra="forbid")
+
+class RequestModel(BaseModel):
+    """A request body (or an object inside one). A field no API version defines is dropped
+    and noted (``schemas/unknown.py``: logged once, counted in ``/metrics``), as the
+    official server ignores it: a newer SDK's optional field must not fail every call. A
+    known field with a wrong type or value is still a 422."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra=_closed_schema)
+
+    @model_validator(mode="after")
+    def _drop_unknown_fields(self) -> Self:
+        unknown = self.__pydantic_extra__
+        if unknown:
+            note_unknown_fields(type(self).__name__, unknown)
+            self.__pydantic_fields_set__.difference_update(unknown)
+            unknown.clear()  # never stored, never passed on
+        return self
 
 
 class ResponseModel(BaseModel):
@@ -148,7 +168,9 @@ def checked_config(value: Json | None) -> Json | None:
             _ConfigShape.model_validate(value)
         except ValidationError as exc:
             problems = "; ".join(
-                f"config.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+                f"config.{'.'.join(str(p) for p in e['loc'])}: "
+                + e["msg"].removeprefix("Value error, ")
+                for e in exc.errors()
             )
             raise ValueError(problems) from None
     return value

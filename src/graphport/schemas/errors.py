@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from graphport.schemas.common import ResponseModel
 
 
@@ -15,7 +17,12 @@ class ValidationIssue(ResponseModel):
 
 
 class ErrorResponse(ResponseModel):
-    """``detail`` is a message, or for a request that fails validation (422) the list of
-    its problems."""
+    """``detail`` is always a message, as on the official server: for a request that fails
+    validation (422), each problem as ``where: why`` (``body.limit: Input should be less
+    than or equal to 1000``), joined by ``"; "``; ``errors`` then lists them one by one."""
 
-    detail: str | list[ValidationIssue]
+    detail: str
+    errors: list[ValidationIssue] = Field(
+        default_factory=list,
+        description="Only on a 422 from request validation: every problem it found.",
+    )

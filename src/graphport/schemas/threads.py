@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from graphport.schemas.common import (
     MAX_TTL_MINUTES,
@@ -46,10 +46,8 @@ class ThreadTTL(RequestModel):
     strategy: Literal["delete"] = "delete"
 
 
-class CheckpointConfig(BaseModel):
-    """A checkpoint reference; extra keys the SDK may carry are tolerated but unused."""
-
-    model_config = ConfigDict(extra="forbid")
+class CheckpointConfig(RequestModel):
+    """A checkpoint reference."""
 
     thread_id: str | None = None
     checkpoint_ns: str | None = ""

@@ -1,8 +1,11 @@
 """``GET /metrics``: Prometheus text (prometheus-client) or JSON.
 
-Counts that live in the database (runs by status, queue depth) are read at scrape time;
-timings (HTTP latency, queue wait, run duration) are recorded as they happen, in a
-registry owned by this app (never the process-global one)."""
+The JSON carries the official server's keys with their meaning (``queue``, ``workers``,
+``api``, ``postgres``), then graphport's own (``runs``, ``streams``, ``timings``,
+``unknown_request_fields``). Counts that live in the database (runs by status, queue depth
+and waits) are read at scrape time; timings (HTTP latency, queue wait, run duration) and
+counters are recorded as they happen, in a registry owned by this app (never the
+process-global one)."""
 
 from __future__ import annotations
 
@@ -13,19 +16,25 @@ from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from graphport.db.checkpointer import Checkpointer
 from graphport.db.engine import Database
 from graphport.execution.broker import LocalBroker
 from graphport.execution.completions import RunOutcome
 from graphport.execution.executor import Executor
 from graphport.repositories import runs as run_repo
+from graphport.services.unknown_fields import UnknownFieldCounter
 
 RUN_STATUSES = ("pending", "running", "success", "error", "timeout", "interrupted")
+UNCOUNTED_ROUTES = frozenset({"/ok", "/info", "/metrics", "/docs", "/openapi.json"})
+"""Left out of ``api.http_requests_total``, as by the official server (health checks and
+scrapes would drown the rest)."""
 _FAST = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 _SLOW = (0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600)
 
 
 class Timings:
-    """Histograms recorded by the HTTP middleware and the executor."""
+    """Histograms recorded by the HTTP middleware and the executor, and the counter of
+    unknown request fields the routes report."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
@@ -49,6 +58,7 @@ class Timings:
             buckets=_SLOW,
             registry=self.registry,
         )
+        self.unknown_fields = UnknownFieldCounter(self.registry)
 
     def run_finished(self, run: dict[str, Any], outcome: RunOutcome, seconds: float) -> None:
         started, created = run.get("started_at"), run.get("created_at")
@@ -56,24 +66,65 @@ class Timings:
             self.queue_wait.observe(max((started - created).total_seconds(), 0.0))
         self.run_duration.labels(outcome.status).observe(seconds)
 
+    def http_requests(self) -> list[dict[str, Any]]:
+        """``[{"method", "path", "status", "count"}, ...]``: requests by route template and
+        status, as the official server's ``api.http_requests_total`` (routes matched only,
+        ``UNCOUNTED_ROUTES`` left out)."""
+        counted = []
+        for metric in self.http.collect():
+            for sample in metric.samples:
+                route = sample.labels.get("route", "")
+                if not sample.name.endswith("_count") or not route.startswith("/"):
+                    continue  # "unmatched": no route template
+                if route in UNCOUNTED_ROUTES:
+                    continue
+                method, status = sample.labels["method"], int(sample.labels["status"])
+                counted.append(
+                    {"method": method, "path": route, "status": status, "count": int(sample.value)}
+                )
+        return counted
+
 
 class MetricsService:
     def __init__(
-        self, db: Database, executor: Executor, broker: LocalBroker, timings: Timings
+        self,
+        db: Database,
+        checkpointer: Checkpointer,
+        executor: Executor,
+        broker: LocalBroker,
+        timings: Timings,
     ) -> None:
         self._db = db
+        self._checkpointer = checkpointer
         self._executor = executor
         self._broker = broker
         self._timings = timings
 
+    @property
+    def unknown_fields(self) -> UnknownFieldCounter:
+        """Where routes report the request fields no API version defines."""
+        return self._timings.unknown_fields
+
     async def snapshot(self) -> dict[str, Any]:
+        """The JSON form (schemas/system.py ``Metrics``). ``workers`` only when this
+        process runs workers (N_JOBS_PER_WORKER > 0), as on the official server."""
         async with self._db.transaction() as conn:
             counts = await run_repo.count_by_status(conn)
+            waits = await run_repo.get_queue_waits(conn)
         slots, used = self._executor.slots()
-        return {
-            "queue": {"pending": counts.get("pending", 0), "running": counts.get("running", 0)},
+        snapshot: dict[str, Any] = {
+            "postgres": self._pool_stats(),
+            "queue": {
+                "n_pending": counts.get("pending", 0),
+                "n_running": counts.get("running", 0),
+                **waits,
+            },
+            "api": {"http_requests_total": self._timings.http_requests()},
+        }
+        if slots > 0:
+            snapshot["workers"] = {"max": slots, "active": used, "available": max(slots - used, 0)}
+        return snapshot | {
             "runs": {status: counts.get(status, 0) for status in RUN_STATUSES},
-            "workers": {"slots": slots, "used": used, "free": max(slots - used, 0)},
             "streams": {"open": self._broker.open_streams()},
             "timings": {
                 name: _summary(histogram)
@@ -83,12 +134,19 @@ class MetricsService:
                     ("run_duration", self._timings.run_duration),
                 )
             },
+            "unknown_request_fields": self._timings.unknown_fields.snapshot(),
         }
 
     async def prometheus(self) -> bytes:
         counts = CollectorRegistry()
-        counts.register(_SnapshotCollector(await self.snapshot()))
+        counts.register(_SnapshotCollector(await self.snapshot(), self._executor.slots()))
         return generate_latest(counts) + generate_latest(self._timings.registry)
+
+    def _pool_stats(self) -> dict[str, int]:
+        """Both connection pools (ours, the checkpointer's) summed, as the official server
+        sums its own; only psycopg's pool counts queued and failed requests."""
+        ours, theirs = self._db.pool_stats(), self._checkpointer.pool_stats()
+        return {key: ours.get(key, 0) + value for key, value in theirs.items()}
 
 
 def _summary(histogram: Histogram) -> dict[str, float]:
@@ -104,20 +162,42 @@ def _summary(histogram: Histogram) -> dict[str, float]:
 
 
 class _SnapshotCollector(Collector):
-    def __init__(self, snapshot: dict[str, Any]) -> None:
+    def __init__(self, snapshot: dict[str, Any], slots: tuple[int, int]) -> None:
         self._snapshot = snapshot
+        self._slots = slots
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         runs = GaugeMetricFamily("graphport_runs", "Runs by status", labels=["status"])
         for status, count in self._snapshot["runs"].items():
             runs.add_metric([status], count)
         yield runs
-        workers = self._snapshot["workers"]
-        yield GaugeMetricFamily("graphport_worker_slots", "Run slots", value=workers["slots"])
-        yield GaugeMetricFamily("graphport_worker_slots_used", "Busy slots", value=workers["used"])
-        yield GaugeMetricFamily(
-            "graphport_queue_pending", "Pending runs", value=self._snapshot["queue"]["pending"]
-        )
+        slots, used = self._slots
+        yield GaugeMetricFamily("graphport_worker_slots", "Run slots", value=slots)
+        yield GaugeMetricFamily("graphport_worker_slots_used", "Busy slots", value=used)
+        queue = self._snapshot["queue"]
+        yield GaugeMetricFamily("graphport_queue_pending", "Pending runs", value=queue["n_pending"])
+        for key, name, about in _WAIT_GAUGES:
+            if queue[key] is not None:
+                yield GaugeMetricFamily(name, about, value=queue[key])
         yield GaugeMetricFamily(
             "graphport_open_streams", "Open event streams", value=self._snapshot["streams"]["open"]
         )
+
+
+_WAIT_GAUGES = (
+    (
+        "pending_runs_wait_time_max_secs",
+        "graphport_queue_wait_max_seconds",
+        "Longest wait of a due pending run",
+    ),
+    (
+        "pending_runs_wait_time_med_secs",
+        "graphport_queue_wait_median_seconds",
+        "Median wait of the due pending runs",
+    ),
+    (
+        "pending_unblocked_runs_wait_time_max_secs",
+        "graphport_queue_unblocked_wait_max_seconds",
+        "Longest wait of a due pending run whose thread has no running run",
+    ),
+)

@@ -15,6 +15,7 @@ from graphport.auth.actor import Actor
 from graphport.auth.filters import AuthFilter
 from graphport.auth.handlers import HandlerFailed
 from graphport.schemas.runs import RunCreateStateful, RunCreateStateless
+from graphport.schemas.unknown import collect_unknown_fields
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +86,13 @@ def _with_handler_changes(body: RunCreate, kwargs: Row) -> RunCreate:
     if kwargs == body.model_dump(exclude_none=True, mode="json"):
         return body
     try:
-        return type(body).model_validate(kwargs)
+        with collect_unknown_fields() as unknown:  # the handler's, not the client's
+            changed = type(body).model_validate(kwargs)
     except ValidationError as exc:
         logger.error("auth handler for threads.create_run left an invalid run: %s", exc)
         raise HandlerFailed() from None
+    if unknown:  # a client's unknown field is ignored; a handler's is a mistake
+        names = sorted({name for _model, name in unknown})
+        logger.error("auth handler for threads.create_run added unknown fields: %s", names)
+        raise HandlerFailed()
+    return changed

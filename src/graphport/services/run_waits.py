@@ -95,19 +95,20 @@ class RunWaiter:
         value = {"thread_id": thread_id, "run_id": run_id}
         scope = await actor.authorize("threads", "read", value)
         future = self._completions.expect(run_id)
+        in_flight = False
         try:
             async with self._db.transaction() as conn:
                 run = await repo.get_run(conn, run_id=run_id, thread_id=thread_id, scope=scope)
             if run is None:
                 # the official server answers 200 here; clients read the error from the body
-                self._completions.forget(run_id, future)
                 return {"__error__": {"error": "NotFound", "message": f"Run {run_id} not found"}}
             if run["status"] not in repo.IN_FLIGHT:
                 outcome = RunOutcome(run_id, run["status"], error=run["error"], known=False)
                 return wait_output(outcome, *await self._thread_output(run))
-        except BaseException:
-            self._completions.forget(run_id, future)
-            raise
+            in_flight = True
+        finally:
+            if not in_flight:  # answered now: a waiter left behind would hold up shutdown
+                self._completions.forget(run_id, future)
         leave_cancels = actor if cancel_on_disconnect else None
         return await self.output(run, future, departure, leave_cancels)
 

@@ -8,6 +8,7 @@ import asyncio
 import json
 import signal
 import time
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -158,5 +159,27 @@ async def test_sigterm_with_nothing_to_wait_for_exits_at_once(
     signalled = time.monotonic()
     name, data = (await follow)[-1]
     assert (name, data["error"]) == ("error", "ServerShuttingDown")
+    assert await asyncio.to_thread(server.proc.wait, 30) == 0
+    assert time.monotonic() - signalled < 20, "the grace period (60 s) is a limit, not a wait"
+
+
+@pytest.mark.parametrize("draining", [60], indirect=True)
+async def test_joins_answered_at_once_hold_up_no_shutdown(
+    draining: tuple[ServerProcess, httpx.AsyncClient],
+) -> None:
+    """Joins of a run that has ended, or does not exist, leave nobody waiting behind."""
+    server, http = draining
+    thread_id = await _thread(http)
+    quick = {"assistant_id": "slow", "input": {"delay": 0}}
+    assert (await http.post(f"/threads/{thread_id}/runs/wait", json=quick)).status_code == 200
+    [run] = (await http.get(f"/threads/{thread_id}/runs")).json()
+    for _ in range(2):
+        joined = await http.get(f"/threads/{thread_id}/runs/{run['run_id']}/join")
+        assert joined.json()["log"][-1] == "after"
+    unknown = await http.get(f"/threads/{thread_id}/runs/{uuid.uuid4()}/join")
+    assert unknown.json()["__error__"]["error"] == "NotFound"
+    assert server.proc is not None
+    server.proc.send_signal(signal.SIGTERM)
+    signalled = time.monotonic()
     assert await asyncio.to_thread(server.proc.wait, 30) == 0
     assert time.monotonic() - signalled < 20, "the grace period (60 s) is a limit, not a wait"

@@ -11,7 +11,9 @@ from uuid import UUID
 
 @dataclass(frozen=True)
 class RunOutcome:
-    """How a run ended. ``values`` is the thread's final values when the worker knew them."""
+    """How a run ended. ``values``: the thread's final values (its whole state), and
+    ``output``: the graph's output (its output schema's channels, what wait and join answer),
+    when the worker knew them."""
 
     run_id: UUID
     status: str
@@ -20,6 +22,7 @@ class RunOutcome:
     known: bool = True  # False: ended in another process; read the database for details
     more_queued: bool = False  # runs were waiting on the same thread when this one ended
     interrupts: dict[str, Any] | None = None  # pending interrupts by task id, as on the thread
+    output: Any = None
 
 
 class Completions:

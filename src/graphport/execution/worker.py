@@ -19,6 +19,7 @@ from graphport.execution.control import RunControl
 from graphport.execution.events import RunEvents
 from graphport.execution.inputs import interrupt_nodes, run_config, run_context, run_input
 from graphport.execution.stream_modes import StreamTranslator
+from graphport.graphs.outputs import OutputShape
 from graphport.graphs.registry import AnyPregel, GraphRegistry
 from graphport.graphs.state_format import thread_interrupts, thread_status
 from graphport.graphs.updates import check_update, start_state, update_writes
@@ -47,6 +48,16 @@ def error_json(exc: BaseException) -> Row:
 
 
 _RECORD_TRIES = 3  # each waits up to the pool timeout for a connection
+_HIDDEN_TAG = "langsmith:hidden"  # events the official server leaves out of ``events`` streams
+
+
+@dataclass(frozen=True)
+class _Driven:
+    """What a run that got its graph learnt: the graph's output channels, and its final
+    state when that is known without reading the checkpoint back (else None)."""
+
+    shape: OutputShape
+    values: Any = None
 
 
 class RunWorker:
@@ -61,11 +72,11 @@ class RunWorker:
         CancelledError without a cancel request (shutdown) propagates: the caller requeues.
         """
         run_id: UUID = run["run_id"]
-        status, error, final = "success", None, None
+        status, error, driven = "success", None, None
         pending = await self._pending_commands(run)
         try:
             async with asyncio.timeout(self._deps.timeout_seconds):
-                final = await control.drive(self._drive(run))
+                driven = await control.drive(self._drive(run))
         except TimeoutError as exc:
             status, error = "timeout", error_json(exc) | {"message": "Run timed out"}
         except asyncio.CancelledError:
@@ -82,13 +93,14 @@ class RunWorker:
         try:
             if error is not None and events.wants(run_id, run["thread_id"]):
                 await events.publish(run_id, run["thread_id"], "error", error)
-            return await self._finish(run, status, error, final, pending)
+            return await self._finish(run, status, error, driven, pending)
         finally:
             await events.close(run_id, run["thread_id"])
 
-    async def _drive(self, run: Row) -> Any:
-        """Run the graph. Returns the final state values when they are known without reading
-        the checkpoint back (the graph ran to its end), else None."""
+    async def _drive(self, run: Row) -> _Driven:
+        """Run the graph. Its output and ``values``/``updates`` streams carry its output
+        schema's channels, as LangGraph's ``invoke`` and the official server give them (not
+        the whole state); beside ``events``, the whole state, as on the official server."""
         kwargs = run["kwargs"]
         config = run_config(run)
         deps = self._deps
@@ -100,6 +112,7 @@ class RunWorker:
             access_context="threads.create_run",
             context=kwargs.get("context"),
         ) as graph:
+            shape = OutputShape.of(graph)
             options: Row = {
                 "context": run_context(graph, kwargs.get("context")),
                 "interrupt_before": interrupt_nodes(kwargs.get("interrupt_before")),
@@ -113,9 +126,9 @@ class RunWorker:
             streamed = kwargs.get("resumable") or kwargs.get("observable")
             if streamed or deps.events.wants(run["run_id"], run["thread_id"]):
                 await self._stream(graph, run, graph_input, config, options)
-                return None
+                return _Driven(shape)
             output = await graph.ainvoke(graph_input, config, **options)
-            return _completed_values(graph, kwargs, output)
+            return _Driven(shape, _completed_values(shape, kwargs, output))
 
     async def _check_update(self, graph: AnyPregel, run: Row, command: Command[Any]) -> None:
         """Fail the run, before LangGraph stores its update, when the graph would refuse it
@@ -137,29 +150,53 @@ class RunWorker:
         await events.publish(
             run_id, thread_id, "metadata", {"run_id": str(run_id), "attempt": run["attempt"]}
         )
-        modes = cast(Any, translator.langgraph_modes() or ["values"])
         if translator.wants_events():
-            async for event in graph.astream_events(
-                graph_input,
-                config,
-                version="v2",
-                stream_mode=modes,
-                subgraphs=subgraphs,
-                **options,
-            ):
-                await events.publish(run_id, thread_id, "events", event)
-                if event["event"] == "on_chain_stream" and not event.get("parent_ids"):
-                    for name, data in translator.translate_chunk(
-                        event["data"]["chunk"], subgraphs=subgraphs
-                    ):
-                        if name.split("|")[0] != "values" or "values" in translator.requested:
-                            await events.publish(run_id, thread_id, name, data)
+            await self._stream_events(graph, run, graph_input, config, options, translator)
             return
         async for chunk in graph.astream(
-            graph_input, config, stream_mode=modes, subgraphs=subgraphs, **options
+            graph_input,
+            config,
+            stream_mode=cast(Any, translator.langgraph_modes() or ["values"]),
+            subgraphs=subgraphs,
+            output_keys=graph.output_channels,  # astream's default is every channel
+            **options,
         ):
             for name, data in translator.translate_chunk(chunk, subgraphs=subgraphs):
                 await events.publish(run_id, thread_id, name, data)
+
+    async def _stream_events(
+        self,
+        graph: AnyPregel,
+        run: Row,
+        graph_input: Any,
+        config: RunnableConfig,
+        options: Row,
+        translator: StreamTranslator,
+    ) -> None:
+        """``events`` (with any other modes) as the official server streams them: the root
+        run's ``on_chain_stream`` chunks come out as their own modes only, events tagged
+        hidden not at all, and every channel is streamed (no output schema applied)."""
+        run_id, thread_id = run["run_id"], run["thread_id"]
+        subgraphs = bool(run["kwargs"].get("subgraphs"))
+        events = self._deps.events
+        async for event in graph.astream_events(
+            graph_input,
+            config,
+            version="v2",
+            stream_mode=cast(Any, translator.langgraph_modes() or ["values"]),
+            subgraphs=subgraphs,
+            **options,
+        ):
+            if _HIDDEN_TAG in (event.get("tags") or ()):
+                continue
+            if event["event"] != "on_chain_stream" or event.get("parent_ids"):
+                await events.publish(run_id, thread_id, "events", event)
+                continue
+            for name, data in translator.translate_chunk(
+                event["data"]["chunk"], subgraphs=subgraphs
+            ):
+                if name.split("|")[0] != "values" or "values" in translator.requested:
+                    await events.publish(run_id, thread_id, name, data)
 
     async def _pending_commands(self, run: Row) -> checkpoint_repo.PendingCommands | None:
         """For a run with a command: what is pending on the checkpoint it starts from, before
@@ -183,26 +220,17 @@ class RunWorker:
         run: Row,
         status: str,
         error: Row | None,
-        final: Any,
+        driven: _Driven | None,
         pending: checkpoint_repo.PendingCommands | None,
     ) -> RunOutcome:
-        run_id, thread_id = run["run_id"], run["thread_id"]
-        rolled_back = status == "rollback"
-        if rolled_back or status in ("error", "timeout"):
-            async with self._deps.db.transaction() as conn:
-                if rolled_back:
-                    await checkpoint_repo.delete_run_checkpoints(
-                        conn, thread_id=thread_id, run_id=run_id
-                    )
-                if pending is not None:  # its command is not to be applied later
-                    await checkpoint_repo.delete_unapplied_command(
-                        conn, thread_id=thread_id, run_id=run_id, before=pending
-                    )
-        snapshot = None
-        if final is not None:
-            values: Any = final  # ran to its end: nothing pending, nothing interrupted
+        await self._discard(run, status, pending)
+        shape, snapshot = (driven.shape if driven is not None else None), None
+        if driven is not None and driven.values is not None:
+            values: Any = driven.values  # ran to its end: nothing pending, nothing interrupted
         else:
-            snapshot = await self._safe_snapshot(run)
+            read = await self._safe_snapshot(run)
+            if read is not None:
+                snapshot, shape = read
             values = snapshot.values if snapshot is not None else thread_repo.UNCHANGED
         if status in ("error", "timeout"):
             thread_state, interrupts = "error", {}
@@ -210,24 +238,40 @@ class RunWorker:
             thread_state, interrupts = thread_status(snapshot), thread_interrupts(snapshot)
         else:
             thread_state, interrupts = "idle", {}
-        decoded = values
+        stored = values
         if values is not thread_repo.UNCHANGED:
             # Encoded once: the thread row, the wait response and the webhook reuse the bytes
             # (a long conversation's values are the biggest thing a run writes).
-            values = orjson.Fragment(dumps(values))
-        more_queued = await self._record(run, status, error, values, thread_state, interrupts)
-        ended_as = "interrupted" if status == "rollback" else status
-        known = values if values is not thread_repo.UNCHANGED else None
-        if interrupts and known is not None:
-            known = decoded  # the wait output adds them: stopped at interrupts (rare path)
+            stored = orjson.Fragment(dumps(values))
+        more_queued = await self._record(run, status, error, stored, thread_state, interrupts)
+        known = values is not thread_repo.UNCHANGED
         return RunOutcome(
-            run_id,
-            ended_as,
-            values=known,
+            run["run_id"],
+            "interrupted" if status == "rollback" else status,
+            values=stored if known else None,
+            output=_wait_values(values, stored, shape, interrupts) if shape and known else None,
             error=error,
             more_queued=more_queued,
             interrupts=interrupts or None,
         )
+
+    async def _discard(
+        self, run: Row, status: str, pending: checkpoint_repo.PendingCommands | None
+    ) -> None:
+        """A rolled back run's checkpoints go; a failed run's command is not applied later."""
+        rolled_back = status == "rollback"
+        if not rolled_back and status not in ("error", "timeout"):
+            return
+        run_id, thread_id = run["run_id"], run["thread_id"]
+        async with self._deps.db.transaction() as conn:
+            if rolled_back:
+                await checkpoint_repo.delete_run_checkpoints(
+                    conn, thread_id=thread_id, run_id=run_id
+                )
+            if pending is not None:
+                await checkpoint_repo.delete_unapplied_command(
+                    conn, thread_id=thread_id, run_id=run_id, before=pending
+                )
 
     async def _record(
         self, run: Row, status: str, error: Row | None, values: Any, state: str, interrupts: Row
@@ -263,9 +307,10 @@ class RunWorker:
                 conn, thread_id=thread_id, run=(run_id, status), **ended
             )
 
-    async def _safe_snapshot(self, run: Row) -> StateSnapshot | None:
-        """The thread's state after the run (see ``_read_state``); None when it cannot be
-        read (a bad graph factory...): the run's outcome still counts. One warning line."""
+    async def _safe_snapshot(self, run: Row) -> tuple[StateSnapshot, OutputShape] | None:
+        """The thread's state after the run (see ``_read_state``) and the graph's output
+        channels; None when it cannot be read (a bad graph factory...): the run's outcome
+        still counts. One warning line."""
         deps = self._deps
         config = run_config(run)
         config["configurable"] = {"thread_id": str(run["thread_id"]), "checkpoint_ns": ""}
@@ -276,7 +321,8 @@ class RunWorker:
                 checkpointer=deps.checkpointer,
                 access_context="threads.read",
             ) as graph:
-                return await self._read_state(graph, config, run["run_id"])
+                snapshot = await self._read_state(graph, config, run["run_id"])
+                return snapshot, OutputShape.of(graph)
         except Exception as exc:  # state unreadable: the run outcome still counts
             logger.warning(
                 "reading the final state of run %s failed: %s: %s",
@@ -308,18 +354,20 @@ class RunWorker:
             return await graph.aget_state(stored.config)
 
 
-def _completed_values(graph: AnyPregel, kwargs: Row, output: Any) -> Any:
+def _completed_values(shape: OutputShape, kwargs: Row, output: Any) -> Any:
     """``ainvoke``'s output is the thread's final state when the graph ran to its end and
     outputs its whole state; otherwise None (the caller reads the checkpoint)."""
     if kwargs.get("interrupt_before") or kwargs.get("interrupt_after"):
         return None
     if not isinstance(output, dict) or "__interrupt__" in output:
         return None
-    if set(graph.stream_channels_list) != set(_output_channels(graph)):
-        return None
-    return output
+    return output if shape.whole else None
 
 
-def _output_channels(graph: AnyPregel) -> list[str]:
-    channels = graph.output_channels
-    return [channels] if isinstance(channels, str) else list(channels)
+def _wait_values(values: Any, stored: Any, shape: OutputShape, interrupts: Row) -> Any:
+    """What wait and join answer (before ``__interrupt__`` is added): the graph's output
+    read from its final state ``values``; ``stored`` (their encoded bytes) when that is the
+    whole state and nothing is to be added to it."""
+    if shape.whole and not interrupts:
+        return stored
+    return shape.select(values)

@@ -29,6 +29,7 @@ from graphport.graphs.factories import AccessContext, call_factory
 AnyPregel = Pregel[Any, Any, Any, Any]
 
 SYSTEM_ASSISTANT_NAMESPACE = UUID("6ba7b821-9dad-11d1-80b4-00c04fd430c8")
+DEFAULT_GRAPH_NAME = "LangGraph"  # what LangGraph names a graph compiled without a name
 
 
 def system_assistant_id(graph_id: str) -> UUID:
@@ -99,7 +100,9 @@ class GraphRegistry:
         context: Any = None,
     ) -> AsyncIterator[AnyPregel]:
         """The compiled graph (built by its factory when it has one), bound to the
-        server's checkpointer when one is given."""
+        server's checkpointer when one is given. A graph left with LangGraph's default name
+        is named after ``graph_id``, as the official server does: the root run of its
+        ``events`` stream and its state schema's title carry that name."""
         entry = self._entries[graph_id]
         if entry.graph is not None:
             yield self._bound(entry.graph_id, entry.graph, checkpointer)
@@ -116,12 +119,12 @@ class GraphRegistry:
             made = await made
         if isinstance(made, AbstractAsyncContextManager):
             async with made as graph:
-                yield self._bind(_as_compiled(entry.graph_id, entry.spec, graph), checkpointer)
+                yield self._bind(graph_id, _as_compiled(graph_id, entry.spec, graph), checkpointer)
         elif isinstance(made, AbstractContextManager):
             with made as graph:
-                yield self._bind(_as_compiled(entry.graph_id, entry.spec, graph), checkpointer)
+                yield self._bind(graph_id, _as_compiled(graph_id, entry.spec, graph), checkpointer)
         else:
-            yield self._bind(_as_compiled(entry.graph_id, entry.spec, made), checkpointer)
+            yield self._bind(graph_id, _as_compiled(graph_id, entry.spec, made), checkpointer)
 
     async def missing_nodes(
         self, graph_id: str, names: Iterable[str], config: RunnableConfig | None = None
@@ -144,10 +147,16 @@ class GraphRegistry:
         """The node names ``missing_nodes`` has seen for this graph so far."""
         return self._node_names.get(graph_id, frozenset())
 
-    def _bind(self, graph: AnyPregel, checkpointer: BaseCheckpointSaver[Any] | None) -> AnyPregel:
-        if checkpointer is None:
-            return graph
-        return graph.copy(update={"checkpointer": checkpointer, "store": self._store})
+    def _bind(
+        self, graph_id: str, graph: AnyPregel, checkpointer: BaseCheckpointSaver[Any] | None
+    ) -> AnyPregel:
+        """``graph`` named (see ``graph``) and bound to ``checkpointer``: one copy at most."""
+        update: dict[str, Any] = {}
+        if graph.name == DEFAULT_GRAPH_NAME:
+            update["name"] = graph_id
+        if checkpointer is not None:
+            update.update(checkpointer=checkpointer, store=self._store)
+        return graph.copy(update=update) if update else graph
 
     def _bound(
         self, graph_id: str, graph: AnyPregel, checkpointer: BaseCheckpointSaver[Any] | None
@@ -158,7 +167,7 @@ class GraphRegistry:
         key = (graph_id, id(checkpointer))
         bound = self._bound_cache.get(key)
         if bound is None:
-            bound = self._bound_cache[key] = self._bind(graph, checkpointer)
+            bound = self._bound_cache[key] = self._bind(graph_id, graph, checkpointer)
         return bound
 
 
@@ -203,7 +212,10 @@ def load_attribute(base_dir: Path, what: str, spec: str) -> Any:
 def _load_entry(base_dir: Path, graph_id: str, spec: str, description: str | None) -> GraphEntry:
     target = load_attribute(base_dir, f"graph {graph_id!r}", spec)
     if isinstance(target, Pregel | StateGraph):
-        return GraphEntry(graph_id, spec, description, _as_compiled(graph_id, spec, target), None)
+        graph = _as_compiled(graph_id, spec, target)
+        if graph.name == DEFAULT_GRAPH_NAME:  # see GraphRegistry.graph
+            graph = graph.copy(update={"name": graph_id})
+        return GraphEntry(graph_id, spec, description, graph, None)
     if callable(target):
         return GraphEntry(graph_id, spec, description, None, target)
     raise ConfigError(

@@ -14,6 +14,9 @@ from graphport.db.engine import Database
 from graphport.errors import AuthRejected, Forbidden, GraphportError, NotFound
 from graphport.execution.broker import not_found_error
 from graphport.execution.completions import Completions, RunOutcome
+from graphport.execution.inputs import run_config
+from graphport.graphs.outputs import output_of
+from graphport.graphs.registry import GraphRegistry
 from graphport.repositories import runs as repo
 from graphport.repositories import threads as thread_repo
 from graphport.services.run_cancel import RunCanceller
@@ -33,7 +36,8 @@ class ClientLeft(GraphportError):
 
 
 def wait_output(outcome: RunOutcome, values: Any, interrupts: Row | None = None) -> Any:
-    """What wait/join return: the final values, or ``{"__error__": ...}`` when it failed.
+    """What wait/join return: the graph's final output (``values``: its output schema's
+    channels), or ``{"__error__": ...}`` when it failed.
     A run stopped at interrupts (``interrupts``: by task id, as the thread holds them) adds
     them as ``"__interrupt__": [{"value", "id"}, ...]``, as the official server and
     LangGraph's own ``invoke`` output do."""
@@ -65,8 +69,15 @@ async def unless_departed(future: asyncio.Future[T], departure: Departure | None
 
 
 class RunWaiter:
-    def __init__(self, db: Database, completions: Completions, cancels: RunCanceller) -> None:
+    def __init__(
+        self,
+        db: Database,
+        completions: Completions,
+        cancels: RunCanceller,
+        registry: GraphRegistry,
+    ) -> None:
         self._db = db
+        self._registry = registry
         self._completions = completions
         self._cancels = cancels
 
@@ -85,19 +96,20 @@ class RunWaiter:
         value = {"thread_id": thread_id, "run_id": run_id}
         scope = await actor.authorize("threads", "read", value)
         future = self._completions.expect(run_id)
+        in_flight = False
         try:
             async with self._db.transaction() as conn:
                 run = await repo.get_run(conn, run_id=run_id, thread_id=thread_id, scope=scope)
             if run is None:
                 # the official server answers 200 here; clients read the error from the body
-                self._completions.forget(run_id, future)
                 return {"__error__": not_found_error(f"Run {run_id} not found")}
             if run["status"] not in repo.IN_FLIGHT:
                 outcome = RunOutcome(run_id, run["status"], error=run["error"], known=False)
-                return wait_output(outcome, *await self._thread_values(thread_id))
-        except BaseException:
-            self._completions.forget(run_id, future)
-            raise
+                return wait_output(outcome, *await self._thread_output(run))
+            in_flight = True
+        finally:
+            if not in_flight:  # answered now: a waiter left behind would hold up shutdown
+                self._completions.forget(run_id, future)
         leave_cancels = actor if cancel_on_disconnect else None
         return await self.output(run, future, departure, leave_cancels)
 
@@ -122,13 +134,13 @@ class RunWaiter:
         finally:
             self._completions.forget(run["run_id"], future)
         if outcome.known:
-            return wait_output(outcome, outcome.values, outcome.interrupts)
+            return wait_output(outcome, outcome.output, outcome.interrupts)
         async with self._db.transaction() as conn:
             stored = await repo.get_run(conn, run_id=run["run_id"])
         if stored is None:  # deleted meanwhile (with its thread, or rolled back while pending)
             return {"__error__": not_found_error(f"Run {run['run_id']} not found")}
         outcome = RunOutcome(run["run_id"], stored["status"], error=stored["error"])
-        return wait_output(outcome, *await self._thread_values(run["thread_id"]))
+        return wait_output(outcome, *await self._thread_output(run))
 
     async def _cancel(self, run: Row, actor: Actor) -> None:
         # ended meanwhile (404), or the caller may only read it (403): nothing to do
@@ -137,9 +149,15 @@ class RunWaiter:
                 run["thread_id"], run["run_id"], wait=False, action="interrupt", actor=actor
             )
 
-    async def _thread_values(self, thread_id: UUID) -> tuple[Any, Row | None]:
-        """The thread's values and its pending interrupts (by task id); None, None when
-        it is gone."""
+    async def _thread_output(self, run: Row) -> tuple[Any, Row | None]:
+        """For a run that ended out of sight (before the call, in another process): the
+        output of its graph for the thread's values, and the thread's pending interrupts
+        (by task id); None, None when the thread is gone. (The official server answers a
+        finished run's whole thread values here; its output is what its wait gave.)"""
         async with self._db.transaction() as conn:
-            thread = await thread_repo.get_thread(conn, thread_id=thread_id)
-        return (thread["values"], thread["interrupts"]) if thread else (None, None)
+            thread = await thread_repo.get_thread(conn, thread_id=run["thread_id"])
+        if thread is None:
+            return None, None
+        config = run_config(run)
+        output = await output_of(self._registry, run["graph_id"], config, thread["values"])
+        return output, thread["interrupts"]

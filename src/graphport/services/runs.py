@@ -95,7 +95,7 @@ class RunService:
         self._broker = broker
         self._origin = origin
         self.cancels = RunCanceller(db, executor, completions, origin=origin)
-        self.waits = RunWaiter(db, completions, self.cancels)
+        self.waits = RunWaiter(db, completions, self.cancels, registry)
         self.checks = checks
 
     # -- create ------------------------------------------------------------------------------

@@ -74,8 +74,20 @@ MAX_LISTED_ISSUES = 5
 """How many validation problems ``detail`` spells out; ``errors`` lists them all."""
 
 
+MAX_DETAIL_CHARS = 2000
+"""Longest ``detail`` (and validation ``msg``) sent: a message quotes the refused value,
+and a client sending a megabyte of it must not get the megabyte back in every answer."""
+
+
+def clip(text: str, limit: int = MAX_DETAIL_CHARS) -> str:
+    """``text``, or its first ``limit`` characters and how many were left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text) - limit} more characters)"
+
+
 def _error(status: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"detail": detail}, status_code=status, headers=headers)
+    return JSONResponse({"detail": clip(detail)}, status_code=status, headers=headers)
 
 
 async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
@@ -89,10 +101,16 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     and the SDKs show ``detail`` as text), and the problems one by one for programs."""
     assert isinstance(exc, RequestValidationError)
     issues = [
-        {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+        {
+            "loc": [clip(p, 200) if isinstance(p, str) else p for p in e.get("loc", ())],
+            "msg": clip(str(e.get("msg", ""))),
+            "type": e.get("type", ""),
+        }
         for e in exc.errors()
     ]
-    return JSONResponse({"detail": describe_issues(issues), "errors": issues}, status_code=422)
+    detail = clip(describe_issues(issues))
+    # a list of 10,000 bad items is 10,000 issues: the first hundred tell what is wrong
+    return JSONResponse({"detail": detail, "errors": issues[:100]}, status_code=422)
 
 
 def describe_issues(issues: list[dict[str, Any]]) -> str:

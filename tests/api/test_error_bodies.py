@@ -122,3 +122,27 @@ async def test_the_sdk_shows_the_message(client: LangGraphClient) -> None:
     with pytest.raises(NotFoundError) as missing:
         await client.threads.get(str(uuid.uuid4()))
     assert "not found" in missing.value.message
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "params", "body"),
+    [
+        ("GET", "/threads/{thread_id}/stream", {"stream_mode": "z" * 20_000}, None),
+        ("GET", "/threads/{thread_id}/runs/{run_id}/stream", {"stream_mode": "z" * 20_000}, None),
+        ("POST", "/runs/wait", None, {"assistant_id": "z" * 1_000_000, "input": {}}),
+        ("POST", "/assistants", None, {"graph_id": "z" * 1_000_000}),
+        ("POST", "/runs/crons", None, {"assistant_id": "chat", "schedule": "z" * 1_000_000}),
+    ],
+)
+async def test_error_details_do_not_echo_huge_values(
+    http: httpx.AsyncClient, method: str, path: str, params: dict[str, str] | None, body: object
+) -> None:
+    # a message quotes the refused value: a megabyte of it is not sent back
+
+    thread_id = str((await http.post("/threads", json={})).json()["thread_id"])
+    url = path.format(thread_id=thread_id, run_id=uuid.uuid4())
+    response = await http.request(method, url, params=params, json=body)
+    assert 400 <= response.status_code < 500, response.text[:200]
+    answer = response.json()
+    assert len(answer["detail"]) < 2_100 and "more characters" in answer["detail"]
+    assert len(response.content) < 10_000

@@ -24,6 +24,7 @@ async def _stopped(client: LangGraphClient) -> tuple[str, Any]:
 def _only_interrupt(output: Any) -> dict[str, Any]:
     [pending] = output["__interrupt__"]
     assert pending["value"] == QUESTION and isinstance(pending["id"], str)
+    assert pending.pop("response_schema") is None  # as the official server's wait output
     return dict(pending)
 
 
@@ -89,3 +90,20 @@ async def test_a_non_empty_input_beside_a_command_is_ignored(client: LangGraphCl
         },
     )
     assert output == {"log": [*RESUMED, "answer:ok"]}
+
+
+async def test_a_functional_graph_stopped_at_an_interrupt_answers_it(
+    client: LangGraphClient,
+) -> None:
+    # its output is None until it returns: wait, join and stateless wait answer only the
+    # interrupt, as the official server does (not null)
+    thread_id = (await client.threads.create())["thread_id"]
+    waited = await client.runs.wait(thread_id, "asks", input={"n": 1})
+    thread_id = (await client.threads.create())["thread_id"]
+    run = await client.runs.create(thread_id, "asks", input={"n": 1})
+    joined = await client.runs.join(thread_id, run["run_id"])
+    stateless = await client.runs.wait(None, "asks", input={"n": 1})
+    for output in (waited, joined, stateless):
+        assert list(output) == ["__interrupt__"]
+        [pending] = output["__interrupt__"]
+        assert (pending["value"], pending["response_schema"]) == ({"q": "?"}, None)

@@ -14,7 +14,7 @@ from langgraph_sdk.auth.types import AuthContext, StudioUser
 from sqlalchemy.dialects import postgresql
 
 from graphport.auth.actor import Actor
-from graphport.auth.filters import Condition, InvalidFilter, parse_filter, stamp
+from graphport.auth.filters import Condition, InvalidFilter, parse_filter, satisfying
 from graphport.auth.handlers import Authorizer, HandlerFailed
 from graphport.auth.loader import load_auth
 from graphport.auth.users import AuthUser, InvalidUser, user_json
@@ -47,10 +47,14 @@ def test_filters_compile_to_jsonb_operators() -> None:
     assert "->" in compiled[2] and " = " in compiled[2]
 
 
-def test_stamp_gives_metadata_that_matches_the_filter() -> None:
+def test_satisfying_makes_metadata_match_the_filter() -> None:
     scope = parse_filter({"tenant": "acme", "tags": {"$contains": ["a", "b"]}})
-    assert stamp(scope) == {"tenant": "acme", "tags": ["a", "b"]}
-    assert stamp(None) == {}
+    assert satisfying(scope, {}) == {"tenant": "acme", "tags": ["a", "b"]}
+    assert satisfying(None, {"tenant": "globex"}) == {"tenant": "globex"}
+    # the filter has the last word; lists keep what they held
+    asked = {"tenant": "globex", "tags": ["b", "c"], "other": 1}
+    assert satisfying(scope, asked) == {"tenant": "acme", "tags": ["b", "c", "a"], "other": 1}
+    assert satisfying(scope, {"tags": "a"})["tags"] == ["a", "b"]
 
 
 @dataclasses.dataclass

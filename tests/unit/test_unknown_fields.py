@@ -11,7 +11,13 @@ from prometheus_client import CollectorRegistry
 
 from graphport.schemas.runs import RunCreateStateful
 from graphport.schemas.unknown import collect_unknown_fields
-from graphport.services.unknown_fields import MAX_FIELD_NAMES, OTHER, UnknownFieldCounter
+from graphport.services.unknown_fields import (
+    MAX_FIELD_NAMES,
+    MAX_NAME_CHARS,
+    OTHER,
+    UnknownFieldCounter,
+    short_name,
+)
 
 ROUTE = "/threads/{thread_id}/runs"
 
@@ -80,3 +86,17 @@ def test_past_the_cap_names_fold_into_other(caplog: pytest.LogCaptureFixture) ->
         if sample.name == "graphport_unknown_request_fields_total"
     ]
     assert len(samples) == MAX_FIELD_NAMES + 1
+
+
+def test_long_names_are_cut_before_they_are_counted_or_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    counter = UnknownFieldCounter(CollectorRegistry())
+    name = "n" + "x" * 1_000_000
+    with caplog.at_level(logging.WARNING):
+        for _ in range(3):
+            counter.record("POST", ROUTE, [("RunCreateStateful", name)])
+    [entry] = counter.snapshot()
+    assert entry["count"] == 3 and len(entry["field"]) < MAX_NAME_CHARS + 30
+    assert entry["field"] == short_name(name) and entry["field"].endswith("…(+999901 chars)")
+    assert len(caplog.records) == 1 and len(caplog.text) < 1_000

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -45,7 +45,10 @@ async def info(context: Context) -> Response:
     },
 )
 async def metrics(
-    context: Context, format: Annotated[Literal["prometheus", "json"], Query()] = "prometheus"
+    context: Context,
+    format: Annotated[
+        str, Query(description="``json``: JSON; anything else: Prometheus text (as the official).")
+    ] = "prometheus",
 ) -> Response:
     if format == "json":
         return json_response(await context.metrics.snapshot())

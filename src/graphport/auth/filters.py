@@ -43,16 +43,20 @@ def parse_filter(raw: dict[Any, Any]) -> AuthFilter:
     return tuple(conditions)
 
 
-def stamp(scope: AuthFilter | None) -> dict[str, Any]:
-    """Metadata that satisfies ``scope``: what a thread the server creates on a caller's
-    behalf (a run with ``if_not_exists=create``, a stateless run) carries, so that its
-    creator can see it afterwards."""
-    stamped: dict[str, Any] = {}
+def satisfying(scope: AuthFilter | None, metadata: dict[str, Any]) -> dict[str, Any]:
+    """``metadata`` made to satisfy ``scope``: what a thread the server creates on a
+    caller's behalf (a run with ``if_not_exists=create``, a stateless run) carries, so that
+    its creator sees it afterwards and a client's metadata cannot hand it to someone else.
+    An ``$eq`` key takes the filter's value; a ``$contains`` key keeps its list and gains
+    the values it lacks (a value that is not a list is replaced)."""
+    stamped = dict(metadata)
     for cond in scope or ():
         if cond.op == "$eq":
             stamped[cond.key] = cond.value
         else:
             wanted = cond.value if isinstance(cond.value, list) else [cond.value]
-            held = stamped.setdefault(cond.key, [])
+            current = stamped.get(cond.key)
+            held = list(current) if isinstance(current, list) else []
             held.extend(v for v in wanted if v not in held)
+            stamped[cond.key] = held
     return stamped

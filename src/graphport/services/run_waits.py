@@ -39,14 +39,20 @@ def wait_output(outcome: RunOutcome, values: Any, interrupts: Row | None = None)
     """What wait/join return: the graph's final output (``values``: its output schema's
     channels), or ``{"__error__": ...}`` when it failed.
     A run stopped at interrupts (``interrupts``: by task id, as the thread holds them) adds
-    them as ``"__interrupt__": [{"value", "id"}, ...]``, as the official server and
-    LangGraph's own ``invoke`` output do."""
+    them as ``"__interrupt__": [{"value", "id", "response_schema"}, ...]``, as the official
+    server and LangGraph's own ``invoke`` output do; an output that is not an object (a
+    functional graph's, None before it returned) gives way to ``{"__interrupt__": [...]}``,
+    as on the official server."""
     if outcome.status in ("error", "timeout"):
         return {"__error__": outcome.error or {"error": "Error", "message": outcome.status}}
-    pending = [item for items in (interrupts or {}).values() for item in items]
-    if not pending or not isinstance(values, dict):
+    pending = [
+        {**item, "response_schema": item.get("response_schema")}
+        for items in (interrupts or {}).values()
+        for item in items
+    ]
+    if not pending:
         return values
-    return {**values, "__interrupt__": pending}
+    return {**(values if isinstance(values, dict) else {}), "__interrupt__": pending}
 
 
 async def unless_departed(future: asyncio.Future[T], departure: Departure | None) -> T:

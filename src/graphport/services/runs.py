@@ -12,7 +12,7 @@ from uuid import UUID, uuid4
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from graphport.auth.actor import SYSTEM, Actor
-from graphport.auth.filters import AuthFilter, stamp
+from graphport.auth.filters import AuthFilter, satisfying
 from graphport.db.engine import Database
 from graphport.errors import Conflict, InvalidInput, NotFound
 from graphport.execution.broker import LocalBroker
@@ -58,10 +58,11 @@ def _new_thread_metadata(
     """What a thread the server creates for a run carries (a stateless run, ``if_not_exists:
     "create"``): the run's metadata as the caller's ``threads.create_run`` handler left it,
     and its config's, as on the official server, so a handler that stamps an owner on the
-    run owns the thread too; under it, metadata that satisfies the handler's filter (one
-    that filters without stamping). The graph and assistant tags win."""
+    run owns the thread too; then made to satisfy the handler's filter (which has the last
+    word: a client's metadata cannot hand the thread to someone else). The graph and
+    assistant tags win."""
     from_config = (body.config or {}).get("metadata") or {}
-    return {**stamp(scope), **from_config, **metadata, **_tags(assistant)}
+    return {**satisfying(scope, {**from_config, **metadata}), **_tags(assistant)}
 
 
 def _check_strict_resume(resume: Any, interrupts: dict[str, list[Row]]) -> None:

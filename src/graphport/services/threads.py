@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, get_args
@@ -190,7 +191,7 @@ class ThreadService:
             await actor.authorize("threads", "delete", {"thread_id": thread_id})
             for thread_id in thread_ids
         ]
-        pruned = 0
+        pruned, skipped = 0, Counter[str]()
         for thread_id, scope in zip(thread_ids, scopes, strict=True):
             try:
                 if body.strategy == "delete":
@@ -198,9 +199,11 @@ class ThreadService:
                 else:
                     await self._state.keep_latest(thread_id, scope=scope)
             except (NotFound, Conflict) as exc:
-                logger.info("prune (%s) skipped thread %s: %s", body.strategy, thread_id, exc)
+                skipped["missing" if isinstance(exc, NotFound) else "busy"] += 1
                 continue
             pruned += 1
+        if skipped:  # one line per request, not per thread: a prune names up to 1000
+            logger.info("prune (%s) skipped %s thread(s)", body.strategy, dict(skipped))
         return pruned
 
     async def storage(self, thread_id: UUID, *, actor: Actor) -> Row:

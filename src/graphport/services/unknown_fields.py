@@ -17,6 +17,16 @@ MAX_FIELD_NAMES = 100
 """Distinct field names counted by name; later ones are counted as ``OTHER``, so that
 clients cannot grow the metric's label set (or the log) without bound."""
 OTHER = "other"
+MAX_NAME_CHARS = 100
+"""Longest field name kept whole; a longer one is cut (and marked) before it is counted,
+labelled or logged, so one request cannot put megabytes into the metrics or the log."""
+
+
+def short_name(name: str) -> str:
+    """``name``, or its first ``MAX_NAME_CHARS`` characters and a mark of how many went."""
+    if len(name) <= MAX_NAME_CHARS:
+        return name
+    return f"{name[:MAX_NAME_CHARS]}…(+{len(name) - MAX_NAME_CHARS} chars)"
 
 
 class UnknownFieldCounter:
@@ -38,7 +48,8 @@ class UnknownFieldCounter:
     def record(self, method: str, route: str, fields: Iterable[UnknownField]) -> None:
         """Count and (the first time) log the unknown ``fields`` of one request."""
         counted: set[str] = set()
-        for model, name in dict.fromkeys(fields):
+        for model, whole in dict.fromkeys(fields):
+            name = short_name(whole)
             label = self._label(name)
             self._log_once(method, route, model, name, label)
             if label not in counted:

@@ -77,3 +77,19 @@ async def test_a_waited_run_produces_no_events_for_later_joins(
     found = re.fullmatch(r"/threads/[^/]+/runs/([^/]+)", waited.headers["content-location"])
     assert found is not None
     assert await _join(client, thread_id, found.group(1)) == []
+
+
+async def test_a_join_after_the_creators_stream_gets_nothing_again(
+    client: LangGraphClient,
+) -> None:
+    """A run its creator streamed from its start (``runs.stream``): a join after it ended
+    gets an empty stream, as on the official server (the creator saw every event)."""
+    thread_id = str((await client.threads.create())["thread_id"])
+    streamed = [
+        (part.event, part.data)
+        async for part in client.runs.stream(
+            thread_id, "slow", input={"delay": 0}, stream_mode="values"
+        )
+    ]
+    assert [name for name, _ in streamed] == ["metadata", "values", "values", "values"]
+    assert await _join(client, thread_id, streamed[0][1]["run_id"]) == []

@@ -63,21 +63,40 @@ async def test_a_join_right_after_a_fast_run_ended_gets_its_events() -> None:
     assert broker.open_streams() == 0
 
 
-async def test_every_subscriber_gets_each_event_once_in_order() -> None:
+async def test_every_early_join_gets_each_event_once_in_order() -> None:
     broker = LocalBroker()
     thread_id, run_id = uuid.uuid4(), uuid.uuid4()
     broker.prepare(run_id, thread_id, resumable=False)
-    first = _join(broker, run_id)  # there from the start (a streamed run's own stream)
     await _publish(broker, run_id, thread_id, "metadata", "values")
-    second = _join(broker, run_id)
+    first = _join(broker, run_id)
     await broker.publish(run_id, thread_id, "values", {"n": 3})
-    third = _join(broker, run_id)
+    second = _join(broker, run_id)
+    await broker.publish(run_id, thread_id, "values", {"n": 4})
     await broker.close(run_id, thread_id)
+    third = _join(broker, run_id)
 
-    every = ["metadata:1", "values:2", "values:3", "END"]
+    every = ["metadata:1", "values:2", "values:3", "values:4", "END"]
     assert _drain(first) == every
     assert _drain(second) == every
     assert _drain(third) == every
+
+
+async def test_a_run_streamed_from_its_start_holds_nothing() -> None:
+    """Its stream was there when it started (the request that created it streams it): a
+    join afterwards gets only what follows, as on the official server."""
+    broker = LocalBroker()
+    thread_id, run_id = uuid.uuid4(), uuid.uuid4()
+    broker.prepare(run_id, thread_id, resumable=False)
+    streamed = _join(broker, run_id)
+    await _publish(broker, run_id, thread_id, "metadata", "values")
+    assert broker._runs[run_id].events == []  # nothing held
+    later = _join(broker, run_id)
+    await broker.publish(run_id, thread_id, "values", {"n": 3})
+    await broker.close(run_id, thread_id)
+
+    assert _drain(streamed) == ["metadata:1", "values:2", "values:3", "END"]
+    assert _drain(later) == ["values:3", "END"]
+    assert broker.subscribe_run(run_id, last_event_id=None, modes=None) is None
 
 
 async def test_after_the_window_a_join_gets_only_live_events(
@@ -123,7 +142,7 @@ async def test_past_its_bound_a_run_holds_no_events_for_good(
     broker = LocalBroker()
     thread_id, run_id, small = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     broker.prepare(small, thread_id, resumable=False)
-    await _publish(broker, small, thread_id, "metadata", "values", "values")  # 3 x 8 bytes
+    await _publish(broker, small, thread_id, "metadata", "values", "values")  # 3 x 7 bytes
     assert _drain(_join(broker, small)) == ["metadata:1", "values:2", "values:3"]
 
     broker.prepare(run_id, thread_id, resumable=False)

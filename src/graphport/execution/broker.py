@@ -4,11 +4,11 @@ same ``RunEvents`` interface.)
 
 A run starts here as soon as it is created, where the official server starts it when a
 worker picks it up (a second later or so): a client that creates a run and then joins its
-stream sees it from its start there. So a run's channel holds the events of its first
-``EARLY_JOIN_SECONDS`` (from its first event, up to ``EARLY_JOIN_EVENTS`` events and
-``EARLY_JOIN_BYTES`` bytes: past either it holds none from then on), also for a while after
-the run ended, and a join without ``Last-Event-ID`` in that window gets them first, then the
-live ones."""
+stream sees it from its start there. So the channel of a run nobody streams from its first
+event holds the events of its first ``EARLY_JOIN_SECONDS`` (from that event, up to
+``EARLY_JOIN_EVENTS`` events and ``EARLY_JOIN_BYTES`` bytes: past either it holds none from
+then on), also for a while after the run ended, and a join without ``Last-Event-ID`` in
+that window gets them first, then the live ones."""
 
 from __future__ import annotations
 
@@ -123,6 +123,8 @@ class _RunChannel:
         """Keep a new event: every one when resumable, else while held for early joins."""
         if self.first_at is None:
             self.first_at = now
+            # streamed from its start (by the request that created it): no join came late
+            self.holding = not self.subscribers
         if self.holding:
             self.held_count += 1
             self.held_bytes += len(item.data)

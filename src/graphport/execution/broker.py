@@ -1,6 +1,14 @@
 """The in-process stream broker: fans a run's events out to its streams and keeps them
 for replay when the run is resumable. (A Redis broker for many processes implements the
-same ``RunEvents`` interface.)"""
+same ``RunEvents`` interface.)
+
+A run starts here as soon as it is created, where the official server starts it when a
+worker picks it up (a second later or so): a client that creates a run and then joins its
+stream sees it from its start there. So the channel of a run nobody streams from its first
+event holds the events of its first ``EARLY_JOIN_SECONDS`` (from that event, up to
+``EARLY_JOIN_EVENTS`` events and ``EARLY_JOIN_BYTES`` bytes: past either it holds none from
+then on), also for a while after the run ended, and a join without ``Last-Event-ID`` in
+that window gets them first, then the live ones."""
 
 from __future__ import annotations
 
@@ -18,6 +26,10 @@ THREAD_HISTORY = 10_000  # events a thread stream can replay with Last-Event-ID
 # How long an ended run is remembered: a join that read the run as in flight just before
 # it ended (its end announced meanwhile) must still find it ended.
 ENDED_MEMORY_SECONDS = 60.0
+# A join coming this soon after a run's first event sees the run from its start (above).
+EARLY_JOIN_SECONDS = 5.0
+EARLY_JOIN_EVENTS = 1_000
+EARLY_JOIN_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,10 +109,38 @@ class Subscriber:
 class _RunChannel:
     thread_id: UUID
     resumable: bool
+    # every event when resumable; else only those held for early joins
     events: list[Event] = field(default_factory=list)
     subscribers: set[Subscriber] = field(default_factory=set)
     next_id: int = 1
     closed_at: float | None = None
+    first_at: float | None = None  # when its first event came
+    holding: bool = True  # its events are replayed to a join without Last-Event-ID
+    held_count: int = 0
+    held_bytes: int = 0
+
+    def keep(self, item: Event, now: float) -> None:
+        """Keep a new event: every one when resumable, else while held for early joins."""
+        if self.first_at is None:
+            self.first_at = now
+            # streamed from its start (by the request that created it): no join came late
+            self.holding = not self.subscribers
+        if self.holding:
+            self.held_count += 1
+            self.held_bytes += len(item.data)
+        if self.still_holding(now) or self.resumable:
+            self.events.append(item)
+
+    def still_holding(self, now: float) -> bool:
+        """Whether early joins still get the run's events; once no, for good (the events
+        of a run that is not resumable go then)."""
+        if self.holding and self.first_at is not None:
+            late = now - self.first_at > EARLY_JOIN_SECONDS
+            if late or self.held_count > EARLY_JOIN_EVENTS or self.held_bytes > EARLY_JOIN_BYTES:
+                self.holding = False
+                if not self.resumable:
+                    self.events = []
+        return self.holding
 
 
 @dataclass
@@ -117,6 +157,8 @@ class LocalBroker:
         self._runs: dict[UUID, _RunChannel] = {}
         self._threads: dict[UUID, _ThreadChannel] = {}
         self._ended: dict[UUID, float] = {}  # run id -> when it ended (insertion ordered)
+        # ended runs, not resumable, whose channels stay for early joins (insertion ordered)
+        self._held: dict[UUID, float] = {}
         self._retention = retention_seconds
         self._shutdown_error: Callable[[UUID | None], Any] | None = None  # set by end_all
 
@@ -132,7 +174,9 @@ class LocalBroker:
 
     def wants(self, run_id: UUID, thread_id: UUID) -> bool:
         channel = self._runs.get(run_id)
-        if channel is not None and (channel.resumable or channel.subscribers):
+        if channel is not None and (
+            channel.resumable or channel.subscribers or channel.still_holding(time.monotonic())
+        ):
             return True
         thread = self._threads.get(thread_id)
         return thread is not None and bool(thread.subscribers)
@@ -144,8 +188,7 @@ class LocalBroker:
         encoded = dumps(data)
         item = Event(channel.next_id, event, encoded)
         channel.next_id += 1
-        if channel.resumable:
-            channel.events.append(item)
+        channel.keep(item, time.monotonic())
         for subscriber in channel.subscribers:
             subscriber.offer(item)
         self._to_thread(thread_id, event, encoded)
@@ -188,10 +231,27 @@ class LocalBroker:
             for subscriber in channel.subscribers:
                 subscriber.offer(END)
             channel.subscribers.clear()
-            if not channel.resumable:
+            if channel.resumable:
+                pass  # kept for Last-Event-ID replays (``sweep``)
+            elif channel.events and channel.still_holding(now):
+                self._held[run_id] = now  # kept for early joins a little longer
+            else:
                 del self._runs[run_id]
+        self._forget_held(now)
         done = {"status": "run_done", "run_id": str(run_id)}
         self._to_thread(thread_id, "metadata", dumps(done))
+
+    def _forget_held(self, now: float) -> None:
+        """Drop the channels of ended runs kept for early joins once their window passed
+        (it began before they ended)."""
+        while self._held:
+            run_id = next(iter(self._held))
+            if now - self._held[run_id] <= EARLY_JOIN_SECONDS:
+                break
+            del self._held[run_id]
+            channel = self._runs.get(run_id)
+            if channel is not None and not channel.resumable:
+                del self._runs[run_id]
 
     def _to_thread(self, thread_id: UUID, event: str, encoded: bytes) -> None:
         thread = self._threads.get(thread_id)
@@ -209,8 +269,10 @@ class LocalBroker:
         self, run_id: UUID, *, last_event_id: str | None, modes: Iterable[str] | None
     ) -> Subscriber | None:
         """Live events of the run kept by ``run_filter(modes)``, after replaying those
-        following ``last_event_id`` (``-1``: all). None when the run has no open or retained
-        channel here."""
+        following ``last_event_id`` (``-1``: all) when the run is resumable. Without
+        ``last_event_id``, a join in the run's first ``EARLY_JOIN_SECONDS`` gets the events
+        held so far first (see the module docstring). None when the run has no open or
+        retained channel here."""
         channel = self._runs.get(run_id)
         if channel is None:
             return None
@@ -219,7 +281,12 @@ class LocalBroker:
             error = dumps(self._shutdown_error(run_id))
             _end({subscriber}, Event(channel.next_id, "error", error))
             return subscriber
-        _replay(subscriber, channel.events, last_event_id)
+        if last_event_id is not None:
+            if channel.resumable:
+                _replay(subscriber, channel.events, last_event_id)
+        elif channel.still_holding(time.monotonic()):
+            for item in channel.events:
+                subscriber.offer(item)
         if channel.closed_at is not None:
             subscriber.offer(END)
         else:
@@ -257,11 +324,15 @@ class LocalBroker:
                 del self._threads[thread.thread_id]  # nothing to keep (or an unknown thread)
 
     def sweep(self) -> None:
-        """Forget finished runs' events and idle thread histories past the retention."""
+        """Forget finished runs' events and idle thread histories past the retention, and
+        events held for early joins past their window."""
         now = time.monotonic()
+        self._forget_held(now)
         for run_id, channel in list(self._runs.items()):
             if channel.closed_at is not None and now - channel.closed_at > self._retention:
                 del self._runs[run_id]
+            else:
+                channel.still_holding(now)
         for thread_id, thread in list(self._threads.items()):
             if thread.idle_since is not None and now - thread.idle_since > self._retention:
                 del self._threads[thread_id]

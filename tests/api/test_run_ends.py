@@ -167,6 +167,13 @@ async def _busy_run(http: httpx.AsyncClient) -> tuple[str, str]:
     thread_id = await _new_thread(http)
     run_id = await _create(http, thread_id, SLOW)
     await _reaches(http, thread_id, run_id, "running")
+
+    async def in_its_node() -> bool:
+        # a cancel before the first checkpoint leaves nothing pending: the thread is idle
+        state = (await http.get(f"/threads/{thread_id}/state")).json()
+        return bool(state.get("next"))
+
+    await eventually(in_its_node, within=10)
     return thread_id, run_id
 
 

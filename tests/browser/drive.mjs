@@ -1,0 +1,245 @@
+// Build the page (app/) with esbuild, serve it on a local port and drive it in headless
+// Chromium against a live graphport server: send a message, watch the reply stream in, answer
+// the interrupt as agent-chat-ui does, reload and see the thread's history.
+// Usage: node drive.mjs <api-url> <out-dir> <chromium-path>
+// Prints "SUMMARY <json>" (requests, console messages); any failed check exits non-zero.
+import assert from "node:assert/strict";
+import { copyFile, readFile } from "node:fs/promises";
+import { createServer } from "node:http";
+import { extname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+import { chromium } from "playwright-core";
+
+const [apiUrl, outDir, executablePath] = process.argv.slice(2);
+const here = fileURLToPath(new URL(".", import.meta.url));
+const FLAGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+const TYPES = { ".html": "text/html", ".js": "text/javascript", ".map": "application/json" };
+const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
+
+async function bundle() {
+  await build({
+    entryPoints: [join(here, "app", "main.jsx")],
+    bundle: true,
+    outdir: outDir,
+    format: "esm",
+    jsx: "automatic",
+    minify: true,
+    sourcemap: true,
+    target: "es2022",
+    define: { "process.env.NODE_ENV": '"production"' },
+    logLevel: "warning",
+  });
+  await copyFile(join(here, "app", "index.html"), join(outDir, "index.html"));
+}
+
+function serve() {
+  const server = createServer(async (request, response) => {
+    const path = new URL(request.url, "http://x").pathname;
+    const file = path === "/" ? "index.html" : path.slice(1);
+    try {
+      const body = await readFile(join(outDir, file));
+      response.writeHead(200, { "content-type": TYPES[extname(file)] ?? "text/plain" });
+      response.end(body);
+    } catch {
+      response.writeHead(404).end();
+    }
+  });
+  return new Promise((resolve) => {
+    server.listen(0, "127.0.0.1", () => resolve(server));
+  });
+}
+
+// Chromium reports a fetch of a `Cache-Control: no-store` stream that the page read to its
+// end as failed (net::ERR_ABORTED; microsoft/playwright#42742), as it does a real abort. So the
+// page notes how each event stream it read ended: only one it read to the end is not a failure.
+function observeStreams() {
+  const fetched = window.fetch.bind(window);
+  window.__streams = [];
+  window.fetch = async (input, init) => {
+    const response = await fetched(input, init);
+    const type = response.headers.get("content-type") ?? "";
+    if (!type.startsWith("text/event-stream") || response.body == null) return response;
+    const seen = { url: response.url, method: init?.method ?? "GET", end: "reading" };
+    window.__streams.push(seen);
+    const { readable, writable } = new TransformStream();
+    response.body.pipeTo(writable).then(
+      () => (seen.end = "eof"),
+      (error) => (seen.end = `error: ${error}`),
+    );
+    Object.defineProperty(response, "body", { value: readable });
+    return response;
+  };
+}
+
+/** Every request the page makes, with how it ended; every console message and page error. */
+function record(page) {
+  const log = { requests: [], console: [], pageErrors: [] };
+  const entries = new Map();
+  page.on("request", (request) => {
+    const url = new URL(request.url());
+    const path = url.pathname.replace(UUID, "{id}");
+    const entry = { method: request.method(), origin: url.origin, path, url: url.href };
+    entries.set(request, entry);
+    log.requests.push(entry);
+  });
+  page.on("response", (response) => {
+    entries.get(response.request()).status = response.status();
+  });
+  page.on("requestfinished", (request) => {
+    entries.get(request).end = "finished";
+  });
+  page.on("requestfailed", (request) => {
+    entries.get(request).end = request.failure()?.errorText ?? "failed";
+  });
+  page.on("console", (message) => log.console.push({ type: message.type(), text: message.text() }));
+  page.on("pageerror", (error) => log.pageErrors.push(String(error)));
+  return log;
+}
+
+/** The failed requests, less event streams reported aborted that the page read to the end. */
+function failures(requests, streams) {
+  const readToEnd = streams.filter((s) => s.end === "eof");
+  const failed = [];
+  for (const request of requests) {
+    const at = readToEnd.findIndex((s) => s.url === request.url && s.method === request.method);
+    if (request.end === "net::ERR_ABORTED" && request.status === 200 && at !== -1) {
+      readToEnd.splice(at, 1);
+      request.end = "read to the end (reported net::ERR_ABORTED)";
+    }
+    const ended = request.end === "finished" || request.end?.startsWith("read to the end");
+    if (!ended || !(request.status < 400)) failed.push(request);
+  }
+  return failed;
+}
+
+async function shownMessages(page) {
+  return page.$$eval("#messages li", (items) =>
+    items.map((item) => [item.dataset.type, item.textContent]),
+  );
+}
+
+async function settled(page, count) {
+  await page.waitForFunction(
+    (n) =>
+      document.querySelectorAll("#messages li").length === n &&
+      document.querySelector("#status")?.textContent === "idle",
+    count,
+    { timeout: 20000 },
+  );
+}
+
+async function streamsOf(page) {
+  return page.evaluate(() => window.__streams.map((s) => ({ ...s })));
+}
+
+async function scenario(page, pageUrl, streams) {
+  await page.goto(pageUrl);
+  await page.waitForSelector("#draft");
+  await page.fill("#draft", "hello browser");
+  await page.click("#send");
+  // the reply streams in, then the graph asks for approval
+  await page.waitForSelector("#interrupt", { timeout: 20000 });
+  await settled(page, 2);
+  const reply = "You said: hello browser. Shall I send it?";
+  assert.deepEqual(await shownMessages(page), [
+    ["human", "hello browser"],
+    ["ai", reply],
+  ]);
+  assert.equal(await page.textContent("#interrupt p"), "Send the reply?");
+  const grown = await page.evaluate(() => window.__aiContents);
+  assert.equal(grown.at(-1), reply);
+  const partial = grown.filter((shown) => shown !== reply && reply.startsWith(shown));
+  assert.ok(partial.length >= 2, `the reply grew as it streamed: ${JSON.stringify(grown)}`);
+  const threadId = new URL(page.url()).searchParams.get("threadId");
+  assert.match(threadId ?? "", UUID);
+
+  // agent-chat-ui's answer: submit({}, { command: { resume: [HumanResponse] } })
+  await page.click("#respond");
+  await page.waitForSelector("#interrupt", { state: "detached", timeout: 20000 });
+  await settled(page, 3);
+  const finished = [
+    ["human", "hello browser"],
+    ["ai", reply],
+    ["ai", "Sent (response: ship it)"],
+  ];
+  assert.deepEqual(await shownMessages(page), finished);
+  await page.waitForLoadState("networkidle");
+
+  streams.push(...(await streamsOf(page)));
+  // a reload reads the thread's history from the URL's thread id
+  await page.reload();
+  await settled(page, 3);
+  assert.deepEqual(await shownMessages(page), finished);
+  assert.equal(await page.$("#interrupt"), null);
+  assert.equal(await page.$("#error"), null);
+  assert.equal(new URL(page.url()).searchParams.get("threadId"), threadId);
+  await page.waitForLoadState("networkidle");
+  streams.push(...(await streamsOf(page)));
+  return threadId;
+}
+
+async function checkServerSide(threadId) {
+  const thread = await (await fetch(`${apiUrl}/threads/${threadId}`)).json();
+  assert.equal(thread.status, "idle");
+  const state = await (await fetch(`${apiUrl}/threads/${threadId}/state`)).json();
+  assert.deepEqual(state.next, []);
+  assert.deepEqual(
+    state.values.messages.map((m) => m.type),
+    ["human", "ai", "ai"],
+  );
+}
+
+const timings = {};
+const timed = async (name, action) => {
+  const started = Date.now();
+  const result = await action();
+  timings[name] = Date.now() - started;
+  return result;
+};
+await timed("bundleMs", bundle);
+const server = await serve();
+const pageOrigin = `http://127.0.0.1:${server.address().port}`;
+const browser = await timed("launchMs", () =>
+  chromium.launch({ executablePath, headless: true, args: FLAGS }),
+);
+const streams = [];
+const page = await browser.newPage();
+await page.addInitScript(observeStreams);
+const log = record(page);
+const report = () => {
+  const requests = log.requests.map(({ url, ...kept }) => kept);
+  const summary = { pageOrigin, apiUrl, timings, ...log, requests, streams: streams.length };
+  console.log(`SUMMARY ${JSON.stringify(summary)}`);
+};
+try {
+  const pageUrl = `${pageOrigin}/?api=${encodeURIComponent(apiUrl)}`;
+  const threadId = await timed("scenarioMs", () => scenario(page, pageUrl, streams));
+  await checkServerSide(threadId);
+} catch (error) {
+  report(); // what the page did up to the failure
+  throw error;
+} finally {
+  await timed("closeMs", () => browser.close());
+  server.close();
+}
+const failed = failures(log.requests, streams);
+report();
+assert.deepEqual(failed, [], "failed requests");
+assert.ok(streams.length >= 2 && streams.every((s) => s.end === "eof"), JSON.stringify(streams));
+assert.deepEqual(log.pageErrors, [], "page errors");
+assert.deepEqual(
+  log.console.filter((m) => m.type === "error" || m.type === "warning"),
+  [],
+  "console errors and warnings",
+);
+console.log("ok: browser scenario passed");
+process.exit(0); // not waiting for idle keep-alive sockets to time out

@@ -11,6 +11,8 @@ from typing import Any
 
 import yaml
 
+from graphport.settings import Settings
+
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
@@ -89,6 +91,25 @@ def compose() -> dict[str, Any]:
     loaded = yaml.safe_load(COMPOSE_FILE.read_text())
     assert isinstance(loaded, dict)
     return loaded
+
+
+def environment(service: dict[str, Any]) -> dict[str, str]:
+    """A service's ``environment``, in either of its forms (mapping or ``KEY=value`` list)."""
+    env = service.get("environment") or {}
+    if isinstance(env, list):
+        env = dict(item.partition("=")[::2] for item in env)
+    return {str(key): str(value) for key, value in env.items()}
+
+
+def settings_env() -> set[str]:
+    """Every environment variable graphport's settings read."""
+    return {field.alias for field in Settings.model_fields.values() if field.alias}
+
+
+def api_service() -> dict[str, Any]:
+    service = compose()["services"]["api"]
+    assert isinstance(service, dict)
+    return service
 
 
 def cli_parser() -> argparse.ArgumentParser:

@@ -66,7 +66,11 @@ def test_databases_are_healthy_before_the_api_starts() -> None:
     services = compose()["services"]
     assert set(services) == {"postgres", "redis", "api"}
     assert services["postgres"]["image"].startswith("pgvector/pgvector:pg")
-    assert "pg_isready" in " ".join(services["postgres"]["healthcheck"]["test"])
+    postgres = environment(services["postgres"])
+    assert services["postgres"]["healthcheck"]["test"] == [
+        "CMD-SHELL",
+        f"pg_isready -U {postgres['POSTGRES_USER']} -d {postgres['POSTGRES_DB']}",
+    ]
     assert services["redis"]["image"].startswith("redis:")
     assert services["redis"]["healthcheck"]["test"] == ["CMD", "redis-cli", "ping"]
     assert api_service()["depends_on"] == {

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from starlette.authentication import AuthCredentials
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -19,11 +22,20 @@ PUBLIC_PREFIXES = ("/docs/static/",)  # the docs pages' scripts, styles and icon
 _STUDIO_SCHEME = b"langsmith"
 
 
-class AuthenticationMiddleware:
-    """Puts an ``Actor`` in the scope; answers 401/403/500 itself when authentication fails."""
+def is_public(scope: Scope) -> bool:
+    """The requests anyone may make: health, server info, metrics and the API docs."""
+    path: str = scope["path"]
+    return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
 
-    def __init__(self, app: ASGIApp) -> None:
+
+class AuthenticationMiddleware:
+    """Puts an ``Actor`` in the scope (and its user as ``request.user``, its permissions as
+    ``request.auth``, for custom routes); answers 401/403/500 itself when authentication
+    fails. ``public``: whether a request needs no credentials (default ``is_public``)."""
+
+    def __init__(self, app: ASGIApp, public: Callable[[Scope], bool] = is_public) -> None:
         self.app = app
+        self._public = public
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] == "OPTIONS":
@@ -31,8 +43,7 @@ class AuthenticationMiddleware:
             return
         # built in the lifespan, after this middleware: read it per request
         setup: AuthSetup | None = scope["app"].state.context.auth
-        path = scope["path"]
-        if setup is None or path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
+        if setup is None or self._public(scope):
             await self.app(scope, receive, send)
             return
         try:
@@ -44,6 +55,7 @@ class AuthenticationMiddleware:
             await response(scope, receive, send)
             return
         scope[ACTOR_KEY] = actor
+        scope["user"], scope["auth"] = actor.user, AuthCredentials(actor.permissions)
         await self.app(scope, receive, send)
 
 

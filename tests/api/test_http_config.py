@@ -19,7 +19,11 @@ import pytest
 from langgraph_sdk import get_client
 from starlette.routing import Match
 
+from graphport.api.custom_app import load_custom_app
 from graphport.app import create_app
+from graphport.config import load_config
+from graphport.errors import ConfigError
+from graphport.services.configurable_headers import HeaderSelection
 from graphport.settings import Settings
 from tests.api.auth_helpers import bearer
 from tests.server import FIXTURES, ServerProcess, create_database, drop_database, free_port
@@ -385,12 +389,7 @@ def test_each_flag_removes_its_routes_and_openapi_entries(tmp_path: Path, flag: 
     ("http", "message"),
     [
         ({"bogus": True}, ["http: unknown key(s) bogus; known keys: app, cors,"]),
-        ({"cors": {"allow_origin": ["*"]}}, ["http.cors.allow_origin: unknown key"]),
-        ({"mount_prefix": "/api"}, ["http: mount_prefix is not supported by graphport"]),
-        ({"logging_headers": {"includes": ["a"]}}, ["logging_headers: includes is not supported"]),
-        ({"middleware_order": "random"}, ["http.middleware_order: Input should be 'auth_first'"]),
         ({"app": "./missing.py:app"}, ["http.app: file ", "missing.py not found"]),
-        ({"app": "json:dumps"}, ["http.app: json:dumps is a function, not a Starlette"]),
     ],
 )
 def test_bad_http_keys_stop_startup_with_a_clear_message(
@@ -409,3 +408,44 @@ def test_bad_http_keys_stop_startup_with_a_clear_message(
     assert result.returncode == 2, result.stderr
     for part in message:
         assert part in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("http", "message"),
+    [
+        ({"cors": {"allow_origin": ["*"]}}, "http.cors.allow_origin: unknown key"),
+        ({"cors": {"allow_origin_regex": "("}}, "http.cors.allow_origin_regex: not a valid"),
+        ({"mount_prefix": "/api"}, "http: mount_prefix is not supported by graphport"),
+        ({"logging_headers": {"includes": ["a"]}}, "logging_headers: includes is not supported"),
+        ({"configurable_headers": {"only": ["a"]}}, "configurable_headers.only: unknown key"),
+        ({"middleware_order": "random"}, "http.middleware_order: Input should be 'auth_first'"),
+        ({"app": "webapp"}, "http.app: 'webapp' must look like './file.py:app'"),
+        ({"app": "json:dumps"}, "http.app: json:dumps is a function, not a Starlette"),
+    ],
+)
+def test_keys_graphport_cannot_honour_are_refused(
+    tmp_path: Path, http: dict[str, Any], message: str
+) -> None:
+    """What ``graphport serve`` checks before it starts (as the test above shows)."""
+    config = tmp_path / "langgraph.json"
+    config.write_text(json.dumps({"graphs": {}, "http": http}))
+    with pytest.raises(ConfigError) as raised:
+        load_custom_app(load_config(config))
+    assert message in str(raised.value)
+
+
+def test_accepted_spellings_and_no_op_flags(tmp_path: Path) -> None:
+    config = tmp_path / "langgraph.json"
+    http = {
+        "configurable_headers": {"include": ["X-Team"], "exclude": ["x-b"]},
+        "logging_headers": {"excludes": ["authorization"]},
+        "middleware_order": None,
+        **dict.fromkeys(("disable_mcp", "disable_a2a", "disable_ui"), True),
+    }
+    config.write_text(json.dumps({"graphs": {}, "http": http}))
+    loaded = load_config(config).http
+    assert loaded.configurable_headers is not None
+    assert loaded.configurable_headers.includes == ["X-Team"]
+    assert loaded.middleware_order == "middleware_first"
+    selection = HeaderSelection(loaded.configurable_headers)
+    assert selection.select({"x-team": "a", "x-b": "b", "X-TEAM-2": "c"}) == {"x-team": "a"}

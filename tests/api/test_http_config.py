@@ -18,6 +18,8 @@ import httpx
 import pytest
 from langgraph_sdk import get_client
 from starlette.routing import Match
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
 
 from graphport.api.custom_app import load_custom_app
 from graphport.app import create_app
@@ -221,6 +223,19 @@ async def test_configurable_headers_reach_graph_factories(custom: httpx.AsyncCli
     assert "node_plain" in {n["id"] for n in plain["nodes"]}
     assert "node_hdr" in {n["id"] for n in labelled["nodes"]}
 
+    thread_id = (await custom.post("/threads", json={})).json()["thread_id"]
+    body = {"assistant_id": "factory", "input": {"answer": ""}}
+    ran = await custom.post(f"/threads/{thread_id}/runs/wait", json=body, headers={"label": "a"})
+    assert ran.json() == {"answer": "a"}
+    # a state write as node_b: the graph built for it has that node only with the header
+    update = {"values": {"answer": "b"}, "as_node": "node_b"}
+    refused = await custom.post(f"/threads/{thread_id}/state", json=update)
+    assert refused.status_code == 422 and "node_b" in refused.json()["detail"], refused.text
+    written = await custom.post(f"/threads/{thread_id}/state", json=update, headers={"label": "b"})
+    assert written.status_code == 200, written.text
+    state = await custom.get(f"/threads/{thread_id}/state", headers={"label": "b"})
+    assert state.json()["values"] == {"answer": "b"}
+
 
 async def test_without_the_setting_only_tracing_headers_reach_the_graph(
     http: httpx.AsyncClient,
@@ -325,6 +340,20 @@ async def test_custom_routes_skip_auth_unless_asked(open_routes: httpx.AsyncClie
     # "middleware_first" (the default): the custom middleware runs before authentication
     assert signed_in.headers["x-custom-middleware"] == "nobody"
     assert api.headers["x-custom-middleware"] == "nobody"
+
+
+async def test_custom_websockets_open_unless_authentication_is_asked(
+    open_routes_server: ServerProcess, protected_routes_server: ServerProcess
+) -> None:
+    ws_url = open_routes_server.url.replace("http://", "ws://")
+    async with connect(f"{ws_url}/custom/ws") as websocket:
+        assert await websocket.recv() == "hello None"
+    # graphport authenticates HTTP requests only: such a WebSocket is refused
+    ws_url = protected_routes_server.url.replace("http://", "ws://")
+    with pytest.raises(InvalidStatus) as refused:
+        async with connect(f"{ws_url}/custom/ws", additional_headers=bearer("alice")):
+            pass
+    assert refused.value.response.status_code == 403
 
 
 async def test_custom_routes_authenticated_when_asked(protected: httpx.AsyncClient) -> None:

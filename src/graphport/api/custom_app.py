@@ -4,7 +4,8 @@
   graphport's route wins (the custom app cannot change the API the SDKs speak). A route
   group turned off with ``http.disable_*`` leaves its paths to the custom app.
 - Its routes are not authenticated unless ``http.enable_custom_route_auth`` is true; then
-  they see the caller as ``request.user`` / ``request.auth``, as on the official server.
+  they see the caller as ``request.user`` / ``request.auth``, as on the official server
+  (its WebSocket routes are then refused: graphport authenticates HTTP requests only).
 - Its middleware runs on every request, graphport's routes included, as on the official
   server: outside authentication and CORS by default (``middleware_order:
   "middleware_first"``), just inside authentication with ``"auth_first"``.

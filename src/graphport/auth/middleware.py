@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from starlette.authentication import AuthCredentials
@@ -13,6 +14,8 @@ from graphport.auth.authenticate import header
 from graphport.auth.loader import AuthSetup
 from graphport.auth.users import studio_user, user_json
 from graphport.errors import GraphportError
+
+logger = logging.getLogger(__name__)
 
 ACTOR_KEY = "graphport.actor"
 PUBLIC_PATHS = frozenset(
@@ -38,6 +41,9 @@ class AuthenticationMiddleware:
         self._public = public
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await self._websocket(scope, receive, send)
+            return
         if scope["type"] != "http" or scope["method"] == "OPTIONS":
             await self.app(scope, receive, send)
             return
@@ -57,6 +63,15 @@ class AuthenticationMiddleware:
         scope[ACTOR_KEY] = actor
         scope["user"], scope["auth"] = actor.user, AuthCredentials(actor.permissions)
         await self.app(scope, receive, send)
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Only a custom app (``http.app``) serves WebSockets, and authentication reads
+        HTTP requests: one that needs credentials is refused (closed before it opens)."""
+        if scope["app"].state.context.auth is None or self._public(scope):
+            await self.app(scope, receive, send)
+            return
+        logger.warning("refused a WebSocket to %s: it needs authentication", scope["path"])
+        await send({"type": "websocket.close", "code": 1008})
 
 
 async def _actor(setup: AuthSetup, scope: Scope, receive: Receive) -> tuple[Actor, Receive]:

@@ -309,9 +309,7 @@ class AssistantService:
             raise NotFound(
                 f"Graph {graph_id!r} of assistant {assistant['assistant_id']} is not loaded"
             )
-        config = actor.for_graph(dict(assistant["config"]))
-        if picked := self._headers.select(headers):
-            config["configurable"] = {**config["configurable"], **picked}
+        config = self._headers.apply(actor.for_graph(dict(assistant["config"])), headers)
         return self._registry.graph(graph_id, cast(RunnableConfig, config))
 
     def _require_graph(self, graph_id: str) -> None:

@@ -57,6 +57,13 @@ class HeaderSelection:
                 picked[name] = value
         return picked
 
+    def apply(self, config: dict[str, Any], headers: Headers | None) -> dict[str, Any]:
+        """``config`` with the picked headers over its ``configurable`` keys."""
+        picked = self.select(headers)
+        if not picked:
+            return config
+        return {**config, "configurable": {**(config.get("configurable") or {}), **picked}}
+
     def _wanted(self, name: str) -> bool:
         decided = self._decided.get(name)
         if decided is None:

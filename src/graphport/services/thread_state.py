@@ -221,9 +221,7 @@ class ThreadStateService:
                 assistant_config = await self._assistant_config(conn, thread, graph_id)
         else:
             assistant_config = await self._assistant_config(conn, thread, graph_id)
-        config = actor.for_graph(dict(assistant_config))
-        if picked := self._headers.select(headers):
-            config["configurable"] = {**config["configurable"], **picked}
+        config = self._headers.apply(actor.for_graph(dict(assistant_config)), headers)
         async with self._registry.graph(
             graph_id,
             cast(RunnableConfig, config),

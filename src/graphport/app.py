@@ -9,9 +9,8 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 
-from graphport.api import assistants, crons, runs, store, streams, system, threads
+from graphport.api.custom_app import CustomApp, load_custom_app
 from graphport.api.docs import install_docs
 from graphport.api.middleware import (
     BodyLimitMiddleware,
@@ -20,8 +19,9 @@ from graphport.api.middleware import (
     ServerErrorGuard,
 )
 from graphport.api.openapi import install_openapi
+from graphport.api.routing import add_cors, include_routes
 from graphport.auth.loader import load_auth
-from graphport.auth.middleware import AuthenticationMiddleware
+from graphport.auth.middleware import AuthenticationMiddleware, is_public
 from graphport.config import LanggraphConfig, ThreadTTLConfig, load_config
 from graphport.context import AppContext
 from graphport.db.checkpointer import Checkpointer
@@ -40,6 +40,7 @@ from graphport.graphs.registry import GraphRegistry
 from graphport.scheduling.crons import CronScheduler
 from graphport.scheduling.periodic import PeriodicTask
 from graphport.services.assistants import AssistantService
+from graphport.services.configurable_headers import HeaderSelection
 from graphport.services.crons import CronService
 from graphport.services.metrics import MetricsService, Timings
 from graphport.services.run_checks import RunChecks
@@ -53,12 +54,11 @@ from graphport.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-EXPOSED_HEADERS = ["Location", "Content-Location", "X-Pagination-Total", "X-Pagination-Next"]
 
-
-async def build_context(settings: Settings, stack: AsyncExitStack, timings: Timings) -> AppContext:
+async def build_context(
+    settings: Settings, config: LanggraphConfig, stack: AsyncExitStack, timings: Timings
+) -> AppContext:
     """Build resources in order; ``stack`` tears them down in reverse."""
-    config = load_config(settings.config_path)
     registry = GraphRegistry.from_config(config)
     auth = load_auth(config, dev_mode=settings.dev_mode)
     uri = settings.database_uri
@@ -88,10 +88,11 @@ async def build_context(settings: Settings, stack: AsyncExitStack, timings: Timi
     store_sweeper.start()
     stack.push_async_callback(store_sweeper.stop)
 
-    assistant_service = AssistantService(db, registry)
+    headers = HeaderSelection(config.http.configurable_headers)
+    assistant_service = AssistantService(db, registry, headers)
     await assistant_service.ensure_system_assistants()
     broker = LocalBroker(retention_seconds=settings.stream_retention_secs)
-    thread_state = ThreadStateService(db, registry, checkpointer.saver, broker)
+    thread_state = ThreadStateService(db, registry, checkpointer.saver, broker, headers)
     broker_sweeper = PeriodicTask("stream-retention-sweeper", 30, _as_async(broker.sweep))
     broker_sweeper.start()
     stack.push_async_callback(broker_sweeper.stop)
@@ -143,9 +144,12 @@ async def _start_run_engine(
 ) -> tuple[RunService, Executor, ShutdownDrain]:
     origin = secrets.token_hex(8)
     policy = WebhookPolicy.from_config(config.webhooks)
-    webhooks = WebhookSender(policy)
-    await webhooks.start()
-    stack.push_async_callback(webhooks.stop)
+    finished: list[Callable[[dict[str, Any], Any, float], None]] = [timings.run_finished]
+    if not config.http.disable_webhooks:  # else a run's webhook is checked, never called
+        webhooks = WebhookSender(policy)
+        await webhooks.start()
+        stack.push_async_callback(webhooks.stop)
+        finished.insert(0, webhooks.on_finished)
     completions = Completions()
     deps = WorkerDeps(
         db=db,
@@ -160,7 +164,7 @@ async def _start_run_engine(
         completions,
         slots=settings.n_jobs_per_worker,
         max_attempts=settings.bg_job_max_retries + 1,
-        on_finished=(webhooks.on_finished, timings.run_finished),
+        on_finished=tuple(finished),
     )
     await executor.start(listen_uri=uri)
     stack.push_async_callback(executor.stop, 0)  # after the drain, which had the grace period
@@ -169,7 +173,10 @@ async def _start_run_engine(
     )
     stack.push_async_callback(drain.finish)
     checks = RunChecks(db, registry, policy, checkpointer.saver)
-    runs = RunService(db, registry, executor, completions, checks, broker, origin=origin)
+    headers = HeaderSelection(config.http.configurable_headers)
+    runs = RunService(
+        db, registry, executor, completions, checks, broker, origin=origin, headers=headers
+    )
     return runs, executor, drain
 
 
@@ -190,16 +197,22 @@ def _as_async(job: Callable[[], None]) -> Callable[[], Awaitable[None]]:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """An app that builds its resources when it starts, not when it is created."""
     resolved = settings or Settings()
+    config = load_config(resolved.config_path)  # the routes depend on its ``http``
+    user_app = load_custom_app(config)
+    custom = CustomApp(user_app, config.http) if user_app is not None else None
     timings = Timings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         async with AsyncExitStack() as stack:
-            context = await build_context(resolved, stack, timings)
+            context = await build_context(resolved, config, stack, timings)
             app.state.context = context
-            logger.info("graphport ready: graphs %s", ", ".join(context.registry.ids()))
             # in the lifespan state, the server's SIGTERM handler starts the drain at once
-            yield {DRAIN_STATE_KEY: context.drain}
+            state: dict[str, Any] = {DRAIN_STATE_KEY: context.drain}
+            if custom is not None:
+                state.update(await stack.enter_async_context(custom.lifespan()))
+            logger.info("graphport ready: graphs %s", ", ".join(context.registry.ids()))
+            yield state
 
     app = FastAPI(
         title="graphport",
@@ -207,30 +220,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,  # install_docs serves them, without a CDN
         redoc_url=None,
+        openapi_url=None if config.http.disable_meta else "/openapi.json",
     )
     install_error_handlers(app)
-    install_openapi(app)
-    install_docs(app)
-    app.include_router(system.router)
-    app.include_router(assistants.router)
-    app.include_router(threads.router)
-    app.include_router(runs.router)
-    app.include_router(runs.stateless)
-    app.include_router(streams.router)
-    app.include_router(streams.stateless)
-    app.include_router(store.router)
-    app.include_router(crons.router)
+    if not config.http.disable_meta:
+        install_openapi(app, config.http, custom)
+        install_docs(app)
+    include_routes(app, config.http)
+    if custom is not None:
+        custom.mount(app)
     app.add_middleware(PlainTextJsonMiddleware)
-    app.add_middleware(AuthenticationMiddleware)
+    if custom is not None:
+        custom.add_inner_middleware(app)
+    app.add_middleware(
+        AuthenticationMiddleware, public=custom.public(is_public) if custom else is_public
+    )
     app.add_middleware(BodyLimitMiddleware, max_bytes=resolved.max_body_bytes)
     app.add_middleware(ServerErrorGuard)  # inside CORS and timing: its 500s get both
     app.add_middleware(RequestTimingMiddleware, observe=_observer(timings))
-    app.add_middleware(
-        CORSMiddleware,
-        allow_origins=["*"],
-        allow_methods=["*"],
-        allow_headers=["*"],
-        expose_headers=EXPOSED_HEADERS,
-        allow_private_network=True,
-    )
+    add_cors(app, config.http.cors)
+    if custom is not None:
+        custom.add_outer_middleware(app)
     return app

@@ -100,6 +100,7 @@ def _exit_on_sigterm() -> None:
 
 
 def _validate_config() -> None:
+    from graphport.api.custom_app import load_custom_app
     from graphport.auth.loader import load_auth
     from graphport.config import load_config
     from graphport.graphs.registry import GraphRegistry
@@ -109,6 +110,7 @@ def _validate_config() -> None:
     config = load_config(settings.config_path)
     GraphRegistry.from_config(config)
     load_auth(config, dev_mode=settings.dev_mode)
+    load_custom_app(config)
 
 
 def _serve(args: argparse.Namespace) -> None:

@@ -9,6 +9,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from graphport.errors import ConfigError
+from graphport.http_config import HttpConfig
 
 
 class GraphSpec(BaseModel):
@@ -37,7 +38,7 @@ class CheckpointerConfig(BaseModel):
 
 
 class LanggraphConfig(BaseModel):
-    """Keys later features read (auth, store, checkpointer, http) are kept as given."""
+    """Keys later features read (auth, store) are kept as given; ``http`` is checked here."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -47,7 +48,7 @@ class LanggraphConfig(BaseModel):
     auth: dict[str, Any] | None = None
     store: dict[str, Any] | None = None
     checkpointer: CheckpointerConfig = Field(default_factory=CheckpointerConfig)
-    http: dict[str, Any] | None = None
+    http: HttpConfig = Field(default_factory=HttpConfig)
     webhooks: dict[str, Any] | None = None
     base_dir: Path = Field(default=Path("."), exclude=True)
 
@@ -58,9 +59,9 @@ class LanggraphConfig(BaseModel):
             return value
         return {k: {"path": v} if isinstance(v, str) else v for k, v in value.items()}
 
-    @field_validator("checkpointer", mode="before")
+    @field_validator("checkpointer", "http", mode="before")
     @classmethod
-    def _null_checkpointer(cls, value: Any) -> Any:
+    def _null_section(cls, value: Any) -> Any:
         return {} if value is None else value
 
     @field_validator("env", mode="before")
@@ -86,8 +87,14 @@ def load_config(path: Path) -> LanggraphConfig:
         config = LanggraphConfig.model_validate(raw)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+            f"{'.'.join(str(p) for p in e['loc'])}: {_message(e)}" for e in exc.errors()
         )
         raise ConfigError(f"{path}: {problems}") from None
     config.base_dir = path.parent
     return config
+
+
+def _message(error: Any) -> str:
+    if error["type"] == "extra_forbidden":
+        return "unknown key"
+    return str(error["msg"]).removeprefix("Value error, ")

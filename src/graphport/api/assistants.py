@@ -7,7 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Body, Query, Response
 
-from graphport.api.deps import Assistants, CurrentActor
+from graphport.api.deps import Assistants, CurrentActor, RequestHeaders
 from graphport.api.parsing import StrictRoute
 from graphport.api.responses import (
     BODY,
@@ -109,18 +109,20 @@ async def get_assistant_graph(
     assistant_id: str,
     service: Assistants,
     actor: CurrentActor,
+    headers: RequestHeaders,
     xray: Annotated[str, Query()] = "false",
 ) -> Response:
     """Accepts a graph id too (its system assistant), as the official server does."""
     resolved = service.resolve_id(assistant_id)
-    return json_response(await service.graph(resolved, parse_xray(xray), actor=actor))
+    drawn = await service.graph(resolved, parse_xray(xray), actor=actor, headers=headers)
+    return json_response(drawn)
 
 
 @router.get("/{assistant_id}/schemas", response_model=GraphSchema, responses=errors(404, 422))
 async def get_assistant_schemas(
-    assistant_id: UUID, service: Assistants, actor: CurrentActor
+    assistant_id: UUID, service: Assistants, actor: CurrentActor, headers: RequestHeaders
 ) -> Response:
-    return json_response(await service.schemas(assistant_id, actor=actor))
+    return json_response(await service.schemas(assistant_id, actor=actor, headers=headers))
 
 
 @router.get("/{assistant_id}/subgraphs", response_model=Subgraphs, responses=errors(404, 422))
@@ -128,9 +130,11 @@ async def get_assistant_subgraphs(
     assistant_id: UUID,
     service: Assistants,
     actor: CurrentActor,
+    headers: RequestHeaders,
     recurse: Annotated[bool, Query()] = False,
 ) -> Response:
-    return json_response(await service.subgraphs(assistant_id, None, recurse, actor=actor))
+    found = await service.subgraphs(assistant_id, None, recurse, actor=actor, headers=headers)
+    return json_response(found)
 
 
 @router.get(
@@ -141,9 +145,11 @@ async def get_assistant_subgraphs_by_namespace(
     namespace: str,
     service: Assistants,
     actor: CurrentActor,
+    headers: RequestHeaders,
     recurse: Annotated[bool, Query()] = False,
 ) -> Response:
-    return json_response(await service.subgraphs(assistant_id, namespace, recurse, actor=actor))
+    found = await service.subgraphs(assistant_id, namespace, recurse, actor=actor, headers=headers)
+    return json_response(found)
 
 
 @router.post(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -34,6 +35,11 @@ def get_actor(request: Request) -> Actor:
     return ANONYMOUS
 
 
+def get_headers(request: Request) -> Mapping[str, str]:
+    """The request's headers, for the services that hand some to graphs (lower-case names)."""
+    return request.headers
+
+
 def get_assistant_service(request: Request) -> AssistantService:
     return get_context(request).assistants
 
@@ -63,6 +69,7 @@ def get_cron_service(request: Request) -> CronService:
 
 
 CurrentActor = Annotated[Actor, Depends(get_actor)]
+RequestHeaders = Annotated[Mapping[str, str], Depends(get_headers)]
 Context = Annotated[AppContext, Depends(get_context)]
 Assistants = Annotated[AssistantService, Depends(get_assistant_service)]
 Threads = Annotated[ThreadService, Depends(get_thread_service)]

@@ -15,8 +15,10 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic.json_schema import models_json_schema
 
+from graphport.api.custom_app import CustomApp
 from graphport.api.responses import STREAM_EVENT, errors
 from graphport.auth.middleware import PUBLIC_PATHS
+from graphport.http_config import HttpConfig
 from graphport.schemas.errors import ErrorResponse
 
 Document = dict[str, Any]
@@ -36,13 +38,13 @@ _AUTH_ERRORS = {
 _METHODS = frozenset({"get", "put", "post", "delete", "patch", "options", "head", "trace"})
 
 
-def install_openapi(app: FastAPI) -> None:
+def install_openapi(app: FastAPI, http: HttpConfig, custom: CustomApp | None = None) -> None:
     """Serve ``build_document`` at ``/openapi.json`` (and ``/docs``), built once started."""
 
     def document() -> Document:
         if app.openapi_schema is not None:
             return app.openapi_schema
-        built = build_document(app)
+        built = build_document(app, http, custom)
         if getattr(app.state, "context", None) is not None:  # started: auth is known
             app.openapi_schema = built
         return built
@@ -50,9 +52,12 @@ def install_openapi(app: FastAPI) -> None:
     app.openapi = document  # type: ignore[method-assign]
 
 
-def build_document(app: FastAPI) -> Document:
+def build_document(
+    app: FastAPI, http: HttpConfig | None = None, custom: CustomApp | None = None
+) -> Document:
     """The OpenAPI 3.1 document of ``app``'s routes, with the shared component schemas, and
-    the auth statuses when the started app has custom auth."""
+    the auth statuses when the started app has custom auth; the custom app's operations
+    added; without the ``webhook`` fields when ``http.disable_webhooks`` (as officially)."""
     schema = get_openapi(
         title=app.title, version=app.version, description=app.description, routes=app.routes
     )
@@ -60,9 +65,19 @@ def build_document(app: FastAPI) -> Document:
     components.update(_error_schemas())
     components["StreamEvent"] = STREAM_EVENT
     context = getattr(app.state, "context", None)
-    if context is not None and context.auth is not None:
+    authenticated = context is not None and context.auth is not None
+    if authenticated:
         add_auth_errors(schema)
+    if http is not None and http.disable_webhooks:
+        for component in components.values():
+            component.get("properties", {}).pop("webhook", None)
+    if custom is not None:
+        custom.add_operations(schema, add_auth_errors if authenticated else _unchanged)
     return schema
+
+
+def _unchanged(_: Document) -> None:
+    return None
 
 
 def add_auth_errors(schema: Document) -> None:

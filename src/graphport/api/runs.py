@@ -7,7 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, Response
 
-from graphport.api.deps import CurrentActor, Runs
+from graphport.api.deps import CurrentActor, RequestHeaders, Runs
 from graphport.api.parsing import StrictRoute
 from graphport.api.responses import (
     BODY,
@@ -79,9 +79,13 @@ async def list_runs(
     responses={**RUN_CREATED, **RUN_CREATE_ERRORS},
 )
 async def create_run(
-    thread_id: UUID, body: RunCreateStateful, service: Runs, actor: CurrentActor
+    thread_id: UUID,
+    body: RunCreateStateful,
+    service: Runs,
+    actor: CurrentActor,
+    headers: RequestHeaders,
 ) -> Response:
-    created = await service.create(thread_id, body, actor=actor)
+    created = await service.create(thread_id, body, actor=actor, headers=headers)
     headers = _run_headers(thread_id, created["run_id"])
     return json_response(
         run_json(created), headers={"Content-Location": headers["Content-Location"]}
@@ -94,10 +98,15 @@ async def create_run(
     responses={**RUN_WAITED, **RUN_CREATE_ERRORS, **errors(503)},
 )
 async def wait_run(
-    thread_id: UUID, body: RunCreateStateful, service: Runs, actor: CurrentActor, request: Request
+    thread_id: UUID,
+    body: RunCreateStateful,
+    service: Runs,
+    actor: CurrentActor,
+    request: Request,
+    headers: RequestHeaders,
 ) -> Response:
     created, output = await service.wait(
-        thread_id, body, actor=actor, departure=_departure(request)
+        thread_id, body, actor=actor, departure=_departure(request), headers=headers
     )
     return json_response(output, headers=_run_headers(thread_id, created["run_id"]))
 
@@ -180,9 +189,9 @@ async def cancel_runs(
 
 @stateless.post("", response_model=Run, responses={**RUN_CREATED, **STATELESS_RUN_ERRORS})
 async def create_stateless_run(
-    body: RunCreateStateless, service: Runs, actor: CurrentActor
+    body: RunCreateStateless, service: Runs, actor: CurrentActor, headers: RequestHeaders
 ) -> Response:
-    created = await service.create(None, body, actor=actor)
+    created = await service.create(None, body, actor=actor, headers=headers)
     headers = _run_headers(created["thread_id"], created["run_id"])
     return json_response(
         run_json(created), headers={"Content-Location": headers["Content-Location"]}
@@ -195,14 +204,21 @@ async def create_stateless_run(
     responses={**RUN_WAITED, **STATELESS_RUN_ERRORS, **errors(503)},
 )
 async def wait_stateless_run(
-    body: RunCreateStateless, service: Runs, actor: CurrentActor, request: Request
+    body: RunCreateStateless,
+    service: Runs,
+    actor: CurrentActor,
+    request: Request,
+    headers: RequestHeaders,
 ) -> Response:
-    created, output = await service.wait(None, body, actor=actor, departure=_departure(request))
+    created, output = await service.wait(
+        None, body, actor=actor, departure=_departure(request), headers=headers
+    )
     return json_response(output, headers=_run_headers(created["thread_id"], created["run_id"]))
 
 
 @stateless.post("/batch", response_model=list[Run], responses=STATELESS_RUN_ERRORS)
 async def create_run_batch(
-    bodies: list[RunCreateStateless], service: Runs, actor: CurrentActor
+    bodies: list[RunCreateStateless], service: Runs, actor: CurrentActor, headers: RequestHeaders
 ) -> Response:
-    return json_response([run_json(r) for r in await service.create_batch(bodies, actor=actor)])
+    created = await service.create_batch(bodies, actor=actor, headers=headers)
+    return json_response([run_json(r) for r in created])

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, Query
 
-from graphport.api.deps import CurrentActor, Streams
+from graphport.api.deps import CurrentActor, RequestHeaders, Streams
 from graphport.api.parsing import StrictRoute
 from graphport.api.responses import (
     EVENT_STREAM,
@@ -24,6 +24,7 @@ from graphport.services.streams import StreamHandle
 
 router = APIRouter(tags=["Thread Runs"], route_class=StrictRoute)
 stateless = APIRouter(prefix="/runs", tags=["Stateless Runs"], route_class=StrictRoute)
+threads = APIRouter(tags=["Thread Runs"], route_class=StrictRoute)  # a thread's, not a run's
 
 LastEventId = Annotated[str | None, Header(alias="Last-Event-ID")]
 Modes = Annotated[list[str] | None, Query()]
@@ -75,9 +76,13 @@ def _response(handle: StreamHandle) -> SSEResponse:
     responses={**EVENT_STREAM, **RUN_CREATE_ERRORS},
 )
 async def stream_run(
-    thread_id: UUID, body: RunCreateStateful, streams: Streams, actor: CurrentActor
+    thread_id: UUID,
+    body: RunCreateStateful,
+    streams: Streams,
+    actor: CurrentActor,
+    headers: RequestHeaders,
 ) -> SSEResponse:
-    return _response(await streams.stream_new_run(thread_id, body, actor=actor))
+    return _response(await streams.stream_new_run(thread_id, body, actor=actor, headers=headers))
 
 
 @stateless.post(
@@ -87,9 +92,9 @@ async def stream_run(
     responses={**EVENT_STREAM, **STATELESS_RUN_ERRORS},
 )
 async def stream_stateless_run(
-    body: RunCreateStateless, streams: Streams, actor: CurrentActor
+    body: RunCreateStateless, streams: Streams, actor: CurrentActor, headers: RequestHeaders
 ) -> SSEResponse:
-    return _response(await streams.stream_new_run(None, body, actor=actor))
+    return _response(await streams.stream_new_run(None, body, actor=actor, headers=headers))
 
 
 @dataclass
@@ -131,7 +136,7 @@ async def join_stateless_run_stream(
     return _response(await streams.join_run(None, run_id, **vars(options), actor=actor))
 
 
-@router.get(
+@threads.get(
     "/threads/{thread_id}/stream",
     response_class=SSEResponse,
     status_code=200,

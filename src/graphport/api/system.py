@@ -13,11 +13,15 @@ from graphport.api.responses import errors, json_response
 from graphport.schemas.system import Info, Metrics, Ok
 from graphport.services.system import check_database, server_info
 
+# ``health``: /ok; ``router``: the meta routes (/, /info, /metrics) ``http.disable_meta``
+# leaves out, and with them the checks of /ok (``bare_health``), as officially.
+health = APIRouter(tags=["System"], route_class=StrictRoute)
+bare_health = APIRouter(tags=["System"], route_class=StrictRoute)
 router = APIRouter(tags=["System"], route_class=StrictRoute)
 
 
 @router.get("/", include_in_schema=False)  # load balancers probe the root, as officially
-@router.get(
+@health.get(
     "/ok",
     response_model=Ok,
     responses=errors(422, 503, reasons={503: "check_db: the database cannot be reached."}),
@@ -25,6 +29,12 @@ router = APIRouter(tags=["System"], route_class=StrictRoute)
 async def ok(context: Context, check_db: Annotated[int, Query()] = 0) -> Response:
     if check_db:
         await check_database(context.db)
+    return json_response({"ok": True})
+
+
+@bare_health.get("/ok", response_model=Ok)
+async def ok_unchecked() -> Response:
+    """Always ``{"ok": true}``: the server is up (``check_db`` is not offered)."""
     return json_response({"ok": True})
 
 

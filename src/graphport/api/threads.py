@@ -7,7 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Response
 
-from graphport.api.deps import CurrentActor, Threads, ThreadState
+from graphport.api.deps import CurrentActor, RequestHeaders, Threads, ThreadState
 from graphport.api.parsing import StrictRoute
 from graphport.api.responses import (
     BODY,
@@ -49,9 +49,10 @@ Subgraphs = Annotated[bool, Query(description="Include subgraph states in tasks.
     ),
 )
 async def create_thread(
-    service: Threads, actor: CurrentActor, body: ThreadCreate | None = None
+    service: Threads, actor: CurrentActor, headers: RequestHeaders, body: ThreadCreate | None = None
 ) -> Response:
-    return json_response(await service.create(body or ThreadCreate(), actor=actor))
+    created = await service.create(body or ThreadCreate(), actor=actor, headers=headers)
+    return json_response(created)
 
 
 @router.post(
@@ -120,9 +121,15 @@ async def copy_thread(thread_id: UUID, service: Threads, actor: CurrentActor) ->
 
 @router.get("/{thread_id}/state", response_model=ThreadStateModel, responses=STATE_ERRORS)
 async def get_thread_state(
-    thread_id: UUID, state: ThreadState, actor: CurrentActor, subgraphs: Subgraphs = False
+    thread_id: UUID,
+    state: ThreadState,
+    actor: CurrentActor,
+    headers: RequestHeaders,
+    subgraphs: Subgraphs = False,
 ) -> Response:
-    return json_response(await state.get_state(thread_id, subgraphs=subgraphs, actor=actor))
+    return json_response(
+        await state.get_state(thread_id, subgraphs=subgraphs, actor=actor, headers=headers)
+    )
 
 
 @router.post(
@@ -141,9 +148,13 @@ async def get_thread_state(
     ),
 )
 async def update_thread_state(
-    thread_id: UUID, body: ThreadStateUpdate, state: ThreadState, actor: CurrentActor
+    thread_id: UUID,
+    body: ThreadStateUpdate,
+    state: ThreadState,
+    actor: CurrentActor,
+    headers: RequestHeaders,
 ) -> Response:
-    return json_response(await state.update_state(thread_id, body, actor=actor))
+    return json_response(await state.update_state(thread_id, body, actor=actor, headers=headers))
 
 
 @router.post(
@@ -156,6 +167,7 @@ async def get_thread_state_at_checkpoint_post(
     body: ThreadStateCheckpointRequest,
     state: ThreadState,
     actor: CurrentActor,
+    headers: RequestHeaders,
     subgraphs: Subgraphs = False,
 ) -> Response:
     return json_response(
@@ -164,6 +176,7 @@ async def get_thread_state_at_checkpoint_post(
             checkpoint=body.checkpoint,
             subgraphs=subgraphs or body.subgraphs,
             actor=actor,
+            headers=headers,
         )
     )
 
@@ -176,11 +189,14 @@ async def get_thread_state_at_checkpoint(
     checkpoint_id: str,
     state: ThreadState,
     actor: CurrentActor,
+    headers: RequestHeaders,
     subgraphs: Subgraphs = False,
 ) -> Response:
     checkpoint = CheckpointConfig(checkpoint_id=checkpoint_id)
     return json_response(
-        await state.get_state(thread_id, checkpoint=checkpoint, subgraphs=subgraphs, actor=actor)
+        await state.get_state(
+            thread_id, checkpoint=checkpoint, subgraphs=subgraphs, actor=actor, headers=headers
+        )
     )
 
 
@@ -189,14 +205,20 @@ async def get_thread_history(
     thread_id: UUID,
     state: ThreadState,
     actor: CurrentActor,
+    headers: RequestHeaders,
     limit: Annotated[int, Query(ge=1, le=1000)] = 10,
     before: Annotated[str | None, Query()] = None,
 ) -> Response:
-    return json_response(
-        await state.history(
-            thread_id, limit=limit, before=before, metadata=None, checkpoint=None, actor=actor
-        )
+    history = await state.history(
+        thread_id,
+        limit=limit,
+        before=before,
+        metadata=None,
+        checkpoint=None,
+        actor=actor,
+        headers=headers,
     )
+    return json_response(history)
 
 
 @router.post(
@@ -205,7 +227,11 @@ async def get_thread_history(
     responses={**STATE_ERRORS, **errors(413)},
 )
 async def get_thread_history_post(
-    thread_id: UUID, state: ThreadState, actor: CurrentActor, body: ThreadStateSearch | None = None
+    thread_id: UUID,
+    state: ThreadState,
+    actor: CurrentActor,
+    headers: RequestHeaders,
+    body: ThreadStateSearch | None = None,
 ) -> Response:
     search = body or ThreadStateSearch()
     return json_response(
@@ -216,5 +242,6 @@ async def get_thread_history_post(
             metadata=search.metadata,
             checkpoint=search.checkpoint,
             actor=actor,
+            headers=headers,
         )
     )

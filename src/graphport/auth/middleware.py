@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+
+from starlette.authentication import AuthCredentials
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -11,6 +15,8 @@ from graphport.auth.loader import AuthSetup
 from graphport.auth.users import studio_user, user_json
 from graphport.errors import GraphportError
 
+logger = logging.getLogger(__name__)
+
 ACTOR_KEY = "graphport.actor"
 PUBLIC_PATHS = frozenset(
     {"/", "/ok", "/info", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json", "/metrics"}
@@ -19,20 +25,31 @@ PUBLIC_PREFIXES = ("/docs/static/",)  # the docs pages' scripts, styles and icon
 _STUDIO_SCHEME = b"langsmith"
 
 
-class AuthenticationMiddleware:
-    """Puts an ``Actor`` in the scope; answers 401/403/500 itself when authentication fails."""
+def is_public(scope: Scope) -> bool:
+    """The requests anyone may make: health, server info, metrics and the API docs."""
+    path: str = scope["path"]
+    return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
 
-    def __init__(self, app: ASGIApp) -> None:
+
+class AuthenticationMiddleware:
+    """Puts an ``Actor`` in the scope (and its user as ``request.user``, its permissions as
+    ``request.auth``, for custom routes); answers 401/403/500 itself when authentication
+    fails. ``public``: whether a request needs no credentials (default ``is_public``)."""
+
+    def __init__(self, app: ASGIApp, public: Callable[[Scope], bool] = is_public) -> None:
         self.app = app
+        self._public = public
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await self._websocket(scope, receive, send)
+            return
         if scope["type"] != "http" or scope["method"] == "OPTIONS":
             await self.app(scope, receive, send)
             return
         # built in the lifespan, after this middleware: read it per request
         setup: AuthSetup | None = scope["app"].state.context.auth
-        path = scope["path"]
-        if setup is None or path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
+        if setup is None or self._public(scope):
             await self.app(scope, receive, send)
             return
         try:
@@ -44,7 +61,17 @@ class AuthenticationMiddleware:
             await response(scope, receive, send)
             return
         scope[ACTOR_KEY] = actor
+        scope["user"], scope["auth"] = actor.user, AuthCredentials(actor.permissions)
         await self.app(scope, receive, send)
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Only a custom app (``http.app``) serves WebSockets, and authentication reads
+        HTTP requests: one that needs credentials is refused (closed before it opens)."""
+        if scope["app"].state.context.auth is None or self._public(scope):
+            await self.app(scope, receive, send)
+            return
+        logger.warning("refused a WebSocket to %s: it needs authentication", scope["path"])
+        await send({"type": "websocket.close", "code": 1008})
 
 
 async def _actor(setup: AuthSetup, scope: Scope, receive: Receive) -> tuple[Actor, Receive]:

@@ -64,8 +64,7 @@ class GraphRegistry:
 
     @classmethod
     def from_config(cls, config: LanggraphConfig) -> GraphRegistry:
-        _apply_env(config)
-        _extend_import_path(config)
+        prepare_imports(config)
         entries = {
             graph_id: _load_entry(config.base_dir, graph_id, spec.path, spec.description)
             for graph_id, spec in config.graphs.items()
@@ -188,6 +187,13 @@ def _apply_env(config: LanggraphConfig) -> None:
         os.environ.setdefault(key, value)
 
 
+def prepare_imports(config: LanggraphConfig) -> None:
+    """Before importing the user's code: langgraph.json's ``env`` set, its
+    ``dependencies`` on the import path."""
+    _apply_env(config)
+    _extend_import_path(config)
+
+
 def _extend_import_path(config: LanggraphConfig) -> None:
     for dependency in config.dependencies:
         path = (config.base_dir / dependency).resolve()
@@ -229,7 +235,7 @@ def _import_module(base_dir: Path, what: str, location: str) -> ModuleType:
     try:
         if not is_file:
             return importlib.import_module(location)
-        return _import_file(base_dir / location)
+        return _import_file(base_dir / location, what)
     except ConfigError:
         raise
     except Exception as exc:
@@ -238,10 +244,10 @@ def _import_module(base_dir: Path, what: str, location: str) -> ModuleType:
         ) from exc
 
 
-def _import_file(path: Path) -> ModuleType:
+def _import_file(path: Path, what: str) -> ModuleType:
     path = path.resolve()
     if not path.is_file():
-        raise ConfigError(f"file {path} not found")
+        raise ConfigError(f"{what}: file {path} not found")
     digest = hashlib.sha1(str(path).encode()).hexdigest()[:8]
     name = f"graphport_graph_{path.stem}_{digest}"
     if name in sys.modules:

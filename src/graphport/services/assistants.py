@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast, get_args
 from uuid import UUID, uuid4
@@ -28,8 +28,10 @@ from graphport.schemas.assistants import (
     AssistantVersionsSearchRequest,
 )
 from graphport.schemas.common import CHECKPOINT_KEYS, checked_config
+from graphport.services.configurable_headers import HeaderSelection
 
 Row = dict[str, Any]
+Headers = Mapping[str, str] | None
 
 _RESPONSE_FIELDS = get_args(AssistantSelectField)
 
@@ -87,9 +89,12 @@ def checked_assistant_config(config: Row) -> Row:
 
 
 class AssistantService:
-    def __init__(self, db: Database, registry: GraphRegistry) -> None:
+    def __init__(
+        self, db: Database, registry: GraphRegistry, headers: HeaderSelection | None = None
+    ) -> None:
         self._db = db
         self._registry = registry
+        self._headers = headers or HeaderSelection()
 
     def resolve_id(self, raw: str) -> UUID:
         """An assistant id, or a graph id standing for that graph's system assistant."""
@@ -268,31 +273,44 @@ class AssistantService:
                 conn, assistant_id=assistant_id, values={**values, "version": version}
             )
 
-    async def graph(self, assistant_id: UUID, xray: bool | int, *, actor: Actor) -> dict[str, Any]:
+    # ``headers`` (graph, schemas, subgraphs): the request's, some of which a graph
+    # factory's config receives (``HeaderSelection``), as for runs.
+
+    async def graph(
+        self, assistant_id: UUID, xray: bool | int, *, actor: Actor, headers: Headers = None
+    ) -> dict[str, Any]:
         assistant = await self.get(assistant_id, actor=actor)
-        async with self._graph_of(assistant, actor) as graph:
+        async with self._graph_of(assistant, actor, headers) as graph:
             return await introspection.drawable_graph(graph, xray=xray)
 
-    async def schemas(self, assistant_id: UUID, *, actor: Actor) -> dict[str, Any]:
+    async def schemas(
+        self, assistant_id: UUID, *, actor: Actor, headers: Headers = None
+    ) -> dict[str, Any]:
         assistant = await self.get(assistant_id, actor=actor)
-        async with self._graph_of(assistant, actor) as graph:
+        async with self._graph_of(assistant, actor, headers) as graph:
             return {"graph_id": assistant["graph_id"], **introspection.graph_schemas(graph)}
 
     async def subgraphs(
-        self, assistant_id: UUID, namespace: str | None, recurse: bool, *, actor: Actor
+        self,
+        assistant_id: UUID,
+        namespace: str | None,
+        recurse: bool,
+        *,
+        actor: Actor,
+        headers: Headers = None,
     ) -> dict[str, Any]:
         assistant = await self.get(assistant_id, actor=actor)
-        async with self._graph_of(assistant, actor) as graph:
+        async with self._graph_of(assistant, actor, headers) as graph:
             return await introspection.subgraph_schemas(graph, namespace=namespace, recurse=recurse)
 
-    def _graph_of(self, assistant: Row, actor: Actor) -> Any:
+    def _graph_of(self, assistant: Row, actor: Actor, headers: Headers) -> Any:
         graph_id = assistant["graph_id"]
         if graph_id not in self._registry:
             raise NotFound(
                 f"Graph {graph_id!r} of assistant {assistant['assistant_id']} is not loaded"
             )
-        config = cast(RunnableConfig, actor.for_graph(dict(assistant["config"])))
-        return self._registry.graph(graph_id, config)
+        config = self._headers.apply(actor.for_graph(dict(assistant["config"])), headers)
+        return self._registry.graph(graph_id, cast(RunnableConfig, config))
 
     def _require_graph(self, graph_id: str) -> None:
         if graph_id not in self._registry:

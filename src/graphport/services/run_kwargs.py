@@ -51,10 +51,13 @@ def merge_config(assistant_config: Row, run_config: Row | None) -> Row:
     return merged
 
 
-def build_kwargs(assistant: Row, body: RunCreateStateful | RunCreateStateless) -> Row:
+def build_kwargs(
+    assistant: Row, body: RunCreateStateful | RunCreateStateless, headers: Row | None = None
+) -> Row:
     """What the worker runs (``kwargs`` of the stored run): ``config``, ``context``,
     ``input`` or ``command``, the stream and interrupt options, and the ``checkpoint`` a
-    thread run starts from (None: the thread's latest)."""
+    thread run starts from (None: the thread's latest). ``headers``: the request's
+    configurable headers, over the client's own ``configurable`` keys (as officially)."""
     config = merge_config(assistant["config"], body.config)
     context = {**(assistant.get("context") or {}), **(body.context or {})}
     if context:
@@ -63,6 +66,8 @@ def build_kwargs(assistant: Row, body: RunCreateStateful | RunCreateStateless) -
             **_without_checkpoints(context),
             **(config.get("configurable") or {}),
         }
+    if headers:
+        config["configurable"] = {**(config.get("configurable") or {}), **headers}
     kwargs: Row = {
         "input": body.input,
         "command": body.command.model_dump(exclude_none=True) if body.command else None,

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, get_args
 from uuid import UUID, uuid4
@@ -29,7 +29,8 @@ from graphport.schemas.runs import (
     RunSelectField,
 )
 from graphport.services.assistants import select_fields
-from graphport.services.run_access import authorize_run
+from graphport.services.configurable_headers import HeaderSelection
+from graphport.services.run_access import RunAccess, authorize_run
 from graphport.services.run_cancel import RunCanceller, Stopped
 from graphport.services.run_checks import RunChecks
 from graphport.services.run_kwargs import build_kwargs, stamp_config
@@ -88,8 +89,10 @@ class RunService:
         broker: LocalBroker,
         *,
         origin: str,
+        headers: HeaderSelection | None = None,
     ) -> None:
         self._db = db
+        self._headers = headers or HeaderSelection()
         self._registry = registry
         self._executor = executor
         self._completions = completions
@@ -110,10 +113,12 @@ class RunService:
         observable: bool = True,
         run_id: UUID | None = None,
         cron_id: UUID | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Row:
         """Queue a run. ``thread_id`` None: a stateless run on a thread of its own.
         ``run_id``: the new run's id, when the caller must know it beforehand; ``cron_id``:
-        the cron firing it.
+        the cron firing it; ``headers``: the request's, some of which the run's
+        ``configurable`` receives (``HeaderSelection``).
 
         When this process has a free worker slot and the thread is idle, the run is inserted
         already running and started here: no claim round trip, no wake-up delay."""
@@ -142,7 +147,8 @@ class RunService:
                     stopped, busy = await self._prepare_thread(
                         conn, thread_id, assistant, body, scope, owned
                     )
-                values = self._run_values(run_id, thread_id, assistant, body, access.metadata)
+                picked = self._headers.select(headers)
+                values = self._run_values(run_id, thread_id, assistant, body, access, picked)
                 config = values["kwargs"]["config"]
                 values["kwargs"]["config"] = stamp_config(config, values, actor, cron_id)
                 # Background and streamed runs produce events (a join may come at any time);
@@ -290,7 +296,13 @@ class RunService:
         return await self.cancels.cancel_rows(conn, in_flight, strategy), True
 
     def _run_values(
-        self, run_id: UUID, thread_id: UUID, assistant: Row, body: RunCreate, metadata: Row
+        self,
+        run_id: UUID,
+        thread_id: UUID,
+        assistant: Row,
+        body: RunCreate,
+        access: RunAccess,
+        headers: Row,
     ) -> Row:
         available_at = None
         if body.after_seconds:
@@ -300,19 +312,25 @@ class RunService:
             "thread_id": thread_id,
             "assistant_id": assistant["assistant_id"],
             "graph_id": assistant["graph_id"],
-            "metadata": metadata,
-            "kwargs": build_kwargs(assistant, body),
+            "metadata": access.metadata,
+            "kwargs": build_kwargs(assistant, body, headers),
             "multitask_strategy": body.multitask_strategy or "enqueue",
         }
         if available_at is not None:
             values["available_at"] = available_at
         return values
 
-    async def create_batch(self, bodies: list[RunCreateStateless], *, actor: Actor) -> list[Row]:
+    async def create_batch(
+        self,
+        bodies: list[RunCreateStateless],
+        *,
+        actor: Actor,
+        headers: Mapping[str, str] | None = None,
+    ) -> list[Row]:
         for body in bodies:  # one bad run refuses the batch before any run is created
             assistant_id = self._assistant_uuid(body.assistant_id)
             await self.checks.check(None, assistant_id, body, actor=actor, assistant_scope=None)
-        return [await self.create(None, body, actor=actor) for body in bodies]
+        return [await self.create(None, body, actor=actor, headers=headers) for body in bodies]
 
     # -- wait ------------------------------------------------------------------------------
 
@@ -323,17 +341,22 @@ class RunService:
         *,
         actor: Actor,
         departure: Departure | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> tuple[Row, Any]:
         """Create a run and await its end: (the run, its output). Raises ``ClientLeft``
         when ``departure`` returns first; the run is then cancelled if the body says
         ``on_disconnect: "cancel"`` (by the server: the caller asked for it when creating
         the run), else it runs on (the default, as on the official server)."""
-        created, future = await self._create_and_expect(thread_id, body, actor)
+        created, future = await self._create_and_expect(thread_id, body, actor, headers)
         leave_cancels = SYSTEM if body.on_disconnect == "cancel" else None
         return created, await self.waits.output(created, future, departure, leave_cancels)
 
     async def _create_and_expect(
-        self, thread_id: UUID | None, body: RunCreate, actor: Actor
+        self,
+        thread_id: UUID | None,
+        body: RunCreate,
+        actor: Actor,
+        headers: Mapping[str, str] | None,
     ) -> tuple[Row, asyncio.Future[RunOutcome]]:
         # Expected before it exists: a queued run may be ended (a cancel, here or in another
         # process) as soon as it is committed, before create() returns.
@@ -341,7 +364,7 @@ class RunService:
         future = self._completions.expect(run_id)
         try:
             created = await self.create(
-                thread_id, body, actor=actor, observable=False, run_id=run_id
+                thread_id, body, actor=actor, observable=False, run_id=run_id, headers=headers
             )
         except BaseException:
             self._completions.forget(run_id, future)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -43,9 +43,15 @@ class StreamService:
         self._broker = broker
 
     async def stream_new_run(
-        self, thread_id: UUID | None, body: RunCreate, *, actor: Actor
+        self,
+        thread_id: UUID | None,
+        body: RunCreate,
+        *,
+        actor: Actor,
+        headers: Mapping[str, str] | None = None,
     ) -> StreamHandle:
-        created = await self._runs.create(thread_id, body, actor=actor)
+        """Create a run and subscribe to its events; ``headers``: as ``RunService.create``."""
+        created = await self._runs.create(thread_id, body, actor=actor, headers=headers)
         run_id, run_thread = created["run_id"], created["thread_id"]
         # Subscribed before the run's task gets to run: no event can be missed.
         subscriber = self._broker.subscribe_run(run_id, last_event_id=None, modes=None)

@@ -25,8 +25,9 @@ def server_info(config: LanggraphConfig) -> dict[str, Any]:
         "version": API_COMPATIBLE_VERSION,
         "langgraph_py_version": _package_version("langgraph"),
         "flags": {
-            "assistants": True,
-            "crons": True,
+            # off when langgraph.json's ``http`` leaves their routes out
+            "assistants": not config.http.disable_assistants,
+            "crons": not config.http.disable_runs,
             "langsmith": False,
             "langsmith_tracing_replicas": False,
             "strict_resume": True,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any, cast
 from uuid import UUID
@@ -34,6 +34,7 @@ from graphport.repositories import checkpoints as checkpoint_repo
 from graphport.repositories import runs as run_repo
 from graphport.repositories import threads as repo
 from graphport.schemas.threads import CheckpointConfig, Superstep, ThreadStateUpdate
+from graphport.services.configurable_headers import HeaderSelection
 from graphport.services.state_writes import (
     NOT_THE_GRAPH,
     KeyedLocks,
@@ -127,8 +128,10 @@ class ThreadStateService:
         registry: GraphRegistry,
         checkpointer: BaseCheckpointSaver[Any],
         events: LocalBroker,
+        headers: HeaderSelection | None = None,
     ) -> None:
         self._db = db
+        self._headers = headers or HeaderSelection()
         self._registry = registry
         self._checkpointer = checkpointer
         self._events = events  # thread streams hear of state writes (``state_update``)
@@ -204,9 +207,11 @@ class ThreadStateService:
         actor: Actor,
         access: AccessContext = "threads.read",
         conn: AsyncConnection | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> AsyncIterator[AnyPregel | None]:
         """The thread's graph bound to the checkpointer, or None before its first run.
-        ``conn``: a transaction the caller holds, to read the assistant on."""
+        ``conn``: a transaction the caller holds, to read the assistant on; ``headers``:
+        the request's, some of which a graph factory's config receives, as for runs."""
         graph_id = thread["metadata"].get("graph_id")
         if not isinstance(graph_id, str) or graph_id not in self._registry:
             yield None
@@ -216,9 +221,12 @@ class ThreadStateService:
                 assistant_config = await self._assistant_config(conn, thread, graph_id)
         else:
             assistant_config = await self._assistant_config(conn, thread, graph_id)
-        config = cast(RunnableConfig, actor.for_graph(dict(assistant_config)))
+        config = self._headers.apply(actor.for_graph(dict(assistant_config)), headers)
         async with self._registry.graph(
-            graph_id, config, checkpointer=self._checkpointer, access_context=access
+            graph_id,
+            cast(RunnableConfig, config),
+            checkpointer=self._checkpointer,
+            access_context=access,
         ) as graph:
             yield graph
 
@@ -240,9 +248,10 @@ class ThreadStateService:
         checkpoint: CheckpointConfig | None = None,
         subgraphs: bool = False,
         actor: Actor,
+        headers: Mapping[str, str] | None = None,
     ) -> Row:
         thread, _ = await self._thread(thread_id, actor, "read", [checkpoint])
-        async with self._graph(thread, actor) as graph:
+        async with self._graph(thread, actor, headers=headers) as graph:
             if graph is None:
                 return _empty_state()
             config = _thread_config(thread_id, checkpoint)
@@ -260,11 +269,12 @@ class ThreadStateService:
         metadata: Row | None,
         checkpoint: CheckpointConfig | None,
         actor: Actor,
+        headers: Mapping[str, str] | None = None,
     ) -> list[Row]:
         if isinstance(before, str):
             before = CheckpointConfig(checkpoint_id=before)
         thread, _ = await self._thread(thread_id, actor, "read", [before, checkpoint])
-        async with self._graph(thread, actor) as graph:
+        async with self._graph(thread, actor, headers=headers) as graph:
             if graph is None:
                 return []
             with _reading(thread_id):
@@ -301,7 +311,14 @@ class ThreadStateService:
         with _reading(thread_id):
             return await graph.aget_state(stored.config, subgraphs=subgraphs)
 
-    async def update_state(self, thread_id: UUID, body: ThreadStateUpdate, *, actor: Actor) -> Row:
+    async def update_state(
+        self,
+        thread_id: UUID,
+        body: ThreadStateUpdate,
+        *,
+        actor: Actor,
+        headers: Mapping[str, str] | None = None,
+    ) -> Row:
         """Write ``body.values`` as if ``body.as_node`` ran, on the latest checkpoint or the
         one named (a fork); returns the checkpoint written. Serialised with run creation and
         other state writes on the thread (its row lock); the thread row ends as the head.
@@ -320,7 +337,7 @@ class ThreadStateService:
         )
         if thread["status"] == "busy":  # early answer; _writing decides under the lock
             raise Conflict(f"Thread {thread_id} is busy with a run; try again when it ends")
-        async with self._graph(thread, actor, "threads.update") as graph:
+        async with self._graph(thread, actor, "threads.update", headers=headers) as graph:
             if graph is None:
                 raise InvalidInput(
                     f"Thread {thread_id} has no graph yet: run it once, or create it with "
@@ -358,7 +375,13 @@ class ThreadStateService:
             return await graph.aupdate_state(config, body.values, as_node=body.as_node)
 
     async def apply_supersteps(
-        self, conn: AsyncConnection, thread: Row, supersteps: list[Superstep], *, actor: Actor
+        self,
+        conn: AsyncConnection,
+        thread: Row,
+        supersteps: list[Superstep],
+        *,
+        actor: Actor,
+        headers: Mapping[str, str] | None = None,
     ) -> Row:
         """Replay updates (as if the named nodes ran) to seed the state of a thread that
         ``conn``'s transaction has just inserted: no one sees the row before it commits, so
@@ -370,7 +393,7 @@ class ThreadStateService:
         same id would inherit)."""
         thread_id = thread["thread_id"]
         try:
-            async with self._graph(thread, actor, "threads.update", conn) as graph:
+            async with self._graph(thread, actor, "threads.update", conn, headers) as graph:
                 assert graph is not None
                 check_supersteps(graph, supersteps)
                 updates = [

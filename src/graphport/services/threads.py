@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, get_args
 from uuid import UUID, uuid4
@@ -66,7 +66,11 @@ class ThreadService:
         expires_at = datetime.now(UTC) + timedelta(minutes=minutes)
         return {"ttl": minutes, "strategy": strategy}, expires_at
 
-    async def create(self, body: ThreadCreate, *, actor: Actor) -> Row:
+    async def create(
+        self, body: ThreadCreate, *, actor: Actor, headers: Mapping[str, str] | None = None
+    ) -> Row:
+        """Create a thread (seeded with ``body.supersteps``; ``headers``: the request's,
+        for the graph factory, as ``ThreadStateService`` reads them)."""
         thread_id = body.thread_id or uuid4()
         ttl, expires_at = self._ttl(body.ttl)
         asked: Row = {
@@ -86,10 +90,15 @@ class ThreadService:
             "ttl": ttl,
             "expires_at": expires_at,
         }
-        return thread_json(await self._create(values, body, scope, actor))
+        return thread_json(await self._create(values, body, scope, actor, headers))
 
     async def _create(
-        self, values: Row, body: ThreadCreate, scope: AuthFilter | None, actor: Actor
+        self,
+        values: Row,
+        body: ThreadCreate,
+        scope: AuthFilter | None,
+        actor: Actor,
+        headers: Mapping[str, str] | None,
     ) -> Row:
         """Insert the thread and seed its supersteps in one transaction (no run nor state
         update can come before the seed); the existing thread for ``if_exists: do_nothing``.
@@ -100,7 +109,7 @@ class ThreadService:
             if body.supersteps and not existed:
                 try:
                     created = await self._state.apply_supersteps(
-                        conn, created, body.supersteps, actor=actor
+                        conn, created, body.supersteps, actor=actor, headers=headers
                     )
                 except Exception as exc:  # the seeding undid itself on conn: commit that
                     failure = exc

@@ -1,0 +1,65 @@
+"""The routes and CORS rules langgraph.json's ``http`` section asks for.
+
+Route groups are the official server's: ``disable_assistants`` (``/assistants``),
+``disable_threads`` (``/threads`` and a thread's state, history, copy, storage and
+stream), ``disable_runs`` (``/runs``, ``/threads/{id}/runs``, crons included), and
+``disable_store`` (``/store``); ``disable_meta`` leaves out ``/``, ``/info``,
+``/metrics``, ``/docs``, ``/redoc`` and ``/openapi.json``, and keeps ``/ok`` without its
+checks. A group left out answers 404 and is absent from ``/openapi.json``.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from graphport.api import assistants, crons, runs, store, streams, system, threads
+from graphport.http_config import CorsConfig, HttpConfig
+
+EXPOSED_HEADERS = ["Location", "Content-Location", "X-Pagination-Total", "X-Pagination-Next"]
+
+
+def _routers(http: HttpConfig) -> list[tuple[APIRouter, bool]]:
+    """Every router, in the order they match, with whether ``http`` leaves it out."""
+    return [
+        (system.bare_health if http.disable_meta else system.health, False),
+        (system.router, http.disable_meta),
+        (assistants.router, http.disable_assistants),
+        (threads.router, http.disable_threads),
+        (runs.router, http.disable_runs),
+        (runs.stateless, http.disable_runs),
+        (streams.router, http.disable_runs),
+        (streams.threads, http.disable_threads),
+        (streams.stateless, http.disable_runs),
+        (store.router, http.disable_store),
+        (crons.router, http.disable_runs),
+    ]
+
+
+def include_routes(app: FastAPI, http: HttpConfig) -> None:
+    """The API routes ``http`` keeps (docs and OpenAPI are installed apart)."""
+    for router, disabled in _routers(http):
+        if not disabled:
+            app.include_router(router)
+
+
+def add_cors(app: FastAPI, cors: CorsConfig | None) -> None:
+    """CORS, outside everything but the custom app's middleware. Without ``http.cors``
+    (or for each key it leaves out): any origin, method and header, the ``Location``,
+    ``Content-Location`` and pagination headers exposed. An ``allow_origin_regex`` given
+    alone allows only the origins it matches."""
+    cors = cors or CorsConfig()
+    origins = cors.allow_origins
+    if origins is None:
+        origins = [] if cors.allow_origin_regex else ["*"]
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=origins,
+        allow_origin_regex=cors.allow_origin_regex,
+        allow_methods=cors.allow_methods if cors.allow_methods is not None else ["*"],
+        allow_headers=cors.allow_headers if cors.allow_headers is not None else ["*"],
+        allow_credentials=cors.allow_credentials,
+        expose_headers=cors.expose_headers if cors.expose_headers is not None else EXPOSED_HEADERS,
+        max_age=cors.max_age,
+        allow_private_network=True,
+    )

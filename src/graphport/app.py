@@ -20,6 +20,7 @@ from graphport.api.middleware import (
     ServerErrorGuard,
 )
 from graphport.api.openapi import install_openapi
+from graphport.api.request_id import RequestIdMiddleware
 from graphport.auth.loader import load_auth
 from graphport.auth.middleware import AuthenticationMiddleware
 from graphport.config import LanggraphConfig, ThreadTTLConfig, load_config
@@ -233,4 +234,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         expose_headers=EXPOSED_HEADERS,
         allow_private_network=True,
     )
+    app.add_middleware(RequestIdMiddleware)  # outermost: every log line of a request has its id
     return app

@@ -33,9 +33,12 @@ def test_dev_on_embedded_postgres_persists_across_restart(pg_data_dir: Path) -> 
         assert httpx.get(f"{server.url}/ok?check_db=1").json() == {"ok": True}
         before = _thread_snapshot(server.url)
     finally:
-        server.stop()
+        process = server.proc
+        server.stop(signal.SIGINT)  # Ctrl+C, as the README says
+    assert process is not None and process.returncode == 0
+    assert "Traceback" not in server.logs()
     assert (data_dir / "PG_VERSION").exists()
-    # SIGTERM stops the embedded Postgres with the server: nothing is left running
+    # Ctrl+C stops the embedded Postgres with the server: nothing is left running
     assert not (data_dir / "postmaster.pid").exists()
 
     again = ServerProcess(database_uri=None, data_dir=data_dir, command="dev").start()

@@ -89,6 +89,12 @@ def test_json_logs_carry_request_run_and_thread_ids(fresh_database: str) -> None
         )
         assert waited.status_code == 200
         run_id = waited.headers["content-location"].rsplit("/", 1)[1]
+        inspected = httpx.post(
+            f"{url}/threads/{thread_id}/runs/wait",
+            json={"assistant_id": "inspector", "input": {}},
+            timeout=30,
+        )
+        inspected_run = inspected.headers["content-location"].rsplit("/", 1)[1]
         # a run the claim loop takes later, outside any request
         later = httpx.post(
             f"{url}/threads/{thread_id}/runs",
@@ -130,6 +136,9 @@ def test_json_logs_carry_request_run_and_thread_ids(fresh_database: str) -> None
         "req-wait",
     )
     assert ended["logger"] == "graphport.execution.executor"
+    [graph_line] = [r for r in records if r["logger"] == "graphs.inspector"]
+    assert graph_line["message"] == "inspecting"
+    assert (graph_line["run_id"], graph_line["thread_id"]) == (inspected_run, thread_id)
     [claimed] = [r for r in records if r["message"].startswith(f"run {later['run_id']} ended")]
     assert (claimed["run_id"], claimed["thread_id"]) == (later["run_id"], thread_id)
     assert "request_id" not in claimed  # claimed from the queue, after its request ended

@@ -15,9 +15,15 @@ import pytest
 from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 
-from tests.server import FIXTURES, ServerProcess, create_database, drop_database
+from tests.server import FIXTURES, ServerProcess, create_database, drop_database, remove_logs
 
 AUTH_CONFIG = FIXTURES / "auth" / "langgraph.json"
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Leave no server logs behind, unless tests failed (then they are there to read)."""
+    if exitstatus == 0:
+        remove_logs()
 
 
 @pytest.fixture(scope="session")
@@ -42,8 +48,9 @@ def database_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     embedded = EmbeddedPostgres(shared)
     uri = embedded.start()
     yield uri
-    if embedded.stop() and shared.parent.name.startswith("graphport-pg-"):
-        shutil.rmtree(shared.parent, ignore_errors=True)
+    if embedded.stop():  # the last one out: its ~40 MB of data go too
+        made = shared.parent if shared.parent.name.startswith("graphport-pg-") else shared
+        shutil.rmtree(made, ignore_errors=True)
 
 
 @pytest.fixture
@@ -53,6 +60,7 @@ def pg_data_dir(tmp_path: Path) -> Iterator[Path]:
     pytest's temp root, which every new pytest session as root makes private again."""
     if os.geteuid() != 0:
         yield tmp_path / "data"
+        shutil.rmtree(tmp_path / "data", ignore_errors=True)  # pytest keeps tmp_path
         return
     made = Path(tempfile.mkdtemp(prefix="graphport-pg-"))
     yield made / "data"

@@ -17,6 +17,15 @@ import httpx
 FIXTURES = Path(__file__).parent / "fixtures"
 TEST_CONFIG = FIXTURES / "langgraph.json"
 
+_LOGS: list[Path] = []  # the server logs this process wrote: see remove_logs()
+
+
+def remove_logs() -> None:
+    """Delete the server logs this process wrote (tests: at the end of a session that
+    passed; a failed one keeps them for reading)."""
+    while _LOGS:
+        _LOGS.pop().unlink(missing_ok=True)
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -57,6 +66,7 @@ class ServerProcess:
         if self.data_dir is not None:
             args += ["--data-dir", str(self.data_dir)]
         self.log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"graphport-test-{self.port}.log"
+        _LOGS.append(self.log_path)
         log = self.log_path.open("wb")
         self.proc = subprocess.Popen(args, env=self.env, stdout=log, stderr=subprocess.STDOUT)
         self.wait_ready(timeout)

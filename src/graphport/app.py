@@ -19,6 +19,7 @@ from graphport.api.middleware import (
     ServerErrorGuard,
 )
 from graphport.api.openapi import install_openapi
+from graphport.api.request_id import RequestIdMiddleware
 from graphport.api.routing import add_cors, include_routes
 from graphport.auth.loader import load_auth
 from graphport.auth.middleware import AuthenticationMiddleware, is_public
@@ -241,4 +242,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     add_cors(app, config.http.cors)
     if custom is not None:
         custom.add_outer_middleware(app)
+    app.add_middleware(RequestIdMiddleware)  # outermost: every log line of a request has its id
     return app

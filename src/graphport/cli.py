@@ -1,52 +1,132 @@
-"""The ``graphport`` command: dev | serve | migrate."""
+"""graphport serves LangGraph graphs over the LangGraph Platform (Agent Server) HTTP API,
+so the official SDKs, LangGraph Studio and agent-chat-ui work against it.
+
+Run it beside your langgraph.json:
+  graphport dev      local development: an embedded PostgreSQL unless DATABASE_URI is set
+  graphport serve    production: set DATABASE_URI (or pass --embedded-postgres)
+  graphport migrate  apply the database migrations and exit
+
+Environment: DATABASE_URI, LOG_LEVEL, LOG_JSON and more (see the README).
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
-import signal
 import socket
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+
+from pydantic import ValidationError
 
 from graphport.errors import ConfigError
 
-DEFAULT_PORT = 2024
+DEV_PORT = 2024  # as `langgraph dev`
+SERVE_PORT = 8000  # as the official server's container
+NO_DATABASE = (
+    "serve needs a database: set DATABASE_URI to your PostgreSQL "
+    "(postgresql://user:password@host:5432/dbname), or pass --embedded-postgres"
+)
+
+ENVIRONMENT = (
+    "environment: DATABASE_URI (PostgreSQL URL), LOG_LEVEL (default INFO), "
+    "LOG_JSON (default false: text logs), N_JOBS_PER_WORKER (default 10); "
+    "the README lists them all"
+)
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="graphport", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="graphport",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    for name, help_text in (
-        ("dev", "run the server for local development (embedded Postgres by default)"),
-        ("serve", "run the server (uses DATABASE_URI, or the embedded Postgres)"),
-    ):
-        cmd = commands.add_parser(name, help=help_text)
-        _add_common(cmd)
-        cmd.add_argument("--host", default="127.0.0.1")
-        cmd.add_argument("--port", type=int, default=DEFAULT_PORT)
-        cmd.add_argument("--no-migrate", action="store_true", help="skip migrations at startup")
-        if name == "dev":
-            cmd.add_argument("--reload", action="store_true", help="restart when code changes")
+    dev = _command(commands, "dev", "run the server for local development")
+    _add_server_options(dev, port=DEV_PORT)
+    dev.add_argument("--reload", action="store_true", help="restart when code changes")
 
-    migrate = commands.add_parser("migrate", help="apply database migrations and exit")
+    serve = _command(commands, "serve", "run the server in production")
+    _add_server_options(serve, port=SERVE_PORT)
+    serve.add_argument(
+        "--workers",
+        type=_positive,
+        default=1,
+        help="server processes sharing the port; each runs N_JOBS_PER_WORKER runs at once",
+    )
+    serve.add_argument(
+        "--embedded-postgres",
+        action="store_true",
+        help="without DATABASE_URI, run an embedded PostgreSQL in --data-dir",
+    )
+
+    migrate = _command(commands, "migrate", "apply database migrations and exit")
     _add_common(migrate)
     return parser
 
 
+def _command(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], name: str, summary: str
+) -> argparse.ArgumentParser:
+    return commands.add_parser(
+        name,
+        help=summary,
+        description=f"graphport {name}: {summary}.",
+        epilog=ENVIRONMENT,
+        formatter_class=_DefaultsFormatter,
+    )
+
+
+class _DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each option's default, except for flags (off) and options without one."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or action.default is False:
+            return action.help
+        return super()._get_help_string(action)
+
+
+def _add_server_options(cmd: argparse.ArgumentParser, *, port: int) -> None:
+    _add_common(cmd)
+    cmd.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (0.0.0.0: every interface, as in a container)",
+    )
+    cmd.add_argument("--port", type=int, default=port, help="port to listen on")
+    cmd.add_argument("--no-migrate", action="store_true", help="skip migrations at startup")
+
+
 def _add_common(cmd: argparse.ArgumentParser) -> None:
-    cmd.add_argument("--config", type=Path, default=Path("langgraph.json"))
+    cmd.add_argument(
+        "--config", type=Path, default=Path("langgraph.json"), help="your langgraph.json"
+    )
     cmd.add_argument(
         "--data-dir",
         type=Path,
         default=None,
-        help="embedded Postgres data directory (default: .graphport/ beside the config)",
+        help="embedded PostgreSQL data directory (default: .graphport/ beside the config)",
     )
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
+def _version() -> str:
+    try:
+        return version("graphport")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
 
 
 def _export(args: argparse.Namespace) -> None:
@@ -72,8 +152,8 @@ def _check_port_free(host: str, port: int) -> None:
 
 @contextmanager
 def _database() -> Iterator[None]:
-    """Start the embedded Postgres here (so --reload restarts keep one server) unless
-    DATABASE_URI is set, and stop it when the command ends."""
+    """Start the embedded Postgres here (so --reload restarts and --workers share one
+    server) unless DATABASE_URI is set, and stop it when the command ends."""
     from graphport.db.embedded import EmbeddedPostgres
     from graphport.settings import Settings
 
@@ -87,16 +167,6 @@ def _database() -> Iterator[None]:
         yield
     finally:
         embedded.stop()
-
-
-def _exit_on_sigterm() -> None:
-    """uvicorn re-raises SIGTERM after its graceful shutdown; make that a normal exit so
-    cleanups (the embedded Postgres) run instead of the process dying on the signal."""
-
-    def handle(_signum: int, _frame: object) -> None:
-        raise SystemExit(0)
-
-    signal.signal(signal.SIGTERM, handle)
 
 
 def _validate_config() -> None:
@@ -114,24 +184,34 @@ def _validate_config() -> None:
 
 
 def _serve(args: argparse.Namespace) -> None:
-    _check_port_free(args.host, args.port)
-    _validate_config()
-    _exit_on_sigterm()
-    reload = bool(getattr(args, "reload", False))
-    with _database():
-        _run_uvicorn(args, reload)
-
-
-def _run_uvicorn(args: argparse.Namespace, reload: bool) -> None:
-    from graphport.serving import serve
+    from graphport.serving import ServeOptions, exit_on_signals, serve
     from graphport.settings import Settings
 
-    serve(
+    settings = Settings()
+    if not (settings.database_uri or args.command == "dev" or args.embedded_postgres):
+        raise ConfigError(NO_DATABASE)  # before anything is checked or started
+    _check_port_free(args.host, args.port)
+    _validate_config()
+    exit_on_signals()
+    reload = bool(getattr(args, "reload", False))
+    options = ServeOptions(
         host=args.host,
         port=args.port,
-        reload_dirs=[str(args.config.resolve().parent)] if reload else None,
-        grace_seconds=Settings().bg_job_shutdown_grace_period_secs,
+        grace_seconds=settings.bg_job_shutdown_grace_period_secs,
+        log_level=settings.log_level,
+        log_json=settings.log_json,
+        reload_dirs=(str(args.config.resolve().parent),) if reload else None,
     )
+    workers = getattr(args, "workers", 1)
+    with _database():
+        if workers == 1:
+            serve(options)
+            return
+        from graphport.supervisor import Supervisor
+
+        status = Supervisor(options, workers).run()
+    if status:
+        raise SystemExit(status)
 
 
 def _migrate() -> None:
@@ -154,9 +234,19 @@ def _migrate() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    from graphport.logs import configure_logging
+    from graphport.settings import Settings
+
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc']))}: {e['msg'].removeprefix('Value error, ')}"
+            for e in exc.errors(include_url=False)
+        )
+        print(f"graphport: invalid environment: {problems}", file=sys.stderr)
+        raise SystemExit(2) from None
+    configure_logging(settings.log_level, json=settings.log_json)
     _export(args)
     try:
         if args.command == "migrate":

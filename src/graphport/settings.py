@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
 
 
 class Settings(BaseSettings):
@@ -33,6 +35,14 @@ class Settings(BaseSettings):
     stream_retention_secs: float = Field(default=600, alias="GRAPHPORT_STREAM_RETENTION_SECS", ge=0)
     dev_mode: bool = Field(default=False, alias="GRAPHPORT_DEV")
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")
+    log_json: bool = Field(default=False, alias="LOG_JSON")  # one JSON object per line
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        if value.upper() not in _LEVELS:
+            raise ValueError(f"LOG_LEVEL must be one of {', '.join(_LEVELS)}, not {value!r}")
+        return value.upper()
 
     def resolved_data_dir(self) -> Path:
         """Where the embedded Postgres keeps its files: ``.graphport/`` beside the config."""

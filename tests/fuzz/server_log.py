@@ -13,7 +13,7 @@ from pathlib import Path
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _UNHANDLED = re.compile(r"unhandled error on (\S+) (\S+)")
-_UVICORN = "ERROR:    Exception in ASGI application"
+_UVICORN = "ERROR uvicorn.error: Exception in ASGI application"
 _BLOCK_END = re.compile(r"^(\d{4}-\d\d-\d\d |INFO:|WARNING:|ERROR:|DEBUG:)")
 _FRAME = re.compile(r'^\s*File "([^"]+)", line (\d+), in (\S+)')
 
@@ -58,7 +58,7 @@ def unhandled_errors(log: str) -> list[LoggedError]:
         match = _UNHANDLED.search(line)
         if match is not None:
             found.append(_summarise(match.group(1), match.group(2), _block(lines, i)))
-        elif line.startswith(_UVICORN):
+        elif line.endswith(_UVICORN):
             outside.append(_summarise("?", "?", _block(lines, i)))
     handled = {error.kind() for error in found}
     return found + [error for error in outside if error.kind() not in handled]

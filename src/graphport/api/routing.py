@@ -16,7 +16,13 @@ from fastapi.middleware.cors import CORSMiddleware
 from graphport.api import assistants, crons, runs, store, streams, system, threads
 from graphport.http_config import CorsConfig, HttpConfig
 
-EXPOSED_HEADERS = ["Location", "Content-Location", "X-Pagination-Total", "X-Pagination-Next"]
+EXPOSED_HEADERS = [
+    "Location",
+    "Content-Location",
+    "X-Pagination-Total",
+    "X-Pagination-Next",
+    "X-Request-ID",
+]
 
 
 def _routers(http: HttpConfig) -> list[tuple[APIRouter, bool]]:

@@ -72,8 +72,12 @@ class EmbeddedPostgres:
     def _leave(self, server: Any) -> bool:
         with _pgserver().PostgresServer._lock:
             others = [h for h in self._live_holders() if h != _me()]
-            self._write_holders(others)
-            if others or server is None:
+            if others:
+                self._write_holders(others)
+                return False
+            assert self._holders_file is not None
+            self._holders_file.unlink(missing_ok=True)  # nobody left: leave no file behind
+            if server is None:
                 return False
             server._stop()  # pgserver's stop without taking the lock we hold
         logger.info("embedded PostgreSQL stopped")

@@ -24,6 +24,7 @@ from graphport.execution.listener import (
     PgListener,
 )
 from graphport.execution.worker import RunWorker, WorkerDeps
+from graphport.logs import log_context
 from graphport.repositories import runs as run_repo
 from graphport.scheduling.periodic import PeriodicTask
 
@@ -266,6 +267,11 @@ class Executor:
         self._tasks[run_id] = task
 
     async def _execute(self, run: Row) -> None:
+        # the run's task is its own context: every record logged while it runs names it
+        with log_context(run_id=str(run["run_id"]), thread_id=str(run["thread_id"])):
+            await self._execute_run(run)
+
+    async def _execute_run(self, run: Row) -> None:
         run_id = run["run_id"]
         started = time.monotonic()
         control = self._controls.setdefault(run_id, RunControl(run.get("cancel_action")))
@@ -285,8 +291,10 @@ class Executor:
             self._maybe_pending = True
             self._wake.set()  # a slot is free and a queued run may be claimable now
         self._completions.resolve(outcome)
+        elapsed = time.monotonic() - started
+        logger.info("run %s ended: %s in %.3fs", run_id, outcome.status, elapsed)
         for listener in self._on_finished:
-            listener(run, outcome, time.monotonic() - started)
+            listener(run, outcome, elapsed)
 
     async def _record_failure(self, run_id: UUID, exc: Exception) -> RunOutcome:
         """The run's end could not be written: end it as an error so nobody waits forever."""

@@ -188,10 +188,10 @@ def _serve(args: argparse.Namespace) -> None:
     from graphport.settings import Settings
 
     settings = Settings()
+    _validate_config()  # a broken langgraph.json first: it is wrong wherever it runs
     if not (settings.database_uri or args.command == "dev" or args.embedded_postgres):
-        raise ConfigError(NO_DATABASE)  # before anything is checked or started
+        raise ConfigError(NO_DATABASE)  # before anything is started
     _check_port_free(args.host, args.port)
-    _validate_config()
     exit_on_signals()
     reload = bool(getattr(args, "reload", False))
     options = ServeOptions(

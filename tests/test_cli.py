@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.server import TEST_CONFIG, ServerProcess, free_port
 
@@ -323,3 +325,17 @@ def test_a_bad_log_level_is_a_one_line_error() -> None:
         "graphport: invalid environment: LOG_LEVEL: LOG_LEVEL must be one of CRITICAL, "
         "ERROR, WARNING, INFO, DEBUG, not 'loud'\n"
     )
+
+
+def test_only_dev_runs_in_dev_mode(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A GRAPHPORT_DEV left in the environment (a copied dev .env) must not let Studio's
+    requests past custom auth under serve."""
+    from graphport import cli
+
+    monkeypatch.setenv("GRAPHPORT_DEV", "true")
+    monkeypatch.setenv("GRAPHPORT_CONFIG", "restored after the test")
+    for command, expected in (("serve", "false"), ("dev", "true"), ("serve", "false")):
+        args = argparse.Namespace(command=command, config=tmp_path / "langgraph.json")
+        args.data_dir = None
+        cli._export(args)
+        assert os.environ["GRAPHPORT_DEV"] == expected

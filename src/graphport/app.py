@@ -239,7 +239,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, max_bytes=resolved.max_body_bytes)
     app.add_middleware(ServerErrorGuard)  # inside CORS and timing: its 500s get both
     app.add_middleware(RequestTimingMiddleware, observe=_observer(timings))
-    add_cors(app, config.http.cors)
+    private_network = resolved.dev_mode or resolved.allow_private_network
+    add_cors(app, config.http.cors, private_network=private_network)
     if custom is not None:
         custom.add_outer_middleware(app)
     app.add_middleware(RequestIdMiddleware)  # outermost: every log line of a request has its id

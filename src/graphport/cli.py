@@ -134,8 +134,9 @@ def _export(args: argparse.Namespace) -> None:
     os.environ["GRAPHPORT_CONFIG"] = str(args.config.resolve())
     if args.data_dir is not None:
         os.environ["GRAPHPORT_DATA_DIR"] = str(args.data_dir.resolve())
-    if args.command == "dev":
-        os.environ["GRAPHPORT_DEV"] = "true"  # e.g. Studio's local sign-in
+    # dev mode (Studio's local sign-in past custom auth, browsers' private-network access)
+    # is the dev command's alone: serve turns off a GRAPHPORT_DEV left in the environment
+    os.environ["GRAPHPORT_DEV"] = "true" if args.command == "dev" else "false"
     if getattr(args, "no_migrate", False):
         os.environ["GRAPHPORT_MIGRATE"] = "false"
 

@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     stream_retention_secs: float = Field(default=600, alias="GRAPHPORT_STREAM_RETENTION_SECS", ge=0)
     dev_mode: bool = Field(default=False, alias="GRAPHPORT_DEV")
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")
+    allow_private_network: bool = Field(default=False, alias="ALLOW_PRIVATE_NETWORK")
     log_json: bool = Field(default=False, alias="LOG_JSON")  # one JSON object per line
 
     @field_validator("log_level")

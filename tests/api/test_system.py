@@ -6,6 +6,8 @@ import asyncio
 
 import httpx
 
+from tests.server import ServerProcess
+
 
 async def test_ok(http: httpx.AsyncClient) -> None:
     assert (await http.get("/ok")).json() == {"ok": True}
@@ -53,20 +55,28 @@ async def test_unknown_route_is_404_with_detail(http: httpx.AsyncClient) -> None
     assert response.json() == {"detail": "Not Found"}
 
 
-async def test_cors_preflight(http: httpx.AsyncClient) -> None:
-    response = await http.options(
-        "/assistants/search",
-        headers={
-            "Origin": "https://studio.example",
-            "Access-Control-Request-Method": "POST",
-            "Access-Control-Request-Headers": "content-type,x-api-key",
-            "Access-Control-Request-Private-Network": "true",
-        },
-    )
+PREFLIGHT = {
+    "Origin": "https://studio.example",
+    "Access-Control-Request-Method": "POST",
+    "Access-Control-Request-Headers": "content-type,x-api-key",
+}
+PRIVATE = {**PREFLIGHT, "Access-Control-Request-Private-Network": "true"}
+
+
+async def test_cors_preflight(http: httpx.AsyncClient, auth_server: ServerProcess) -> None:
+    response = await http.options("/assistants/search", headers=PREFLIGHT)
     assert response.status_code == 200
     assert response.headers["access-control-allow-origin"] in ("*", "https://studio.example")
     assert "POST" in response.headers["access-control-allow-methods"]
-    assert response.headers["access-control-allow-private-network"] == "true"
+    # a public page may reach a server on a private network only under dev (Studio on the
+    # user's own machine) or ALLOW_PRIVATE_NETWORK, as on the official server
+    refused = await http.options("/assistants/search", headers=PRIVATE)
+    assert refused.status_code == 400
+    assert "access-control-allow-private-network" not in refused.headers
+    async with httpx.AsyncClient(base_url=auth_server.url) as dev:
+        answered = await dev.options("/assistants/search", headers=PRIVATE)
+    assert answered.status_code == 200
+    assert answered.headers["access-control-allow-private-network"] == "true"
 
 
 async def test_cors_exposes_pagination_headers(http: httpx.AsyncClient) -> None:

@@ -49,11 +49,14 @@ def include_routes(app: FastAPI, http: HttpConfig) -> None:
             app.include_router(router)
 
 
-def add_cors(app: FastAPI, cors: CorsConfig | None) -> None:
+def add_cors(app: FastAPI, cors: CorsConfig | None, *, private_network: bool) -> None:
     """CORS, outside everything but the custom app's middleware. Without ``http.cors``
     (or for each key it leaves out): any origin, method and header, the ``Location``,
     ``Content-Location`` and pagination headers exposed. An ``allow_origin_regex`` given
-    alone allows only the origins it matches."""
+    alone allows only the origins it matches. ``private_network``: answer browsers' Private
+    Network Access preflights (a public page such as Studio calling a server on the user's
+    machine), as the official server does only when ``ALLOW_PRIVATE_NETWORK`` is set or
+    under ``langgraph dev``: otherwise any public page could drive an intranet server."""
     cors = cors or CorsConfig()
     origins = cors.allow_origins
     if origins is None:
@@ -67,5 +70,5 @@ def add_cors(app: FastAPI, cors: CorsConfig | None) -> None:
         allow_credentials=cors.allow_credentials,
         expose_headers=cors.expose_headers if cors.expose_headers is not None else EXPOSED_HEADERS,
         max_age=cors.max_age,
-        allow_private_network=True,
+        allow_private_network=private_network,
     )

@@ -6,6 +6,7 @@ import hashlib
 import importlib
 import importlib.util
 import inspect
+import logging
 import os
 import sys
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -25,6 +26,8 @@ from langgraph.store.base import BaseStore
 from graphport.config import LanggraphConfig
 from graphport.errors import ConfigError
 from graphport.graphs.factories import AccessContext, call_factory
+
+logger = logging.getLogger(__name__)
 
 AnyPregel = Pregel[Any, Any, Any, Any]
 
@@ -171,7 +174,9 @@ class GraphRegistry:
 
 
 def _apply_env(config: LanggraphConfig) -> None:
-    """langgraph.json ``env``: a dict or a .env file; variables already set win."""
+    """langgraph.json ``env``: a dict or a .env file; variables already set win. A missing
+    file is a warning: in a container the variables come from its environment (images
+    leave ``.env`` out, so secrets are not baked in), as with the official ``langgraph up``."""
     if config.env is None:
         return
     if isinstance(config.env, str):
@@ -179,7 +184,8 @@ def _apply_env(config: LanggraphConfig) -> None:
 
         path = (config.base_dir / config.env).resolve()
         if not path.is_file():
-            raise ConfigError(f"env file {config.env!r} not found at {path}")
+            logger.warning("env file %r not found at %s: using the environment", config.env, path)
+            return
         values = {k: v for k, v in dotenv_values(path).items() if v is not None}
     else:
         values = config.env

@@ -339,3 +339,23 @@ def test_only_dev_runs_in_dev_mode(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
         args.data_dir = None
         cli._export(args)
         assert os.environ["GRAPHPORT_DEV"] == expected
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["serve", "--port", "99999"], "--port: must be 1 to 65535, not 99999"),
+        (["dev", "--port", "abc"], "--port: must be a whole number, not 'abc'"),
+        (["serve", "--workers", "abc"], "--workers: must be a whole number, not 'abc'"),
+        (["serve", "--workers", "0"], "--workers: must be 1 or more, not 0"),
+    ],
+)
+def test_bad_numbers_are_one_line_errors(
+    argv: list[str], said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from graphport import cli
+
+    with pytest.raises(SystemExit) as exited:
+        cli.main(argv)
+    assert exited.value.code == 2
+    assert said in capsys.readouterr().err

@@ -99,7 +99,7 @@ def _add_server_options(cmd: argparse.ArgumentParser, *, port: int) -> None:
         default="127.0.0.1",
         help="address to listen on (0.0.0.0: every interface, as in a container)",
     )
-    cmd.add_argument("--port", type=int, default=port, help="port to listen on")
+    cmd.add_argument("--port", type=_port, default=port, help="port to listen on")
     cmd.add_argument("--no-migrate", action="store_true", help="skip migrations at startup")
 
 
@@ -116,9 +116,19 @@ def _add_common(cmd: argparse.ArgumentParser) -> None:
 
 
 def _positive(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
+def _port(text: str) -> int:
+    value = _positive(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"must be 1 to 65535, not {value}")
     return value
 
 

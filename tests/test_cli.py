@@ -359,3 +359,21 @@ def test_bad_numbers_are_one_line_errors(
         cli.main(argv)
     assert exited.value.code == 2
     assert said in capsys.readouterr().err
+
+
+def test_a_database_that_cannot_be_used_is_a_one_line_error(tmp_path: Path) -> None:
+    unused = free_port()  # nothing listens there
+    env = {**os.environ, "DATABASE_URI": f"postgresql://postgres@127.0.0.1:{unused}/none"}
+    done = subprocess.run(
+        [sys.executable, "-m", "graphport.cli", "serve", "--config", str(TEST_CONFIG)]
+        + ["--port", str(free_port())],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert lines[-1].startswith("graphport: cannot use the database in DATABASE_URI: ")
+    assert "Traceback" not in done.stderr

@@ -194,6 +194,27 @@ def _validate_config() -> None:
     load_custom_app(config)
 
 
+def _check_database(uri: str) -> None:
+    """One line, not uvicorn's traceback of a failed startup, when DATABASE_URI cannot be
+    used (no server there, a database that does not exist, a refused login)."""
+    from graphport.db.engine import Database
+
+    async def probe() -> None:
+        db = Database(uri, pool_size=1)
+        await db.start()
+        try:
+            await db.ping()
+        finally:
+            await db.stop()
+
+    try:
+        asyncio.run(probe())
+    except Exception as exc:  # any driver or network failure: say its first line
+        cause = getattr(exc, "orig", None) or exc
+        reason = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+        raise ConfigError(f"cannot use the database in DATABASE_URI: {reason}") from None
+
+
 def _serve(args: argparse.Namespace) -> None:
     from graphport.serving import ServeOptions, exit_on_signals, serve
     from graphport.settings import Settings
@@ -203,6 +224,8 @@ def _serve(args: argparse.Namespace) -> None:
     if not (settings.database_uri or args.command == "dev" or args.embedded_postgres):
         raise ConfigError(NO_DATABASE)  # before anything is started
     _check_port_free(args.host, args.port)
+    if settings.database_uri:
+        _check_database(settings.database_uri)
     exit_on_signals()
     reload = bool(getattr(args, "reload", False))
     options = ServeOptions(

@@ -6,16 +6,15 @@ auth_readers: owners and readers lists, as the custom-auth docs write them)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-import httpx
 import pytest
 from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 
 from graphport.graphs.registry import system_assistant_id
-from tests.api.auth_helpers import bearer
+from tests.api.auth_helpers import bearer, status
 from tests.api.run_helpers import eventually
 from tests.api.test_run_stamps import fire_now
 from tests.server import FIXTURES, ServerProcess, create_database, drop_database
@@ -45,14 +44,6 @@ async def bob(readers_server: ServerProcess) -> AsyncIterator[LangGraphClient]:
     sdk = get_client(url=readers_server.url, api_key=None, timeout=30, headers=bearer("bob"))
     yield sdk
     await sdk.http.client.aclose()
-
-
-async def status(call: Awaitable[Any]) -> int:
-    try:
-        await call
-    except httpx.HTTPStatusError as exc:
-        return exc.response.status_code
-    return 200
 
 
 def owned_by_alice(tag: str, **extra: Any) -> dict[str, Any]:

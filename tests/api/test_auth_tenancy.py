@@ -4,26 +4,15 @@ Every resource a handler's filter hides behaves as if it did not exist, in every
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
-from typing import Any
-
 import httpx
 import pytest
 from langgraph_sdk.client import LangGraphClient
 
 from graphport.graphs.registry import system_assistant_id
-from tests.api.auth_helpers import bearer
+from tests.api.auth_helpers import bearer, status
 from tests.server import ServerProcess
 
 Users = dict[str, LangGraphClient]
-
-
-async def status(call: Awaitable[Any]) -> int:
-    try:
-        await call
-    except httpx.HTTPStatusError as exc:
-        return exc.response.status_code
-    return 200
 
 
 async def test_threads_are_stamped_and_invisible_to_other_tenants(users: Users, tag: str) -> None:

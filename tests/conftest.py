@@ -116,3 +116,12 @@ async def http(base_url: str) -> AsyncIterator[httpx.AsyncClient]:
 def tag() -> str:
     """A unique value so tests can share one database without wiping tables."""
     return uuid.uuid4().hex
+
+
+@pytest.fixture(scope="session")
+def redis_uri() -> Iterator[str]:
+    """A real Redis: REDIS_URI when set, else a redis-server started for the session."""
+    from tests.redis_server import redis_uri as started
+
+    with started() as uri:
+        yield uri

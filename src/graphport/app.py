@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
@@ -31,9 +31,11 @@ from graphport.db.engine import Database
 from graphport.db.migrate import run_migrations
 from graphport.db.store import Store
 from graphport.errors import install_error_handlers
-from graphport.execution.broker import LocalBroker
+from graphport.execution.broker import Broker
 from graphport.execution.completions import Completions
 from graphport.execution.executor import Executor
+from graphport.execution.local_broker import LocalBroker
+from graphport.execution.redis_broker import RedisBroker
 from graphport.execution.shutdown import DRAIN_STATE_KEY, ShutdownDrain
 from graphport.execution.webhooks import WebhookSender
 from graphport.execution.worker import WorkerDeps
@@ -92,9 +94,9 @@ async def build_context(
     headers = HeaderSelection(config.http.configurable_headers)
     assistant_service = AssistantService(db, registry, headers)
     await assistant_service.ensure_system_assistants()
-    broker = LocalBroker(retention_seconds=settings.stream_retention_secs)
+    broker = await _start_broker(settings, stack)
     thread_state = ThreadStateService(db, registry, checkpointer.saver, broker, headers)
-    broker_sweeper = PeriodicTask("stream-retention-sweeper", 30, _as_async(broker.sweep))
+    broker_sweeper = PeriodicTask("stream-retention-sweeper", 30, broker.sweep)
     broker_sweeper.start()
     stack.push_async_callback(broker_sweeper.stop)
     runs, executor, drain = await _start_run_engine(
@@ -139,7 +141,7 @@ async def _start_run_engine(
     registry: GraphRegistry,
     checkpointer: Checkpointer,
     uri: str,
-    broker: LocalBroker,
+    broker: Broker,
     timings: Timings,
     stack: AsyncExitStack,
 ) -> tuple[RunService, Executor, ShutdownDrain]:
@@ -181,18 +183,25 @@ async def _start_run_engine(
     return runs, executor, drain
 
 
+async def _start_broker(settings: Settings, stack: AsyncExitStack) -> Broker:
+    """Redis when ``REDIS_URI`` is set (streams across processes), else in-process. It
+    stops after the run engine, whose last runs still publish."""
+    broker: Broker
+    retention = settings.stream_retention_secs
+    if settings.redis_uri:
+        broker = RedisBroker(settings.redis_uri, retention_seconds=retention)
+    else:
+        broker = LocalBroker(retention_seconds=retention)
+    await broker.start()
+    stack.push_async_callback(broker.stop)
+    return broker
+
+
 def _observer(timings: Timings) -> Callable[[str, str, int, float], None]:
     def observe(method: str, route: str, status: int, seconds: float) -> None:
         timings.http.labels(method, route, str(status)).observe(seconds)
 
     return observe
-
-
-def _as_async(job: Callable[[], None]) -> Callable[[], Awaitable[None]]:
-    async def run() -> None:
-        job()
-
-    return run
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

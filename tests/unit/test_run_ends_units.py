@@ -1,14 +1,11 @@
-"""RunControl (a cancel reaches only the graph, once) and the broker's run ends (idempotent,
-remembered for joins that come late). In-process: no server needed."""
+"""RunControl: a cancel reaches only the graph, once. In-process: no server needed."""
 
 from __future__ import annotations
 
 import asyncio
-import uuid
 
 import pytest
 
-from graphport.execution.broker import END, LocalBroker, Subscriber
 from graphport.execution.control import RunControl
 
 
@@ -66,34 +63,3 @@ async def test_a_cancel_after_the_graph_is_ignored() -> None:
     await asyncio.sleep(0.01)
     control.request("interrupt")
     assert await task == "done"
-
-
-def _drain(subscriber: Subscriber) -> list[str]:
-    found = []
-    while not subscriber.queue.empty():
-        event = subscriber.queue.get_nowait()
-        found.append("END" if event is END else event.event)
-    return found
-
-
-async def test_ending_a_run_closes_its_streams_once() -> None:
-    broker = LocalBroker()
-    run_id, thread_id = uuid.uuid4(), uuid.uuid4()
-    broker.prepare(run_id, thread_id, resumable=False)
-    joined = broker.subscribe_run(run_id, last_event_id=None, modes=None)
-    thread = broker.subscribe_thread(thread_id, last_event_id=None, modes=None)
-    assert joined is not None
-    broker.end(run_id)
-    broker.end(run_id)
-    await broker.close(run_id, thread_id)
-    assert _drain(joined) == ["END"]
-    assert _drain(thread) == ["metadata"]  # one run_done
-
-
-async def test_a_run_that_ended_before_its_join_gives_an_ended_stream() -> None:
-    broker = LocalBroker()
-    run_id, thread_id = uuid.uuid4(), uuid.uuid4()
-    broker.end(run_id)  # e.g. announced by another process while the join read the run
-    broker.prepare(run_id, thread_id, resumable=False)
-    late = broker.subscribe_run(run_id, last_event_id=None, modes=None)
-    assert late is not None and _drain(late) == ["END"]

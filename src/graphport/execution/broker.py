@@ -1,32 +1,31 @@
-"""The in-process stream broker: fans a run's events out to its streams and keeps them
-for replay when the run is resumable. (A Redis broker for many processes implements the
-same ``RunEvents`` interface.)
+"""The stream broker's interface and what its implementations share: events, subscribers and
+the stream filters. ``LocalBroker`` (one process) and ``RedisBroker`` (many processes,
+``REDIS_URI``) implement ``Broker``; one test suite runs against both.
 
-A run starts here as soon as it is created, where the official server starts it when a
-worker picks it up (a second later or so): a client that creates a run and then joins its
-stream sees it from its start there. So the channel of a run nobody streams from its first
-event holds the events of its first ``EARLY_JOIN_SECONDS`` (from that event, up to
-``EARLY_JOIN_EVENTS`` events and ``EARLY_JOIN_BYTES`` bytes: past either it holds none from
-then on), also for a while after the run ended, and a join without ``Last-Event-ID`` in
-that window gets them first, then the live ones."""
+A broker fans a run's events out to the streams that follow the run or its thread, keeps a
+resumable run's events for ``Last-Event-ID`` replays (for the retention period), and holds
+the first events of every run for early joins: a run starts here as soon as it is created,
+where the official server starts it when a worker picks it up (a second later or so), so a
+client that creates a run and then joins its stream must still see it from its start. The
+events of a run's first ``EARLY_JOIN_SECONDS`` (from its first event, up to
+``EARLY_JOIN_EVENTS`` events and ``EARLY_JOIN_BYTES`` bytes: past either none from then on)
+are kept that long, also after the run ended, and a join without ``Last-Event-ID`` in that
+window gets them first, then the live ones."""
 
 from __future__ import annotations
 
 import asyncio
-import time
-from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 from uuid import UUID
 
-from graphport.serialization import dumps
+from graphport.execution.events import RunEvents
 
 THREAD_HISTORY = 10_000  # events a thread stream can replay with Last-Event-ID
 # How long an ended run is remembered: a join that read the run as in flight just before
 # it ended (its end announced meanwhile) must still find it ended.
 ENDED_MEMORY_SECONDS = 60.0
-# A join coming this soon after a run's first event sees the run from its start (above).
 EARLY_JOIN_SECONDS = 5.0
 EARLY_JOIN_EVENTS = 1_000
 EARLY_JOIN_BYTES = 4 * 1024 * 1024
@@ -34,7 +33,7 @@ EARLY_JOIN_BYTES = 4 * 1024 * 1024
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    id: int
+    id: int  # the SSE id: 1, 2, ... per run (per thread on thread streams)
     event: str
     data: bytes  # JSON, encoded once for every subscriber
 
@@ -55,6 +54,7 @@ def event_mode(event: str) -> str:
 
 
 Accepts = Callable[[Event], bool]
+ErrorFor = Callable[[UUID | None], Any]
 
 THREAD_MODES = ("lifecycle", "run_modes", "state_update")
 STATE_UPDATE = "state_update"  # a thread event: its state written by a client
@@ -87,306 +87,122 @@ def thread_filter(modes: Iterable[str] | None) -> Accepts:
     return accepts
 
 
+def run_done(run_id: UUID) -> dict[str, str]:
+    """The ``metadata`` event a thread's streams get when one of its runs ends."""
+    return {"status": "run_done", "run_id": str(run_id)}
+
+
 class Subscriber:
-    __slots__ = ("queue", "accepts", "home", "thread")
+    """One open stream: its events queue up in ``queue`` until ``END``. ``last_id``: the id
+    of the last event handed over (a replay and the live events meeting give each once)."""
+
+    __slots__ = ("queue", "accepts", "home", "thread", "last_id", "ended")
 
     def __init__(self, accepts: Accepts | None = None) -> None:
         self.queue: asyncio.Queue[Event] = asyncio.Queue()
         self.accepts = accepts  # None: every event
-        self.home: set[Subscriber] | None = None  # the subscriber set it belongs to
-        self.thread: _ThreadChannel | None = None
+        self.home: set[Subscriber] | None = None  # the broker's set it belongs to
+        self.thread: Any = None  # the broker's record of the thread it follows
+        self.last_id = 0
+        self.ended = False
 
     def offer(self, event: Event) -> None:
-        if event is END or self.accepts is None or self.accepts(event):
+        if self.ended:
+            return
+        if event is END:
+            self.ended = True
+            self.queue.put_nowait(event)
+            return
+        if event.id <= self.last_id:
+            return  # already handed over (a replay met the live events)
+        self.last_id = event.id
+        if self.accepts is None or self.accepts(event):
             self.queue.put_nowait(event)
 
     def give(self, event: Event) -> None:
         """Hand over ``event`` whatever the filter: a stream's last word (its end's error)."""
-        self.queue.put_nowait(event)
+        if not self.ended:
+            self.queue.put_nowait(event)
 
 
-@dataclass
-class _RunChannel:
-    thread_id: UUID
-    resumable: bool
-    # every event when resumable; else only those held for early joins
-    events: list[Event] = field(default_factory=list)
-    subscribers: set[Subscriber] = field(default_factory=set)
-    next_id: int = 1
-    closed_at: float | None = None
-    first_at: float | None = None  # when its first event came
-    holding: bool = True  # its events are replayed to a join without Last-Event-ID
-    held_count: int = 0
-    held_bytes: int = 0
+def ended_stream(error: dict[str, Any] | None = None) -> Subscriber:
+    """A stream that is already over: an ``error`` event first when given."""
+    subscriber = Subscriber()
+    if error is not None:
+        from graphport.serialization import dumps
 
-    def keep(self, item: Event, now: float) -> None:
-        """Keep a new event: every one when resumable, else while held for early joins."""
-        if self.first_at is None:
-            self.first_at = now
-            # streamed from its start (by the request that created it): no join came late
-            self.holding = not self.subscribers
-        if self.holding:
-            self.held_count += 1
-            self.held_bytes += len(item.data)
-        if self.still_holding(now) or self.resumable:
-            self.events.append(item)
-
-    def still_holding(self, now: float) -> bool:
-        """Whether early joins still get the run's events; once no, for good (the events
-        of a run that is not resumable go then)."""
-        if self.holding and self.first_at is not None:
-            late = now - self.first_at > EARLY_JOIN_SECONDS
-            if late or self.held_count > EARLY_JOIN_EVENTS or self.held_bytes > EARLY_JOIN_BYTES:
-                self.holding = False
-                if not self.resumable:
-                    self.events = []
-        return self.holding
+        subscriber.give(Event(1, "error", dumps(error)))
+    subscriber.offer(END)
+    return subscriber
 
 
-@dataclass
-class _ThreadChannel:
-    thread_id: UUID
-    history: deque[Event] = field(default_factory=lambda: deque(maxlen=THREAD_HISTORY))
-    subscribers: set[Subscriber] = field(default_factory=set)
-    next_id: int = 1
-    idle_since: float | None = None
+def after_id(value: str | None) -> int:
+    """The event id a ``Last-Event-ID`` names (``-1``: before the first; junk: 0)."""
+    if value is None:
+        return 0
+    try:
+        return max(int(value), 0)
+    except ValueError:
+        return 0
 
 
-class LocalBroker:
-    def __init__(self, *, retention_seconds: float = 600.0) -> None:
-        self._runs: dict[UUID, _RunChannel] = {}
-        self._threads: dict[UUID, _ThreadChannel] = {}
-        self._ended: dict[UUID, float] = {}  # run id -> when it ended (insertion ordered)
-        # ended runs, not resumable, whose channels stay for early joins (insertion ordered)
-        self._held: dict[UUID, float] = {}
-        self._retention = retention_seconds
-        self._shutdown_error: Callable[[UUID | None], Any] | None = None  # set by end_all
+class Broker(RunEvents, Protocol):
+    """The producer side (``RunEvents``, for workers) and the consumer side (streams)."""
 
-    # -- producer side (RunEvents) -------------------------------------------------------------
+    async def start(self) -> None:
+        """Connect (the Redis broker raises ``RedisError`` when it cannot)."""
+        ...
 
-    def prepare(self, run_id: UUID, thread_id: UUID, *, resumable: bool) -> None:
-        """Open the run's channel before it starts, so early subscribers and replays work.
-        A run that already ended gets a closed channel: its streams end at once."""
-        if run_id not in self._runs:
-            channel = self._runs[run_id] = _RunChannel(thread_id, resumable)
-            if run_id in self._ended:
-                channel.closed_at = time.monotonic()
+    async def stop(self) -> None: ...
 
-    def wants(self, run_id: UUID, thread_id: UUID) -> bool:
-        channel = self._runs.get(run_id)
-        if channel is not None and (
-            channel.resumable or channel.subscribers or channel.still_holding(time.monotonic())
-        ):
-            return True
-        thread = self._threads.get(thread_id)
-        return thread is not None and bool(thread.subscribers)
+    async def prepare(self, run_id: UUID, thread_id: UUID, *, resumable: bool) -> None:
+        """A run was created here for someone to stream: open its channel before it starts
+        (a run that already ended gets a closed one)."""
+        ...
 
-    async def publish(self, run_id: UUID, thread_id: UUID, event: str, data: Any) -> None:
-        channel = self._runs.get(run_id)
-        if channel is None:
-            channel = self._runs[run_id] = _RunChannel(thread_id, resumable=False)
-        encoded = dumps(data)
-        item = Event(channel.next_id, event, encoded)
-        channel.next_id += 1
-        channel.keep(item, time.monotonic())
-        for subscriber in channel.subscribers:
-            subscriber.offer(item)
-        self._to_thread(thread_id, event, encoded)
-
-    async def close(self, run_id: UUID, thread_id: UUID) -> None:
-        self._close(run_id, thread_id)
-
-    def publish_thread(self, thread_id: UUID, event: str, data: Any) -> None:
+    async def publish_thread(self, thread_id: UUID, event: str, data: Any) -> None:
         """An event of the thread itself, not of a run (``state_update``): to its streams."""
-        self._to_thread(thread_id, event, dumps(data))
+        ...
 
-    def end(self, run_id: UUID) -> None:
-        channel = self._runs.get(run_id)
-        if channel is None:
-            self._ended.setdefault(run_id, time.monotonic())
-        else:
-            self._close(run_id, channel.thread_id)
+    async def subscribe_run(
+        self,
+        run_id: UUID,
+        thread_id: UUID,
+        *,
+        last_event_id: str | None,
+        modes: Iterable[str] | None,
+        live: bool,
+    ) -> Subscriber:
+        """The run's events kept by ``run_filter(modes)``: first the kept ones following
+        ``last_event_id`` (``-1``: all) when the run is resumable, or, without it, those
+        held for early joins; then, when ``live`` (the run is in flight) and it has not
+        ended, the live ones until it ends. Never misses an event published after it
+        returns, nor one published before that is kept."""
+        ...
 
-    def end_thread(self, thread_id: UUID) -> None:
-        """The thread was deleted: its streams get a final ``error`` event (``NotFound``)
-        and end; its runs' streams end (as when a run ends) and their kept events go; its
-        history goes too (a thread created again with that id starts afresh)."""
-        thread = self._threads.pop(thread_id, None)
-        if thread is not None and thread.subscribers:
-            error = not_found_error(f"Thread {thread_id} deleted")
-            _end(thread.subscribers, Event(thread.next_id, "error", dumps(error)))
-        for run_id, channel in list(self._runs.items()):
-            if channel.thread_id == thread_id:
-                self._close(run_id, thread_id)
-                self._runs.pop(run_id, None)
-
-    def _close(self, run_id: UUID, thread_id: UUID) -> None:
-        """End the run's streams and tell its thread's streams; once only."""
-        if run_id in self._ended:
-            return
-        now = self._ended[run_id] = time.monotonic()
-        channel = self._runs.get(run_id)
-        if channel is not None:
-            channel.closed_at = now
-            for subscriber in channel.subscribers:
-                subscriber.offer(END)
-            channel.subscribers.clear()
-            if channel.resumable:
-                pass  # kept for Last-Event-ID replays (``sweep``)
-            elif channel.events and channel.still_holding(now):
-                self._held[run_id] = now  # kept for early joins a little longer
-            else:
-                del self._runs[run_id]
-        self._forget_held(now)
-        done = {"status": "run_done", "run_id": str(run_id)}
-        self._to_thread(thread_id, "metadata", dumps(done))
-
-    def _forget_held(self, now: float) -> None:
-        """Drop the channels of ended runs kept for early joins once their window passed
-        (it began before they ended)."""
-        while self._held:
-            run_id = next(iter(self._held))
-            if now - self._held[run_id] <= EARLY_JOIN_SECONDS:
-                break
-            del self._held[run_id]
-            channel = self._runs.get(run_id)
-            if channel is not None and not channel.resumable:
-                del self._runs[run_id]
-
-    def _to_thread(self, thread_id: UUID, event: str, encoded: bytes) -> None:
-        thread = self._threads.get(thread_id)
-        if thread is None or not thread.subscribers:
-            return
-        item = Event(thread.next_id, event, encoded)
-        thread.next_id += 1
-        thread.history.append(item)
-        for subscriber in thread.subscribers:
-            subscriber.offer(item)
-
-    # -- consumer side -------------------------------------------------------------------------
-
-    def subscribe_run(
-        self, run_id: UUID, *, last_event_id: str | None, modes: Iterable[str] | None
-    ) -> Subscriber | None:
-        """Live events of the run kept by ``run_filter(modes)``, after replaying those
-        following ``last_event_id`` (``-1``: all) when the run is resumable. Without
-        ``last_event_id``, a join in the run's first ``EARLY_JOIN_SECONDS`` gets the events
-        held so far first (see the module docstring). None when the run has no open or
-        retained channel here."""
-        channel = self._runs.get(run_id)
-        if channel is None:
-            return None
-        subscriber = Subscriber(run_filter(modes))
-        if self._shutdown_error is not None and channel.closed_at is None:
-            error = dumps(self._shutdown_error(run_id))
-            _end({subscriber}, Event(channel.next_id, "error", error))
-            return subscriber
-        if last_event_id is not None:
-            if channel.resumable:
-                _replay(subscriber, channel.events, last_event_id)
-        elif channel.still_holding(time.monotonic()):
-            for item in channel.events:
-                subscriber.offer(item)
-        if channel.closed_at is not None:
-            subscriber.offer(END)
-        else:
-            channel.subscribers.add(subscriber)
-            subscriber.home = channel.subscribers
-        return subscriber
-
-    def subscribe_thread(
+    async def subscribe_thread(
         self, thread_id: UUID, *, last_event_id: str | None, modes: Iterable[str] | None
     ) -> Subscriber:
         """Live events of the thread (its runs' and its own) kept by ``thread_filter(modes)``,
         after replaying those following ``last_event_id`` (``-1``: all kept)."""
-        thread = self._threads.get(thread_id)
-        if thread is None:
-            thread = self._threads[thread_id] = _ThreadChannel(thread_id)
-        thread.idle_since = None
-        subscriber = Subscriber(thread_filter(modes))
-        if self._shutdown_error is not None:
-            error = dumps(self._shutdown_error(None))
-            _end({subscriber}, Event(thread.next_id, "error", error))
-            return subscriber
-        _replay(subscriber, thread.history, last_event_id)
-        thread.subscribers.add(subscriber)
-        subscriber.home, subscriber.thread = thread.subscribers, thread
-        return subscriber
+        ...
 
-    def unsubscribe(self, subscriber: Subscriber) -> None:
-        if subscriber.home is not None:
-            subscriber.home.discard(subscriber)
-            subscriber.home = None
-        thread = subscriber.thread
-        if thread is not None and not thread.subscribers:
-            thread.idle_since = time.monotonic()
-            if not thread.history and self._threads.get(thread.thread_id) is thread:
-                del self._threads[thread.thread_id]  # nothing to keep (or an unknown thread)
+    def unsubscribe(self, subscriber: Subscriber) -> None: ...
 
-    def sweep(self) -> None:
-        """Forget finished runs' events and idle thread histories past the retention, and
-        events held for early joins past their window."""
-        now = time.monotonic()
-        self._forget_held(now)
-        for run_id, channel in list(self._runs.items()):
-            if channel.closed_at is not None and now - channel.closed_at > self._retention:
-                del self._runs[run_id]
-            else:
-                channel.still_holding(now)
-        for thread_id, thread in list(self._threads.items()):
-            if thread.idle_since is not None and now - thread.idle_since > self._retention:
-                del self._threads[thread_id]
-        while self._ended:
-            oldest = next(iter(self._ended))
-            if now - self._ended[oldest] <= ENDED_MEMORY_SECONDS:
-                break
-            del self._ended[oldest]
+    async def sweep(self) -> None:
+        """Forget what is past its retention (periodic)."""
+        ...
 
     def open_streams(self) -> int:
-        return sum(len(c.subscribers) for c in self._runs.values()) + sum(
-            len(t.subscribers) for t in self._threads.values()
-        )
+        """Streams open in this process."""
+        ...
 
     def run_streams(self) -> int:
-        """Open streams waiting on a run (thread streams wait on nothing in particular)."""
-        return sum(len(c.subscribers) for c in self._runs.values())
+        """Open streams of this process waiting on a run."""
+        ...
 
-    def end_all(self, error_for: Callable[[UUID | None], Any]) -> None:
-        """Shutdown: every open stream gets a final ``error`` event and ends. Its data is
-        ``error_for(run_id)``, or ``error_for(None)`` on thread streams. Streams opened
-        later end the same way at once."""
-        self._shutdown_error = error_for
-        for run_id, channel in self._runs.items():
-            if channel.subscribers:
-                error = Event(channel.next_id, "error", dumps(error_for(run_id)))
-                channel.next_id += 1
-                _end(channel.subscribers, error)
-        for thread in self._threads.values():
-            if thread.subscribers:
-                error = Event(thread.next_id, "error", dumps(error_for(None)))
-                thread.next_id += 1
-                _end(thread.subscribers, error)
-
-
-def _end(subscribers: set[Subscriber], error: Event) -> None:
-    for subscriber in subscribers:
-        subscriber.give(error)
-        subscriber.offer(END)
-    subscribers.clear()
-
-
-def _replay(subscriber: Subscriber, kept: Iterable[Event], last_event_id: str | None) -> None:
-    """Hand a joining subscriber the kept events after ``last_event_id`` (``-1``: all)."""
-    if last_event_id is None:
-        return
-    after = _parse_id(last_event_id)
-    for item in kept:
-        if item.id > after:
-            subscriber.offer(item)
-
-
-def _parse_id(value: str) -> int:
-    try:
-        return int(value)
-    except ValueError:
-        return 0
+    def end_all(self, error_for: ErrorFor) -> None:
+        """Shutdown: every open stream here gets a final ``error`` event (its data
+        ``error_for(run_id)``, ``error_for(None)`` on thread streams) and ends; streams
+        opened later end the same way at once."""
+        ...

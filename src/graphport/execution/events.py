@@ -8,8 +8,9 @@ from uuid import UUID
 
 
 class RunEvents(Protocol):
-    def wants(self, run_id: UUID, thread_id: UUID) -> bool:
-        """True when someone streams this run or its thread now, or it keeps its events."""
+    async def wants(self, run_id: UUID, thread_id: UUID) -> bool:
+        """True when someone streams this run or its thread now (in any process), or it
+        keeps its events."""
         ...
 
     async def publish(self, run_id: UUID, thread_id: UUID, event: str, data: Any) -> None: ...

@@ -10,7 +10,7 @@ from typing import Any
 from uuid import UUID
 
 from graphport.errors import ShuttingDown
-from graphport.execution.broker import LocalBroker
+from graphport.execution.broker import Broker
 from graphport.execution.completions import Completions
 from graphport.execution.executor import Executor
 
@@ -35,7 +35,7 @@ class ShutdownDrain:
         self,
         executor: Executor,
         completions: Completions,
-        broker: LocalBroker,
+        broker: Broker,
         *,
         grace_seconds: float,
     ) -> None:

@@ -91,7 +91,7 @@ class RunWorker:
             status = "rollback"  # a rollback came while the interrupt stopped the graph
         events = self._deps.events
         try:
-            if error is not None and events.wants(run_id, run["thread_id"]):
+            if error is not None and await events.wants(run_id, run["thread_id"]):
                 await events.publish(run_id, run["thread_id"], "error", error)
             return await self._finish(run, status, error, driven, pending)
         finally:
@@ -124,7 +124,7 @@ class RunWorker:
             if isinstance(graph_input, Command) and graph_input.update:
                 await self._check_update(graph, run, graph_input)
             streamed = kwargs.get("resumable") or kwargs.get("observable")
-            if streamed or deps.events.wants(run["run_id"], run["thread_id"]):
+            if streamed or await deps.events.wants(run["run_id"], run["thread_id"]):
                 await self._stream(graph, run, graph_input, config, options)
                 return _Driven(shape)
             output = await graph.ainvoke(graph_input, config, **options)

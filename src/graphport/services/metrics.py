@@ -18,7 +18,7 @@ from prometheus_client.registry import Collector
 
 from graphport.db.checkpointer import Checkpointer
 from graphport.db.engine import Database
-from graphport.execution.broker import LocalBroker
+from graphport.execution.broker import Broker
 from graphport.execution.completions import RunOutcome
 from graphport.execution.executor import Executor
 from graphport.repositories import runs as run_repo
@@ -91,7 +91,7 @@ class MetricsService:
         db: Database,
         checkpointer: Checkpointer,
         executor: Executor,
-        broker: LocalBroker,
+        broker: Broker,
         timings: Timings,
     ) -> None:
         self._db = db

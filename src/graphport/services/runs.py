@@ -15,7 +15,7 @@ from graphport.auth.actor import SYSTEM, Actor
 from graphport.auth.filters import AuthFilter, satisfying
 from graphport.db.engine import Database
 from graphport.errors import Conflict, InvalidInput, NotFound
-from graphport.execution.broker import LocalBroker
+from graphport.execution.broker import Broker
 from graphport.execution.completions import Completions, RunOutcome
 from graphport.execution.executor import Executor
 from graphport.execution.listener import NEW_RUN
@@ -86,7 +86,7 @@ class RunService:
         executor: Executor,
         completions: Completions,
         checks: RunChecks,
-        broker: LocalBroker,
+        broker: Broker,
         *,
         origin: str,
         headers: HeaderSelection | None = None,
@@ -162,7 +162,7 @@ class RunService:
         if stopped is not None:
             self.cancels.signal(stopped)
         if observable or body.stream_resumable:
-            self._broker.prepare(
+            await self._broker.prepare(
                 created["run_id"], created["thread_id"], resumable=body.stream_resumable
             )
         if reserved:

@@ -10,10 +10,9 @@ from uuid import UUID
 from graphport.auth.actor import SYSTEM, Actor
 from graphport.db.engine import Database
 from graphport.errors import AuthRejected, Forbidden, NotFound
-from graphport.execution.broker import END, Event, LocalBroker, Subscriber, not_found_error
+from graphport.execution.broker import Broker, Subscriber, ended_stream, not_found_error
 from graphport.repositories import runs as run_repo
 from graphport.repositories import threads as thread_repo
-from graphport.serialization import dumps
 from graphport.services.runs import RunCreate, RunService
 
 OnClose = Callable[[bool], Awaitable[None]]
@@ -28,16 +27,8 @@ class StreamHandle:
     content_location: str | None = None
 
 
-def _error_stream(error: dict[str, str]) -> Subscriber:
-    """A stream with a single ``error`` event (what clients get for an unknown run)."""
-    subscriber = Subscriber()
-    subscriber.offer(Event(1, "error", dumps(error)))
-    subscriber.offer(END)
-    return subscriber
-
-
 class StreamService:
-    def __init__(self, db: Database, runs: RunService, broker: LocalBroker) -> None:
+    def __init__(self, db: Database, runs: RunService, broker: Broker) -> None:
         self._db = db
         self._runs = runs
         self._broker = broker
@@ -53,9 +44,11 @@ class StreamService:
         """Create a run and subscribe to its events; ``headers``: as ``RunService.create``."""
         created = await self._runs.create(thread_id, body, actor=actor, headers=headers)
         run_id, run_thread = created["run_id"], created["thread_id"]
-        # Subscribed before the run's task gets to run: no event can be missed.
-        subscriber = self._broker.subscribe_run(run_id, last_event_id=None, modes=None)
-        assert subscriber is not None  # create() prepared the channel
+        # Subscribed before the run's task gets to run (or, in another process, from its
+        # first events held for early joins): no event is missed.
+        subscriber = await self._broker.subscribe_run(
+            run_id, run_thread, last_event_id=None, modes=None, live=True
+        )
         cancel = body.on_disconnect == "cancel"
         base = f"/threads/{run_thread}/runs/{run_id}"
         stream_at = f"{base}/stream" if thread_id is not None else f"/runs/{run_id}/stream"
@@ -84,17 +77,16 @@ class StreamService:
         async with self._db.transaction() as conn:
             run = await run_repo.get_run(conn, run_id=run_id, thread_id=thread_id, scope=scope)
         if run is None:  # also when the caller may not see it: indistinguishable
-            subscriber = _error_stream(not_found_error(f"Run {run_id} not found"))
+            subscriber = ended_stream(not_found_error(f"Run {run_id} not found"))
             return StreamHandle(subscriber, with_ids=False, on_close=_nothing, **where)
         resumable = bool(run["kwargs"].get("resumable"))
-        joined = self._broker.subscribe_run(run_id, last_event_id=last_event_id, modes=modes)
-        if joined is None and run["status"] in run_repo.IN_FLIGHT:
-            self._broker.prepare(run_id, run["thread_id"], resumable=False)
-            joined = self._broker.subscribe_run(run_id, last_event_id=None, modes=modes)
-        if joined is None:
-            joined = Subscriber()  # a finished run without kept events: an empty stream
-            joined.offer(END)
-        subscriber = joined
+        subscriber = await self._broker.subscribe_run(
+            run_id,
+            run["thread_id"],
+            last_event_id=last_event_id,
+            modes=modes,
+            live=run["status"] in run_repo.IN_FLIGHT,
+        )
         return StreamHandle(
             subscriber,
             with_ids=resumable,
@@ -118,7 +110,7 @@ class StreamService:
         scope = await actor.authorize("threads", "read", {"thread_id": thread_id})
         # Subscribed before the thread is read: a delete committed after that read is
         # announced after the subscription, so it ends this stream; none is missed.
-        subscriber = self._broker.subscribe_thread(
+        subscriber = await self._broker.subscribe_thread(
             thread_id, last_event_id=last_event_id, modes=modes
         )
         try:

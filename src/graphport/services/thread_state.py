@@ -19,7 +19,7 @@ from graphport.auth.actor import Actor
 from graphport.auth.filters import AuthFilter
 from graphport.db.engine import Database
 from graphport.errors import Conflict, InvalidInput, NotFound
-from graphport.execution.broker import STATE_UPDATE, LocalBroker
+from graphport.execution.broker import STATE_UPDATE, Broker
 from graphport.graphs.factories import AccessContext
 from graphport.graphs.introspection import unknown_state_keys
 from graphport.graphs.registry import AnyPregel, GraphRegistry, system_assistant_id
@@ -127,7 +127,7 @@ class ThreadStateService:
         db: Database,
         registry: GraphRegistry,
         checkpointer: BaseCheckpointSaver[Any],
-        events: LocalBroker,
+        events: Broker,
         headers: HeaderSelection | None = None,
     ) -> None:
         self._db = db
@@ -351,7 +351,7 @@ class ThreadStateService:
                 _, snapshot = await self._record(conn, thread_id, graph)
         # committed: the thread's streams get the new state, as the official server sends it
         state = {"state": snapshot_json(snapshot), "thread_id": str(thread_id)}
-        self._events.publish_thread(thread_id, STATE_UPDATE, state)
+        await self._events.publish_thread(thread_id, STATE_UPDATE, state)
         written = checkpoint_of(new_config)
         return {
             "checkpoint": written,

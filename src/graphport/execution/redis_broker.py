@@ -1,0 +1,447 @@
+"""The stream broker for many processes (``REDIS_URI``): a run's events go to Redis in one
+round trip each (a Lua script: kept in a Redis Stream when the run is resumable or while
+they are held for early joins, and published on the run's pub/sub channel), whatever
+process runs it; each process subscribes once per run or thread its own clients stream, and
+fans the events out locally. ``Last-Event-ID`` replays read the Redis Stream, so they work
+from any process and after any restart, for ``GRAPHPORT_STREAM_RETENTION_SECS``.
+
+A run's end travels on its channel too, after its last event: a process that learns of the
+end some other way (Postgres' run-done notice) sends it through Redis, so its streams still
+get every event published before it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+import redis.asyncio as redis
+from redis.asyncio.client import PubSub
+from redis.exceptions import RedisError
+
+from graphport.errors import Unavailable
+from graphport.execution import redis_scripts as scripts
+from graphport.execution.broker import (
+    EARLY_JOIN_BYTES,
+    EARLY_JOIN_EVENTS,
+    EARLY_JOIN_SECONDS,
+    END,
+    ENDED_MEMORY_SECONDS,
+    THREAD_HISTORY,
+    ErrorFor,
+    Event,
+    Subscriber,
+    after_id,
+    ended_stream,
+    run_done,
+    run_filter,
+    thread_filter,
+)
+from graphport.execution.redis_follow import Followed, parse_message
+from graphport.serialization import dumps
+
+logger = logging.getLogger(__name__)
+
+_MIN_TTL_MS = 10_000  # keys outlive the early-join window even with a retention of 0
+_WATCH_MS = 90_000  # a thread's "followed" flag; refreshed by ``sweep`` every 30 s
+_RUN_WATCH_SECONDS = 24 * 3600  # a joined run's "produce events" flag, until it ends
+_SUBSCRIBE_SECONDS = 10.0  # how long a stream waits for Redis to confirm its subscription
+
+
+_Arg = str | bytes | int
+
+
+@dataclass
+class _Jobs:
+    """What the housekeeping task does next (sync callers hand it over)."""
+
+    ends: set[UUID] = field(default_factory=set)
+    forget_threads: set[UUID] = field(default_factory=set)
+    idle_channels: set[str] = field(default_factory=set)
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class RedisBroker:
+    def __init__(
+        self, uri: str, *, retention_seconds: float = 600.0, prefix: str = "graphport:"
+    ) -> None:
+        self._uri = uri
+        self._prefix = prefix
+        self._ttl_ms = max(int(retention_seconds * 1000), _MIN_TTL_MS)
+        self._redis: redis.Redis | None = None
+        self._pubsub: PubSub | None = None
+        self._runs: dict[UUID, Followed] = {}
+        self._threads: dict[UUID, Followed] = {}
+        self._channels: dict[str, asyncio.Future[None]] = {}  # subscribed: confirmed when done
+        self._channel_lock = asyncio.Lock()
+        self._ended: dict[UUID, float] = {}
+        self._shutdown_error: ErrorFor | None = None
+        self._jobs = _Jobs()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._publish_failed = 0.0  # when a failed publish was last logged
+        self._closing = False
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Connect (raises ``RedisError`` when Redis cannot be reached) and start reading."""
+        self._redis = redis.Redis.from_url(self._uri, decode_responses=False)
+        await self._redis.ping()
+        self._publish = self._redis.register_script(scripts.PUBLISH_RUN)
+        self._end_run = self._redis.register_script(scripts.END_RUN)
+        self._publish_thread = self._redis.register_script(scripts.PUBLISH_THREAD)
+        self._forget_thread = self._redis.register_script(scripts.FORGET_THREAD)
+        self._pubsub = self._redis.pubsub()
+        # always one subscription: the reader then never finds the connection idle
+        await self._pubsub.subscribe(f"{self._prefix}process")
+        self._tasks = [
+            asyncio.create_task(self._read(), name="redis-broker-reader"),
+            asyncio.create_task(self._housekeep(), name="redis-broker-housekeeping"),
+        ]
+
+    async def stop(self) -> None:
+        self._closing = True
+        self._jobs.ready.set()
+        # redis-py may turn a cancel into a connection error: the loops also see _closing
+        while self._tasks:
+            for task in self._tasks:
+                task.cancel()
+            await asyncio.wait(self._tasks, timeout=1)
+            self._tasks = [task for task in self._tasks if not task.done()]
+        if self._pubsub is not None:
+            with contextlib.suppress(RedisError, OSError):
+                await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+        if self._redis is not None:
+            with contextlib.suppress(RedisError, OSError):
+                await self._redis.aclose()
+
+    # -- producer side (RunEvents) -------------------------------------------------------------
+
+    async def prepare(self, run_id: UUID, thread_id: UUID, *, resumable: bool) -> None:
+        """Mark a resumable run so whichever process runs it keeps all its events."""
+        if resumable:
+            key = scripts.run_key(self._prefix, run_id)
+            async with self._client().pipeline(transaction=False) as pipe:
+                pipe.hset(key, "res", "1")
+                pipe.pexpire(key, self._ttl_ms)
+                await pipe.execute()
+
+    async def wants(self, run_id: UUID, thread_id: UUID) -> bool:
+        run_watch = scripts.run_key(self._prefix, run_id) + ":w"
+        thread_watch = scripts.thread_key(self._prefix, thread_id) + ":w"
+        try:
+            return bool(await self._client().exists(run_watch, thread_watch))
+        except RedisError:
+            return True  # unsure: produce them (publishing copes with Redis being away)
+
+    async def publish(self, run_id: UUID, thread_id: UUID, event: str, data: Any) -> None:
+        """One round trip. Redis being away loses the event (logged), never the run."""
+        args: list[_Arg] = [self._prefix, str(run_id), str(thread_id), event, dumps(data)]
+        args += [self._ttl_ms, int(EARLY_JOIN_SECONDS * 1000), EARLY_JOIN_EVENTS, EARLY_JOIN_BYTES]
+        try:
+            await self._publish(args=[*args, THREAD_HISTORY])
+        except RedisError as exc:
+            self._log_publish_failure(exc)
+
+    async def close(self, run_id: UUID, thread_id: UUID) -> None:
+        self._ended.setdefault(run_id, time.monotonic())
+        await self._send_end(run_id, thread_id)
+
+    async def publish_thread(self, thread_id: UUID, event: str, data: Any) -> None:
+        args: list[_Arg] = [self._prefix, str(thread_id), event, dumps(data), self._ttl_ms]
+        args.append(THREAD_HISTORY)
+        try:
+            await self._publish_thread(args=args)
+        except RedisError as exc:
+            self._log_publish_failure(exc)
+
+    def end(self, run_id: UUID) -> None:
+        """The run ended (a run-done notice, which every process gets): its streams here end
+        once every event published before has come, so the end is sent through Redis."""
+        self._ended.setdefault(run_id, time.monotonic())
+        if run_id in self._runs:
+            self._jobs.ends.add(run_id)
+            self._jobs.ready.set()
+
+    def end_thread(self, thread_id: UUID) -> None:
+        error = {"error": "NotFound", "message": f"404: Thread {thread_id} deleted"}
+        followed = self._threads.pop(thread_id, None)
+        if followed is not None:
+            followed.end(followed.error_event(dumps(error)))
+            self._idle(followed.channel)
+        for run_id, run in list(self._runs.items()):
+            if run.thread_id == thread_id:
+                del self._runs[run_id]
+                run.end(None)
+                self._idle(run.channel)
+        self._jobs.forget_threads.add(thread_id)
+        self._jobs.ready.set()
+
+    async def _send_end(self, run_id: UUID, thread_id: UUID | None) -> None:
+        args: list[_Arg] = [self._prefix, str(run_id), str(thread_id or "")]
+        args.append(dumps(run_done(run_id)))
+        try:
+            await self._end_run(args=[*args, self._ttl_ms, THREAD_HISTORY])
+        except RedisError as exc:
+            self._log_publish_failure(exc)
+            self._end_here(run_id)  # its streams here must end all the same
+
+    # -- consumer side -------------------------------------------------------------------------
+
+    async def subscribe_run(
+        self,
+        run_id: UUID,
+        thread_id: UUID,
+        *,
+        last_event_id: str | None,
+        modes: Iterable[str] | None,
+        live: bool,
+    ) -> Subscriber:
+        subscriber = Subscriber(run_filter(modes))
+        if live and self._shutdown_error is not None:
+            return ended_stream(self._shutdown_error(run_id))
+        key = scripts.run_key(self._prefix, run_id)
+        followed = None
+        if live and run_id not in self._ended:
+            followed = self._runs.get(run_id)
+            if followed is None:
+                followed = self._runs[run_id] = Followed(key, run_id, thread_id)
+            followed.join(subscriber)
+        try:
+            if followed is not None:
+                await self._subscribe_channel(key)
+            kept, meta, now = await self._read_run(key, live=followed is not None)
+        except BaseException:
+            if followed is not None:
+                self.unsubscribe(subscriber)
+            raise
+        replay = self._run_replay(kept, meta, now, last_event_id)
+        if followed is None:
+            for item in replay:
+                subscriber.offer(item)
+            subscriber.offer(END)
+            return subscriber
+        ended = meta.get(b"ended") is not None or run_id in self._ended
+        followed.joined(subscriber, replay, ended=ended)
+        if subscriber.ended:
+            self.unsubscribe(subscriber)
+        return subscriber
+
+    async def _read_run(self, key: str, *, live: bool) -> tuple[list[Any], dict[bytes, Any], int]:
+        """(kept events, the run's hash, Redis' clock in ms): one round trip; a live
+        stream also marks the run as watched (its worker then produces events)."""
+        async with self._client().pipeline(transaction=False) as pipe:
+            pipe.xrange(key + ":s")
+            pipe.hgetall(key)
+            pipe.time()
+            if live:
+                pipe.set(key + ":w", 1, ex=_RUN_WATCH_SECONDS)
+            kept, meta, clock, *_ = await pipe.execute()
+        return kept, meta, int(clock[0]) * 1000 + int(clock[1]) // 1000
+
+    @staticmethod
+    def _run_replay(
+        kept: list[Any], meta: dict[bytes, Any], now: int, last_event_id: str | None
+    ) -> list[Event]:
+        """What a join replays: after ``last_event_id`` of a resumable run, or, without it,
+        the events held for early joins while they are."""
+        if last_event_id is not None:
+            if meta.get(b"res") != b"1":
+                return []
+            after = after_id(last_event_id)
+            return [e for e in map(_entry, kept) if e.id > after]
+        first = meta.get(b"first")
+        held = meta.get(b"cut") is None and (
+            first is None or now - int(first) <= EARLY_JOIN_SECONDS * 1000
+        )
+        return list(map(_entry, kept)) if held else []
+
+    async def subscribe_thread(
+        self, thread_id: UUID, *, last_event_id: str | None, modes: Iterable[str] | None
+    ) -> Subscriber:
+        subscriber = Subscriber(thread_filter(modes))
+        if self._shutdown_error is not None:
+            return ended_stream(self._shutdown_error(None))
+        key = scripts.thread_key(self._prefix, thread_id)
+        followed = self._threads.get(thread_id)
+        if followed is None:
+            followed = self._threads[thread_id] = Followed(key, thread_id, thread_id)
+        followed.join(subscriber)
+        try:
+            await self._subscribe_channel(key)
+            async with self._client().pipeline(transaction=False) as pipe:
+                pipe.set(key + ":w", 1, px=_WATCH_MS)
+                pipe.xrange(key + ":s")
+                _, kept = await pipe.execute()
+        except BaseException:
+            self.unsubscribe(subscriber)
+            raise
+        after = after_id(last_event_id) if last_event_id is not None else None
+        replay = [] if after is None else [e for e in map(_entry, kept) if e.id > after]
+        followed.joined(subscriber, replay, ended=False)
+        return subscriber
+
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        followed: Followed | None = subscriber.thread
+        if followed is None or not followed.leave(subscriber):
+            return
+        # the last stream of it here left: stop listening (unless one comes back meanwhile)
+        table = self._threads if followed.ident == followed.thread_id else self._runs
+        if table.get(followed.ident) is followed:
+            del table[followed.ident]
+        self._idle(followed.channel)
+
+    async def sweep(self) -> None:
+        """Keep the flags of followed threads alive; forget old ends."""
+        now = time.monotonic()
+        while self._ended:
+            oldest = next(iter(self._ended))
+            if now - self._ended[oldest] <= ENDED_MEMORY_SECONDS:
+                break
+            del self._ended[oldest]
+        if self._threads:
+            async with self._client().pipeline(transaction=False) as pipe:
+                for followed in self._threads.values():
+                    pipe.set(followed.channel + ":w", 1, px=_WATCH_MS)
+                await pipe.execute()
+
+    def open_streams(self) -> int:
+        return self.run_streams() + sum(f.count() for f in self._threads.values())
+
+    def run_streams(self) -> int:
+        return sum(f.count() for f in self._runs.values())
+
+    def end_all(self, error_for: ErrorFor) -> None:
+        self._shutdown_error = error_for
+        runs, self._runs = self._runs, {}
+        for run_id, followed in runs.items():
+            followed.end(followed.error_event(dumps(error_for(run_id))))
+        threads, self._threads = self._threads, {}
+        for followed in threads.values():
+            followed.end(followed.error_event(dumps(error_for(None))))
+
+    # -- pub/sub -------------------------------------------------------------------------------
+
+    async def _subscribe_channel(self, channel: str) -> None:
+        """Listen on ``channel`` (once per process); returns once Redis confirmed it, so
+        every message published from then on reaches this process."""
+        async with self._channel_lock:
+            confirmed = self._channels.get(channel)
+            if confirmed is None:
+                confirmed = asyncio.get_running_loop().create_future()
+                self._channels[channel] = confirmed
+                self._jobs.idle_channels.discard(channel)
+                assert self._pubsub is not None
+                await self._pubsub.subscribe(channel)
+        try:
+            async with asyncio.timeout(_SUBSCRIBE_SECONDS):
+                await asyncio.shield(confirmed)
+        except TimeoutError:
+            raise Unavailable("The stream broker (Redis) did not answer; try again") from None
+
+    def _idle(self, channel: str) -> None:
+        self._jobs.idle_channels.add(channel)
+        self._jobs.ready.set()
+
+    async def _read(self) -> None:
+        """Hand each message to the streams of this process that follow its channel."""
+        assert self._pubsub is not None
+        while not self._closing:
+            try:
+                message = await self._pubsub.get_message(timeout=None)
+            except (RedisError, OSError) as exc:
+                logger.warning("lost the stream broker's Redis connection (%s); reconnecting", exc)
+                await asyncio.sleep(0.5)
+                with contextlib.suppress(RedisError, OSError):
+                    # subscribes again to every channel
+                    await self._pubsub.connect()  # type: ignore[no-untyped-call]
+                continue
+            if message is not None:
+                self._dispatch(message)
+
+    def _dispatch(self, message: dict[str, Any]) -> None:
+        channel = message["channel"].decode()
+        if message["type"] == "subscribe":
+            confirmed = self._channels.get(channel)
+            if confirmed is not None and not confirmed.done():
+                confirmed.set_result(None)
+            return
+        if message["type"] != "message":
+            return
+        kind, _, ident = channel.removeprefix(self._prefix).partition(":")
+        try:
+            key = UUID(ident)
+        except ValueError:
+            return
+        event = parse_message(message["data"])
+        if kind == "r":
+            followed = self._runs.get(key)
+            if followed is None:
+                return
+            if event is END:
+                self._ended.setdefault(key, time.monotonic())
+                self._end_here(key)
+                return
+        else:
+            followed = self._threads.get(key)
+            if followed is None or event is END:
+                return
+        followed.deliver(event)
+
+    def _end_here(self, run_id: UUID) -> None:
+        followed = self._runs.pop(run_id, None)
+        if followed is not None:
+            followed.end(None)
+            self._idle(followed.channel)
+
+    async def _housekeep(self) -> None:
+        """Send run ends through Redis, forget deleted threads, stop listening on channels
+        nobody here follows any more."""
+        jobs = self._jobs
+        while not self._closing:
+            await jobs.ready.wait()
+            jobs.ready.clear()
+            ends, jobs.ends = jobs.ends, set()
+            for run_id in ends:
+                followed = self._runs.get(run_id)
+                await self._send_end(run_id, followed.thread_id if followed else None)
+            forget, jobs.forget_threads = jobs.forget_threads, set()
+            for thread_id in forget:
+                with contextlib.suppress(RedisError):
+                    await self._forget_thread(args=[self._prefix, str(thread_id)])
+            await self._unsubscribe_idle()
+
+    async def _unsubscribe_idle(self) -> None:
+        followed = {f.channel for f in self._runs.values()} | {
+            f.channel for f in self._threads.values()
+        }
+        async with self._channel_lock:
+            idle = [c for c in self._jobs.idle_channels if c not in followed]
+            self._jobs.idle_channels.clear()
+            for channel in idle:
+                self._channels.pop(channel, None)
+            if idle and self._pubsub is not None:
+                with contextlib.suppress(RedisError, OSError):
+                    await self._pubsub.unsubscribe(*idle)
+
+    def _client(self) -> redis.Redis:
+        if self._redis is None:
+            raise Unavailable("The stream broker is not running")
+        return self._redis
+
+    def _log_publish_failure(self, exc: Exception) -> None:
+        now = time.monotonic()
+        if now - self._publish_failed > 10:
+            self._publish_failed = now
+            logger.warning("stream events could not reach Redis (%s); streams miss them", exc)
+
+
+def _entry(entry: Any) -> Event:
+    """A Redis Stream entry ``(b"<n>-0", {b"e": name, b"d": data})`` as an event."""
+    ident, fields = entry
+    return Event(int(ident.split(b"-", 1)[0]), fields[b"e"].decode(), fields[b"d"])

@@ -1,0 +1,87 @@
+"""What the Redis broker keeps in each process: the runs and threads its clients stream, and
+the pub/sub message format."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from graphport.execution.broker import END, Event, Subscriber
+
+
+class Followed:
+    """A run or thread streamed here: its open streams, and those still joining, whose live
+    events wait until their replay from Redis is handed over (each event once, in order)."""
+
+    __slots__ = ("channel", "ident", "thread_id", "active", "joining", "last_id")
+
+    def __init__(self, channel: str, ident: UUID, thread_id: UUID) -> None:
+        self.channel = channel  # its pub/sub channel (and key prefix)
+        self.ident = ident  # the run's or the thread's id
+        self.thread_id = thread_id
+        self.active: set[Subscriber] = set()
+        self.joining: dict[Subscriber, list[Event]] = {}
+        self.last_id = 0  # the highest event id seen here
+
+    def join(self, subscriber: Subscriber) -> None:
+        subscriber.thread = self
+        self.joining[subscriber] = []
+
+    def joined(self, subscriber: Subscriber, replay: list[Event], *, ended: bool) -> None:
+        """Hand ``subscriber`` its replay, then what came live meanwhile, then (``ended``)
+        the end; from then on it gets events as they come."""
+        buffered = self.joining.pop(subscriber, None)
+        if buffered is None:
+            return  # it left (or was ended) meanwhile
+        for item in replay:
+            subscriber.offer(item)
+        for item in buffered:
+            subscriber.offer(item)
+        if ended:
+            subscriber.offer(END)
+        if not subscriber.ended:
+            self.active.add(subscriber)
+
+    def deliver(self, event: Event) -> None:
+        self.last_id = max(self.last_id, event.id)
+        for subscriber in self.active:
+            subscriber.offer(event)
+        for buffered in self.joining.values():
+            buffered.append(event)
+
+    def leave(self, subscriber: Subscriber) -> bool:
+        """Forget ``subscriber``; True when nobody here streams this any more."""
+        self.active.discard(subscriber)
+        self.joining.pop(subscriber, None)
+        subscriber.thread = None
+        return not self.active and not self.joining
+
+    def count(self) -> int:
+        return len(self.active) + len(self.joining)
+
+    def end(self, error: Event | None) -> None:
+        """Every stream of it here ends: after ``error`` (given whatever their filter), or,
+        without one, after what they still have to get (a joining one: its replay)."""
+        for subscriber in self.active:
+            if error is not None:
+                subscriber.give(error)
+            subscriber.offer(END)
+            subscriber.thread = None
+        self.active.clear()
+        for subscriber, buffered in self.joining.items():
+            if error is not None:
+                subscriber.give(error)
+                subscriber.offer(END)
+            else:
+                buffered.append(END)
+
+    def error_event(self, data: bytes) -> Event:
+        return Event(self.last_id + 1, "error", data)
+
+
+def parse_message(data: bytes) -> Event:
+    """``<id>:<len(event)>:<event><data>`` as an event; id 0 is the end of a run."""
+    ident, length, rest = data.split(b":", 2)
+    if ident == b"0":
+        return END
+    size = int(length)
+    return Event(int(ident), rest[:size].decode(), rest[size:])

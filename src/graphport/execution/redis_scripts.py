@@ -1,0 +1,118 @@
+"""The Redis side of the stream broker: key names and the Lua scripts that make each broker
+step one atomic round trip. Redis' own clock (``TIME``) times the early-join window, so
+processes on different machines agree on it.
+
+Per run: a hash ``r:<run>`` (``n``: last event id, ``first``: ms of its first event,
+``bytes``, ``cut``: no longer held for early joins, ``res``: resumable, ``ended``,
+``thread``), a stream ``r:<run>:s`` of its kept events (entry id ``<n>-0``, fields ``e``
+and ``d``) and a flag ``r:<run>:w`` (a stream waits for it: produce events). Per thread: a
+flag ``t:<thread>:w`` (someone follows it: copy its runs' events to it), a hash
+``t:<thread>`` (``n``), a stream ``t:<thread>:s`` and the set ``t:<thread>:runs``. Every key
+expires; live events go out on the pub/sub channels ``r:<run>`` and ``t:<thread>`` as
+``<id>:<len(event)>:<event><data>`` (id 0: the run ended)."""
+
+from __future__ import annotations
+
+# Shared by the scripts: append an event to the thread's stream and channel when someone
+# follows the thread. KEYS/ARGV are the caller's; ``thread`` is the thread id, ``p`` the
+# key prefix, ``ev``/``data`` the event, ``ttl`` the retention in ms, ``cap`` the history.
+_TO_THREAD = """
+local function to_thread(p, thread, ev, data, ttl, cap)
+  if thread == false or thread == '' then return end
+  local t = p .. 't:' .. thread
+  if redis.call('EXISTS', t .. ':w') == 0 then return end
+  local n = redis.call('HINCRBY', t, 'n', 1)
+  redis.call('PEXPIRE', t, ttl)
+  redis.call('XADD', t .. ':s', 'MAXLEN', '~', cap, n .. '-0', 'e', ev, 'd', data)
+  redis.call('PEXPIRE', t .. ':s', ttl)
+  redis.call('PUBLISH', t, n .. ':' .. #ev .. ':' .. ev .. data)
+end
+"""
+
+# KEYS: none. ARGV: prefix, run, thread, event, data, retention ms, early ms, early events,
+# early bytes, thread history. Returns the event's id.
+PUBLISH_RUN = (
+    _TO_THREAD
+    + """
+local p, run, thread, ev, data = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local ttl, early = tonumber(ARGV[6]), tonumber(ARGV[7])
+local r = p .. 'r:' .. run
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local n = redis.call('HINCRBY', r, 'n', 1)
+if n == 1 then
+  redis.call('HSET', r, 'first', now, 'thread', thread)
+  redis.call('SADD', p .. 't:' .. thread .. ':runs', run)
+  redis.call('PEXPIRE', p .. 't:' .. thread .. ':runs', ttl)
+end
+local keep = redis.call('HGET', r, 'res') == '1'
+if redis.call('HGET', r, 'cut') == false then
+  local bytes = redis.call('HINCRBY', r, 'bytes', #data)
+  local first = tonumber(redis.call('HGET', r, 'first'))
+  if now - first > early or n > tonumber(ARGV[8]) or bytes > tonumber(ARGV[9]) then
+    redis.call('HSET', r, 'cut', 1)
+    if not keep then redis.call('DEL', r .. ':s') end
+  else
+    keep = true
+  end
+end
+if keep then
+  redis.call('XADD', r .. ':s', n .. '-0', 'e', ev, 'd', data)
+  redis.call('PEXPIRE', r .. ':s', ttl)
+end
+redis.call('PEXPIRE', r, ttl)
+redis.call('PUBLISH', r, n .. ':' .. #ev .. ':' .. ev .. data)
+to_thread(p, thread, ev, data, ttl, tonumber(ARGV[10]))
+return n
+"""
+)
+
+# KEYS: none. ARGV: prefix, run, thread ('' when unknown), run_done JSON, retention ms,
+# thread history. Ends the run's streams everywhere (after every event published before);
+# the first end of a run also tells its thread.
+END_RUN = (
+    _TO_THREAD
+    + """
+local p, run = ARGV[1], ARGV[2]
+local r = p .. 'r:' .. run
+local ttl = tonumber(ARGV[5])
+local first = redis.call('HSETNX', r, 'ended', 1)
+redis.call('PEXPIRE', r, ttl)
+redis.call('DEL', r .. ':w')
+redis.call('PUBLISH', r, '0:0:')
+if first == 1 then
+  local thread = ARGV[3]
+  if thread == '' then thread = redis.call('HGET', r, 'thread') end
+  to_thread(p, thread, 'metadata', ARGV[4], ttl, tonumber(ARGV[6]))
+end
+return first
+"""
+)
+
+# KEYS: none. ARGV: prefix, thread, event, data, retention ms, thread history.
+PUBLISH_THREAD = (
+    _TO_THREAD
+    + """
+to_thread(ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6]))
+return 0
+"""
+)
+
+# KEYS: none. ARGV: prefix, thread. A deleted thread: its history and its runs' events go.
+FORGET_THREAD = """
+local p, thread = ARGV[1], ARGV[2]
+local t = p .. 't:' .. thread
+for _, run in ipairs(redis.call('SMEMBERS', t .. ':runs')) do
+  redis.call('DEL', p .. 'r:' .. run .. ':s')
+end
+redis.call('DEL', t, t .. ':s', t .. ':runs')
+return 0
+"""
+
+
+def run_key(prefix: str, run_id: object) -> str:
+    return f"{prefix}r:{run_id}"
+
+
+def thread_key(prefix: str, thread_id: object) -> str:
+    return f"{prefix}t:{thread_id}"

@@ -61,6 +61,12 @@ class ServerProcess:
         self.log_path: Path | None = None
 
     def start(self, timeout: float = 30.0) -> ServerProcess:
+        self.launch()
+        self.wait_ready(timeout)
+        return self
+
+    def launch(self) -> ServerProcess:
+        """Start the process without waiting for it (``wait_ready`` then waits)."""
         args = [sys.executable, "-m", "graphport.cli", self.command, "--config", str(self.config)]
         args += ["--port", str(self.port), *self.extra_args]
         if self.data_dir is not None:
@@ -69,7 +75,6 @@ class ServerProcess:
         _LOGS.append(self.log_path)
         log = self.log_path.open("wb")
         self.proc = subprocess.Popen(args, env=self.env, stdout=log, stderr=subprocess.STDOUT)
-        self.wait_ready(timeout)
         return self
 
     def wait_ready(self, timeout: float) -> None:

@@ -266,7 +266,7 @@ def test_help_is_plain_text_with_a_help_and_default_for_every_option() -> None:
     assert top.returncode == 0
     assert top.stdout.startswith("usage: graphport [-h] [--version] COMMAND ...")
     assert "graphport serves LangGraph graphs" in top.stdout
-    for name in ("dev", "serve", "migrate"):
+    for name in ("dev", "serve", "worker", "migrate"):
         assert f"graphport {name} " in top.stdout  # each command summarised
     common = [
         "--config CONFIG your langgraph.json (default: langgraph.json)",
@@ -292,6 +292,14 @@ def test_help_is_plain_text_with_a_help_and_default_for_every_option() -> None:
             "--workers WORKERS server processes sharing the port; each runs "
             "N_JOBS_PER_WORKER runs at once (default: 1)",
             "--embedded-postgres without DATABASE_URI, run an embedded PostgreSQL in --data-dir",
+            "--no-workers the API only: runs are queued for graphport worker processes, crons too",
+        ],
+        "worker": [
+            common[0],
+            "--host HOST address of the health port (0.0.0.0: every interface, as in a "
+            "container) (default: 127.0.0.1)",
+            "--port PORT health port: GET /ok and /metrics (default: 8001)",
+            server[1],
         ],
         "migrate": common,
     }
@@ -334,11 +342,19 @@ def test_only_dev_runs_in_dev_mode(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
 
     monkeypatch.setenv("GRAPHPORT_DEV", "true")
     monkeypatch.setenv("GRAPHPORT_CONFIG", "restored after the test")
+    monkeypatch.setenv("GRAPHPORT_ROLE", "worker")  # left over: the command sets the role
     for command, expected in (("serve", "false"), ("dev", "true"), ("serve", "false")):
         args = argparse.Namespace(command=command, config=tmp_path / "langgraph.json")
         args.data_dir = None
         cli._export(args)
         assert os.environ["GRAPHPORT_DEV"] == expected
+        assert os.environ["GRAPHPORT_ROLE"] == "all"
+    roles = {"worker": {}, "serve": {"no_workers": True}, "dev": {"no_workers": False}}
+    for command, flags in roles.items():
+        cli._export(argparse.Namespace(command=command, config=tmp_path / "x.json", **flags))
+        assert os.environ["GRAPHPORT_ROLE"] == {"worker": "worker", "serve": "api"}.get(
+            command, "all"
+        )
 
 
 @pytest.mark.parametrize(

@@ -40,6 +40,8 @@ from graphport.execution.shutdown import DRAIN_STATE_KEY, ShutdownDrain
 from graphport.execution.webhooks import WebhookSender
 from graphport.execution.worker import WorkerDeps
 from graphport.graphs.registry import GraphRegistry
+from graphport.roles import describe as describe_role
+from graphport.roles import run_slots, runs_background_work
 from graphport.scheduling.crons import CronScheduler
 from graphport.scheduling.periodic import PeriodicTask
 from graphport.services.assistants import AssistantService
@@ -61,7 +63,9 @@ logger = logging.getLogger(__name__)
 async def build_context(
     settings: Settings, config: LanggraphConfig, stack: AsyncExitStack, timings: Timings
 ) -> AppContext:
-    """Build resources in order; ``stack`` tears them down in reverse."""
+    """Build resources in order; ``stack`` tears them down in reverse. What runs in the
+    background depends on the role (graphport.roles)."""
+    logger.info("graphport %s", describe_role(settings))
     registry = GraphRegistry.from_config(config)
     auth = load_auth(config, dev_mode=settings.dev_mode)
     uri = settings.database_uri
@@ -82,14 +86,6 @@ async def build_context(
     memory = Store(checkpointer.pool, config.store, config.base_dir)
     await memory.start(setup=settings.run_migrations)
     registry.attach_store(memory.store)
-    store_ttl = (config.store or {}).get("ttl") or {}
-    store_sweeper = PeriodicTask(
-        "store-ttl-sweeper",
-        float(store_ttl.get("sweep_interval_minutes") or 5) * 60,
-        memory.store.sweep_ttl,
-    )
-    store_sweeper.start()
-    stack.push_async_callback(store_sweeper.stop)
 
     headers = HeaderSelection(config.http.configurable_headers)
     assistant_service = AssistantService(db, registry, headers)
@@ -107,14 +103,9 @@ async def build_context(
     threads = ThreadService(
         db, thread_state, runs, default_ttl_minutes=ttl.default_ttl if ttl else None
     )
-    sweep_minutes = ttl.sweep_interval_minutes if ttl else ThreadTTLConfig().sweep_interval_minutes
-    sweeper = PeriodicTask("thread-ttl-sweeper", sweep_minutes * 60, threads.delete_expired)
-    sweeper.start()
-    stack.push_async_callback(sweeper.stop)
     crons = CronService(db, registry, runs, auth.authorizer if auth else None)
-    scheduler = CronScheduler(crons)
-    scheduler.start()
-    stack.push_async_callback(scheduler.stop)
+    if runs_background_work(settings):
+        _start_background_work(config, memory, threads, crons, executor, stack)
     return AppContext(
         settings=settings,
         config=config,
@@ -165,9 +156,10 @@ async def _start_run_engine(
     executor = Executor(
         deps,
         completions,
-        slots=settings.n_jobs_per_worker,
+        slots=run_slots(settings),
         max_attempts=settings.bg_job_max_retries + 1,
         on_finished=tuple(finished),
+        sweeps=runs_background_work(settings),
     )
     await executor.start(listen_uri=uri)
     stack.push_async_callback(executor.stop, 0)  # after the drain, which had the grace period
@@ -195,6 +187,32 @@ async def _start_broker(settings: Settings, stack: AsyncExitStack) -> Broker:
     await broker.start()
     stack.push_async_callback(broker.stop)
     return broker
+
+
+def _start_background_work(
+    config: LanggraphConfig,
+    memory: Store,
+    threads: ThreadService,
+    crons: CronService,
+    executor: Executor,
+    stack: AsyncExitStack,
+) -> None:
+    """The cron scheduler and the TTL sweepers of threads and store items (their intervals
+    from langgraph.json, in minutes); ``stack`` stops them."""
+    store_minutes = float(
+        ((config.store or {}).get("ttl") or {}).get("sweep_interval_minutes") or 5
+    )
+    ttl = config.checkpointer.ttl or ThreadTTLConfig()
+    for task in (
+        PeriodicTask("store-ttl-sweeper", store_minutes * 60, memory.store.sweep_ttl),
+        PeriodicTask("thread-ttl-sweeper", ttl.sweep_interval_minutes * 60, threads.delete_expired),
+    ):
+        task.start()
+        stack.push_async_callback(task.stop)
+    scheduler = CronScheduler(crons)
+    executor.watch_crons(crons.changed.set)  # crons created by other processes
+    scheduler.start()
+    stack.push_async_callback(scheduler.stop)
 
 
 def _observer(timings: Timings) -> Callable[[str, str, int, float], None]:

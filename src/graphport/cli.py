@@ -4,6 +4,7 @@ so the official SDKs, LangGraph Studio and agent-chat-ui work against it.
 Run it beside your langgraph.json:
   graphport dev      local development: an embedded PostgreSQL unless DATABASE_URI is set
   graphport serve    production: set DATABASE_URI (or pass --embedded-postgres)
+  graphport worker   runs, crons and sweepers without the API, beside serve --no-workers
   graphport migrate  apply the database migrations and exit
 
 Environment: DATABASE_URI, LOG_LEVEL, LOG_JSON and more (see the README).
@@ -20,16 +21,25 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
 from graphport.errors import ConfigError
 
+if TYPE_CHECKING:
+    from graphport.serving import ServeOptions
+
 DEV_PORT = 2024  # as `langgraph dev`
 SERVE_PORT = 8000  # as the official server's container
+WORKER_PORT = 8001  # the worker's health port
 NO_DATABASE = (
     "serve needs a database: set DATABASE_URI to your PostgreSQL "
     "(postgresql://user:password@host:5432/dbname), or pass --embedded-postgres"
+)
+NO_WORKER_DATABASE = (
+    "worker needs a database: set DATABASE_URI to the PostgreSQL of your API "
+    "(postgresql://user:password@host:5432/dbname)"
 )
 
 ENVIRONMENT = (
@@ -65,6 +75,23 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="without DATABASE_URI, run an embedded PostgreSQL in --data-dir",
     )
+    serve.add_argument(
+        "--no-workers",
+        action="store_true",
+        help="the API only: runs are queued for graphport worker processes, crons too",
+    )
+
+    worker = _command(commands, "worker", "execute runs and crons, with no API")
+    _add_config(worker)
+    worker.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address of the health port (0.0.0.0: every interface, as in a container)",
+    )
+    worker.add_argument(
+        "--port", type=_port, default=WORKER_PORT, help="health port: GET /ok and /metrics"
+    )
+    worker.add_argument("--no-migrate", action="store_true", help="skip migrations at startup")
 
     migrate = _command(commands, "migrate", "apply database migrations and exit")
     _add_common(migrate)
@@ -103,10 +130,14 @@ def _add_server_options(cmd: argparse.ArgumentParser, *, port: int) -> None:
     cmd.add_argument("--no-migrate", action="store_true", help="skip migrations at startup")
 
 
-def _add_common(cmd: argparse.ArgumentParser) -> None:
+def _add_config(cmd: argparse.ArgumentParser) -> None:
     cmd.add_argument(
         "--config", type=Path, default=Path("langgraph.json"), help="your langgraph.json"
     )
+
+
+def _add_common(cmd: argparse.ArgumentParser) -> None:
+    _add_config(cmd)
     cmd.add_argument(
         "--data-dir",
         type=Path,
@@ -142,13 +173,21 @@ def _version() -> str:
 def _export(args: argparse.Namespace) -> None:
     """Hand flags to the server process (and --reload children) through its settings."""
     os.environ["GRAPHPORT_CONFIG"] = str(args.config.resolve())
-    if args.data_dir is not None:
+    if getattr(args, "data_dir", None) is not None:
         os.environ["GRAPHPORT_DATA_DIR"] = str(args.data_dir.resolve())
+    # the command sets the role (a GRAPHPORT_ROLE left in the environment does not count)
+    os.environ["GRAPHPORT_ROLE"] = _role(args)
     # dev mode (Studio's local sign-in past custom auth, browsers' private-network access)
     # is the dev command's alone: serve turns off a GRAPHPORT_DEV left in the environment
     os.environ["GRAPHPORT_DEV"] = "true" if args.command == "dev" else "false"
     if getattr(args, "no_migrate", False):
         os.environ["GRAPHPORT_MIGRATE"] = "false"
+
+
+def _role(args: argparse.Namespace) -> str:
+    if args.command == "worker":
+        return "worker"
+    return "api" if getattr(args, "no_workers", False) else "all"
 
 
 def _check_port_free(host: str, port: int) -> None:
@@ -216,7 +255,7 @@ def _check_database(uri: str) -> None:
 
 
 def _serve(args: argparse.Namespace) -> None:
-    from graphport.serving import ServeOptions, exit_on_signals, serve
+    from graphport.serving import exit_on_signals, serve
     from graphport.settings import Settings
 
     settings = Settings()
@@ -227,15 +266,7 @@ def _serve(args: argparse.Namespace) -> None:
     if settings.database_uri:
         _check_database(settings.database_uri)
     exit_on_signals()
-    reload = bool(getattr(args, "reload", False))
-    options = ServeOptions(
-        host=args.host,
-        port=args.port,
-        grace_seconds=settings.bg_job_shutdown_grace_period_secs,
-        log_level=settings.log_level,
-        log_json=settings.log_json,
-        reload_dirs=(str(args.config.resolve().parent),) if reload else None,
-    )
+    options = _options(args)
     workers = getattr(args, "workers", 1)
     with _database():
         if workers == 1:
@@ -246,6 +277,40 @@ def _serve(args: argparse.Namespace) -> None:
         status = Supervisor(options, workers).run()
     if status:
         raise SystemExit(status)
+
+
+def _options(args: argparse.Namespace) -> ServeOptions:
+    from graphport.serving import ServeOptions
+    from graphport.settings import Settings
+
+    settings = Settings()
+    reload = bool(getattr(args, "reload", False))
+    return ServeOptions(
+        host=args.host,
+        port=args.port,
+        grace_seconds=settings.bg_job_shutdown_grace_period_secs,
+        log_level=settings.log_level,
+        log_json=settings.log_json,
+        reload_dirs=(str(args.config.resolve().parent),) if reload else None,
+        role=settings.role,
+    )
+
+
+def _worker(args: argparse.Namespace) -> None:
+    """Runs, crons and sweepers on DATABASE_URI, with a health port; checked as serve is."""
+    from graphport.serving import exit_on_signals, serve
+    from graphport.settings import Settings
+
+    settings = Settings()
+    _validate_config()
+    if not settings.database_uri:
+        raise ConfigError(NO_WORKER_DATABASE)
+    if settings.n_jobs_per_worker < 1:
+        raise ConfigError("worker needs N_JOBS_PER_WORKER of 1 or more, not 0")
+    _check_port_free(args.host, args.port)
+    _check_database(settings.database_uri)
+    exit_on_signals()
+    serve(_options(args))
 
 
 def _migrate() -> None:
@@ -285,6 +350,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         if args.command == "migrate":
             _migrate()
+        elif args.command == "worker":
+            _worker(args)
         else:
             _serve(args)
     except ConfigError as exc:

@@ -47,10 +47,17 @@ class ServeOptions:
     log_level: str = "INFO"
     log_json: bool = False
     reload_dirs: tuple[str, ...] | None = None  # restart on code changes under them
+    role: str = "all"  # GRAPHPORT_ROLE: a worker serves its health port, not the API
+
+    @property
+    def app_factory(self) -> str:
+        if self.role == "worker":
+            return "graphport.worker_app:create_worker_app"
+        return "graphport.app:create_app"
 
     def uvicorn_config(self) -> uvicorn.Config:
         return uvicorn.Config(
-            "graphport.app:create_app",
+            self.app_factory,
             factory=True,
             host=self.host,
             port=self.port,
@@ -94,7 +101,7 @@ class DrainingServer(uvicorn.Server):
 
 
 def serve(options: ServeOptions) -> None:
-    """Serve ``graphport.app:create_app`` in this process until a signal (with
+    """Serve the app (``options.app_factory``) in this process until a signal (with
     ``reload_dirs``, in a child process restarted on code changes)."""
     config = options.uvicorn_config()
     server = DrainingServer(config, on_started=partial(announce, options))
@@ -136,6 +143,13 @@ def banner(options: ServeOptions) -> dict[str, str]:
 
 def announce(options: ServeOptions) -> None:
     """The ready banner: plain lines on stderr, or one log record under ``LOG_JSON``."""
+    if options.role == "worker":
+        health = f"{base_url(options.host, options.port)}/ok"
+        if options.log_json:
+            logger.info("graphport worker ready", extra={"health_url": health})
+        else:
+            print(f"\ngraphport worker is ready (health: {health})\n", file=sys.stderr, flush=True)
+        return
     urls = banner(options)
     if options.log_json:
         logger.info("graphport ready", extra={f"{k}_url": v for k, v in urls.items()})

@@ -7,6 +7,7 @@ process through these same variables so that ``--reload`` children see them too.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -21,6 +22,9 @@ class Settings(BaseSettings):
     redis_uri: str | None = Field(default=None, alias="REDIS_URI")
     config_path: Path = Field(default=Path("langgraph.json"), alias="GRAPHPORT_CONFIG")
     data_dir: Path | None = Field(default=None, alias="GRAPHPORT_DATA_DIR")
+    # all: API + run executor + crons + sweepers; api: the API only (runs are queued for
+    # worker processes); worker: executor, crons and sweepers, with a health port only
+    role: Literal["all", "api", "worker"] = Field(default="all", alias="GRAPHPORT_ROLE")
     run_migrations: bool = Field(default=True, alias="GRAPHPORT_MIGRATE")
     db_pool_size: int = Field(default=10, alias="GRAPHPORT_DB_POOL_SIZE", ge=1)
     db_pool_timeout_secs: float = Field(default=30, alias="GRAPHPORT_DB_POOL_TIMEOUT_SECS", gt=0)

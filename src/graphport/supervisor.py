@@ -1,11 +1,12 @@
 """``graphport serve --workers N``: N server processes on one listening socket.
 
-Each worker is a whole graphport server (API, run executor, cron scheduler) on the shared
-PostgreSQL: runs are claimed with ``FOR UPDATE SKIP LOCKED`` and each cron firing is taken
-by one process only, so the workers need nothing from each other. The parent binds the
-socket, starts the workers, prints the banner once they all listen, replaces a worker that
-dies, and on SIGTERM or SIGINT passes SIGTERM on, so that each worker drains its runs as a
-single server does; a second signal makes them stop at once.
+Each worker is a whole graphport server (API, run executor, cron scheduler; with
+``--no-workers``, the API only) on the shared PostgreSQL: runs are claimed with ``FOR UPDATE
+SKIP LOCKED`` and each cron firing is taken by one process only, so the workers need nothing
+from each other. The parent binds the socket, starts the workers, prints the banner once
+they all listen, replaces a worker that dies, and on SIGTERM or SIGINT passes SIGTERM on, so
+that each worker drains its runs as a single server does; a second signal makes them stop at
+once.
 """
 
 from __future__ import annotations

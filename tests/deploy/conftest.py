@@ -1,5 +1,6 @@
-"""The API started the way docker-compose.yml starts it: the api service's command and
-environment names, with this machine's Postgres and Redis in place of the compose services."""
+"""The API and a worker started the way docker-compose.yml starts them: the api and worker
+services' commands and environment names, with this machine's Postgres and Redis in place
+of the compose services."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -17,7 +19,7 @@ import pytest
 from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 
-from tests.deploy.files import ROOT, api_service, environment, settings_env
+from tests.deploy.files import ROOT, api_service, compose_service, environment, settings_env
 from tests.server import create_database, drop_database, free_port
 
 LOCAL_REDIS = ("127.0.0.1", 6379)
@@ -49,6 +51,7 @@ def _local_env(database_uri: str) -> dict[str, str]:
     if _redis_reachable():
         values["REDIS_URI"] = "redis://{}:{}/0".format(*LOCAL_REDIS)
     assert set(values) <= set(environment(api_service()))
+    assert environment(compose_service("worker")) == environment(api_service())
     return {**env, **values}
 
 
@@ -56,26 +59,24 @@ def _wait_ready(proc: subprocess.Popen[bytes], url: str, log: Path) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise AssertionError(f"the api exited with {proc.returncode}:\n{log.read_text()}")
+            raise AssertionError(f"{log.stem} exited with {proc.returncode}:\n{log.read_text()}")
         try:
             if httpx.get(f"{url}/ok", timeout=1).status_code == 200:
                 return
         except httpx.TransportError:
             pass
         time.sleep(0.1)
-    raise AssertionError(f"the api was not ready in 60 s:\n{log.read_text()}")
+    raise AssertionError(f"{log.stem} was not ready in 60 s:\n{log.read_text()}")
 
 
-@pytest.fixture(scope="package")
-def compose_api(database_uri: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``graphport serve`` as the api service runs it, in the image's working directory
-    (the repository root: langgraph.json and the example graph); its URL."""
-    database = create_database(database_uri)
-    log_path = tmp_path_factory.mktemp("compose-api") / "api.log"
+@contextmanager
+def _started(name: str, database: str, folder: Path) -> Iterator[str]:
+    """The compose service ``name`` as a local process on ``database``; its URL."""
+    log_path = folder / f"{name}.log"
     port = free_port()
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            _local_command(api_service()["command"], port),
+            _local_command(compose_service(name)["command"], port),
             cwd=ROOT,
             env=_local_env(database),
             stdout=log,
@@ -92,7 +93,33 @@ def compose_api(database_uri: str, tmp_path_factory: pytest.TempPathFactory) -> 
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-        drop_database(database_uri, database)
+
+
+@pytest.fixture(scope="package")
+def compose_database(database_uri: str) -> Iterator[str]:
+    database = create_database(database_uri)
+    yield database
+    drop_database(database_uri, database)
+
+
+@pytest.fixture(scope="package")
+def compose_worker(
+    compose_database: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """``graphport worker`` as the worker service runs it; the URL of its health port."""
+    with _started("worker", compose_database, tmp_path_factory.mktemp("compose-worker")) as url:
+        yield url
+
+
+@pytest.fixture(scope="package")
+def compose_api(
+    compose_database: str, compose_worker: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """``graphport serve --no-workers`` as the api service runs it, in the image's working
+    directory (the repository root: langgraph.json and the example graph), with a worker
+    beside it; its URL."""
+    with _started("api", compose_database, tmp_path_factory.mktemp("compose-api")) as url:
+        yield url
 
 
 @pytest.fixture

@@ -106,10 +106,14 @@ def settings_env() -> set[str]:
     return {field.alias for field in Settings.model_fields.values() if field.alias}
 
 
+def compose_service(name: str) -> dict[str, Any]:
+    found = compose()["services"][name]
+    assert isinstance(found, dict)
+    return found
+
+
 def api_service() -> dict[str, Any]:
-    service = compose()["services"]["api"]
-    assert isinstance(service, dict)
-    return service
+    return compose_service("api")
 
 
 def cli_parser() -> argparse.ArgumentParser:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import copy
 import importlib.metadata
+import subprocess
+import sys
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -16,16 +18,19 @@ from check_jsonschema.builtin_schemas import get_builtin_schema
 from langgraph_sdk.client import LangGraphClient
 
 from graphport.db.urls import psycopg_conninfo
+from graphport.settings import Settings
 from tests.deploy.files import (
     DOCKERFILE,
     api_service,
     compose,
+    compose_service,
     dockerfile_instructions,
     environment,
     parse_cli,
     settings_env,
     stages,
 )
+from tests.server import free_port
 
 # Environment variables the images document (Docker Hub pages of `postgres`, which
 # `pgvector/pgvector` is built on, and of `redis`, which documents none).
@@ -64,7 +69,7 @@ def test_compose_file_follows_the_compose_specification() -> None:
 
 def test_databases_are_healthy_before_the_api_starts() -> None:
     services = compose()["services"]
-    assert set(services) == {"postgres", "redis", "api"}
+    assert set(services) == {"postgres", "redis", "api", "worker"}
     assert services["postgres"]["image"].startswith("pgvector/pgvector:pg")
     postgres = environment(services["postgres"])
     assert services["postgres"]["healthcheck"]["test"] == [
@@ -73,10 +78,11 @@ def test_databases_are_healthy_before_the_api_starts() -> None:
     ]
     assert services["redis"]["image"].startswith("redis:")
     assert services["redis"]["healthcheck"]["test"] == ["CMD", "redis-cli", "ping"]
-    assert api_service()["depends_on"] == {
-        "postgres": {"condition": "service_healthy"},
-        "redis": {"condition": "service_healthy"},
-    }
+    for name in ("api", "worker"):
+        assert services[name]["depends_on"] == {
+            "postgres": {"condition": "service_healthy"},
+            "redis": {"condition": "service_healthy"},
+        }
     # Postgres keeps its data in a named volume, declared at the top level
     volume, _, target = services["postgres"]["volumes"][0].partition(":")
     assert target == "/var/lib/postgresql/data"
@@ -138,12 +144,47 @@ def test_api_command_is_graphport_serve_on_the_published_port() -> None:
     with pytest.raises(AssertionError, match="rejects"):
         parse_cli([*command[1:], "--no-such-flag"])
     assert (args.command, args.host, args.port) == ("serve", "0.0.0.0", 8000)
+    assert args.no_workers  # the worker service runs the runs
     assert api_service()["ports"] == [f"8000:{args.port}"]
-    assert api_service()["build"] == "."  # the Dockerfile at the root, which runs the same command
+    assert api_service()["build"] == "."  # the Dockerfile at the root
     (cmd,) = [
         i for i in stages(dockerfile_instructions(DOCKERFILE.read_text()))[-1] if i.keyword == "CMD"
     ]
-    assert cmd.exec_form() == command
+    # the image alone (docker run) is a whole server; compose splits it in two
+    assert cmd.exec_form() == [c for c in command if c != "--no-workers"]
+
+
+def test_worker_is_graphport_worker_from_the_api_image() -> None:
+    worker, api = compose_service("worker"), api_service()
+    args = parse_cli(worker["command"][1:])
+    assert worker["command"][0] == "graphport"
+    assert (args.command, args.host) == ("worker", "0.0.0.0")
+    assert (worker["build"], worker["image"]) == (api["build"], api["image"])
+    assert environment(worker) == environment(api)
+    assert "ports" not in worker  # --scale worker=3: nothing published, nothing to clash
+    assert "container_name" not in worker
+    # its drain: the grace period and a margin, as for the api
+    grace = Settings().bg_job_shutdown_grace_period_secs
+    assert worker["stop_grace_period"] == api["stop_grace_period"] == f"{int(grace) + 10}s"
+    test = worker["healthcheck"]["test"]
+    assert test[:3] == ["CMD", "python", "-c"]  # slim has no curl
+    assert f"http://127.0.0.1:{args.port}/ok" in test[3]
+
+
+def test_worker_healthcheck_passes_on_a_ready_worker_and_fails_without_one(
+    compose_worker: str,
+) -> None:
+    port = compose_service("worker")["command"][-1]
+    code = compose_service("worker")["healthcheck"]["test"][3]
+    here = compose_worker.rsplit(":", 1)[1]
+    ready = subprocess.run([sys.executable, "-c", code.replace(port, here)], timeout=10)
+    assert ready.returncode == 0
+    gone = subprocess.run(
+        [sys.executable, "-c", code.replace(port, str(free_port()))],
+        capture_output=True,
+        timeout=10,
+    )
+    assert gone.returncode == 1
 
 
 async def test_api_runs_the_example_graph_as_compose_starts_it(

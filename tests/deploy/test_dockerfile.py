@@ -80,7 +80,8 @@ def test_runtime_runs_as_an_unprivileged_user() -> None:
 
 def test_cmd_is_the_compose_command_on_the_exposed_port() -> None:
     command = only(runtime(), "CMD").exec_form()
-    assert command == api_service()["command"]
+    # the image alone is a whole server; compose's api leaves the runs to its workers
+    assert command == [c for c in api_service()["command"] if c != "--no-workers"]
     args = parse_cli(command[1:])
     assert only(runtime(), "EXPOSE").args == str(args.port) == "8000"
     # the image works in the folder of the app's langgraph.json, which `serve` reads

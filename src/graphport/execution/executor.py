@@ -18,6 +18,7 @@ from graphport.execution.completions import Completions, RunOutcome
 from graphport.execution.control import RunControl
 from graphport.execution.listener import (
     CANCEL_RUN,
+    CRON_CHANGED,
     NEW_RUN,
     RUN_DONE,
     THREAD_DELETED,
@@ -47,7 +48,10 @@ class Executor:
         slots: int,
         max_attempts: int,
         on_finished: Sequence[Callable[[Row, RunOutcome, float], None]] = (),
+        sweeps: bool = True,
     ) -> None:
+        """``slots`` 0: this process only queues runs (it never claims nor reserves one);
+        ``sweeps`` False: it leaves the runs of dead workers to other processes."""
         self._deps = deps
         self._db: Database = deps.db
         self._completions = completions
@@ -72,6 +76,8 @@ class Executor:
         self._listener: PgListener | None = None
         self._heartbeat = PeriodicTask("run-heartbeat", HEARTBEAT_SECONDS, self._beat)
         self._sweeper = PeriodicTask("orphan-run-sweeper", HEARTBEAT_SECONDS * 2, self.sweep)
+        self._sweeps = sweeps
+        self._cron_watchers: list[Callable[[], None]] = []
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -81,11 +87,12 @@ class Executor:
                 listen_uri, worker_id=self.worker_id, handler=self._on_notice
             )
             await self._listener.start()
-        await self.sweep()  # runs a dead process left behind start again now
+        if self._sweeps:
+            await self.sweep()  # runs a dead process left behind start again now
+            self._sweeper.start()
         if self._slots > 0:
             self._loop_task = asyncio.create_task(self._claim_loop(), name="run-claim-loop")
             self._heartbeat.start()
-        self._sweeper.start()
 
     async def stop(self, grace_seconds: float) -> None:
         """Stop claiming; let running runs finish within the grace period, requeue the rest."""
@@ -188,7 +195,16 @@ class Executor:
             self._completions.resolve_remote(run_id)
             self._deps.events.end(run_id)
 
+    def watch_crons(self, changed: Callable[[], None]) -> None:
+        """Call ``changed`` when any process creates or reschedules a cron (the cron
+        scheduler re-plans)."""
+        self._cron_watchers.append(changed)
+
     def _on_notice(self, channel: str, payload: str) -> None:
+        if channel == CRON_CHANGED:
+            for changed in self._cron_watchers:
+                changed()
+            return
         if channel == RUN_DONE:  # sent by the database for every run that ends
             self.ended_elsewhere([UUID(payload)])
             return

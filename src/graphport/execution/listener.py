@@ -20,7 +20,8 @@ NEW_RUN = "graphport_run_new"
 CANCEL_RUN = "graphport_run_cancel"
 RUN_DONE = "graphport_run_done"  # payload: the run id; sent by a trigger (migration 0006)
 THREAD_DELETED = "graphport_thread_deleted"  # payload: the thread id; a trigger (0007)
-CHANNELS = (NEW_RUN, CANCEL_RUN, RUN_DONE, THREAD_DELETED)
+CRON_CHANGED = "graphport_cron_changed"  # a cron was created or rescheduled: re-plan
+CHANNELS = (NEW_RUN, CANCEL_RUN, RUN_DONE, THREAD_DELETED, CRON_CHANGED)
 
 Handler = Callable[[str, str], None]
 

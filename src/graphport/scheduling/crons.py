@@ -12,7 +12,7 @@ from graphport.services.crons import CronService
 
 logger = logging.getLogger(__name__)
 
-_MAX_SLEEP = 30.0  # crons created by other processes are noticed within this
+_MAX_SLEEP = 30.0  # a safety net: other processes' cron changes arrive as notices
 
 
 class CronScheduler:

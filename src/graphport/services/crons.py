@@ -19,8 +19,10 @@ from graphport.auth.filters import AuthFilter
 from graphport.auth.handlers import Authorizer
 from graphport.db.engine import Database
 from graphport.errors import GraphportError, InvalidInput, NotFound
+from graphport.execution.listener import CRON_CHANGED
 from graphport.graphs.registry import GraphRegistry
 from graphport.repositories import crons as repo
+from graphport.repositories import runs as run_repo
 from graphport.repositories import threads as thread_repo
 from graphport.schemas.crons import (
     RUN_FIELDS,
@@ -188,6 +190,7 @@ class CronService:
             ):
                 raise NotFound(f"Thread {thread_id} not found")
             created = await repo.create_cron(conn, values=values)
+            await run_repo.notify(conn, channel=CRON_CHANGED, payload="")  # other processes
         self.changed.set()
         return created
 
@@ -270,6 +273,7 @@ class CronService:
             ended = merged["end_time"] is not None and following > merged["end_time"]
             values["next_run_date"] = None if ended else following
             updated = await repo.update_cron(conn, cron_id=cron_id, values=values)
+            await run_repo.notify(conn, channel=CRON_CHANGED, payload="")  # other processes
         self.changed.set()
         return updated
 

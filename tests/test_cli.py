@@ -393,3 +393,24 @@ def test_a_database_that_cannot_be_used_is_a_one_line_error(tmp_path: Path) -> N
     lines = done.stderr.strip().splitlines()
     assert lines[-1].startswith("graphport: cannot use the database in DATABASE_URI: ")
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("redis", ["redis://127.0.0.1:{port}/0", "nonsense://x"])
+@pytest.mark.parametrize("command", ["serve", "worker"])
+def test_a_redis_that_cannot_be_used_is_a_one_line_error(
+    database_uri: str, tmp_path: Path, redis: str, command: str
+) -> None:
+    env = {**os.environ, "DATABASE_URI": database_uri, "REDIS_URI": redis.format(port=free_port())}
+    done = subprocess.run(
+        [sys.executable, "-m", "graphport.cli", command, "--config", str(TEST_CONFIG)]
+        + ["--port", str(free_port())],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert lines[-1].startswith("graphport: cannot use the Redis in REDIS_URI: ")
+    assert len(lines) == 1, done.stderr

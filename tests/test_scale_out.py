@@ -247,3 +247,51 @@ async def test_a_worker_killed_mid_run_has_its_run_finished_by_another(cluster: 
 def _holds(worker: ServerProcess) -> bool:
     metrics = httpx.get(f"{worker.url}/metrics", params={"format": "json"}).json()
     return bool(metrics.get("workers", {}).get("active"))
+
+
+async def test_a_thread_stream_gets_what_happens_on_the_thread_anywhere(cluster: Cluster) -> None:
+    """Followed on API-2: a run created on API-1 and run by a worker, its end, and a state
+    update made on API-1; then replayed with ``Last-Event-ID`` on API-1."""
+    one, two = cluster.apis
+    async with (
+        httpx.AsyncClient(base_url=one.url) as first,
+        httpx.AsyncClient(base_url=two.url) as second,
+    ):
+        thread_id = await _thread(first)
+        path = f"/threads/{thread_id}/stream?stream_mode=run_modes&stream_mode=state_update"
+        seen: list[Frame] = []
+
+        async def follow() -> None:
+            async for frame in _frames(second, "GET", path):
+                seen.append(frame)
+                if frame.event == "state_update":
+                    return
+
+        following = asyncio.create_task(follow())
+        await _until_streaming(second)
+        run = (await first.post(f"/threads/{thread_id}/runs", json=_slow(0.1))).json()
+        await _until_status(first, thread_id, run["run_id"], "success")
+        update = await first.post(f"/threads/{thread_id}/state", json={"values": {"delay": 0}})
+        assert update.status_code == 200, update.text
+        await asyncio.wait_for(following, 30)
+    names = [f.event for f in seen]
+    assert names == ["metadata", "values", "values", "values", "metadata", "state_update"]
+    assert seen[4].data == {"status": "run_done", "run_id": run["run_id"]}
+    assert [f.id for f in seen] == ["1", "2", "3", "4", "5", "6"]
+    async with httpx.AsyncClient(base_url=one.url) as first:
+        replay: list[str] = []
+        async for frame in _frames(first, "GET", path, headers={"Last-Event-ID": "3"}):
+            replay.append(frame.event)
+            if frame.event == "state_update":
+                break
+    assert replay == ["values", "metadata", "state_update"]
+
+
+async def _until_streaming(http: httpx.AsyncClient) -> None:
+    """Until the process behind ``http`` has a stream open (subscribed: it answered)."""
+    for _ in range(600):
+        metrics = (await http.get("/metrics", params={"format": "json"})).json()
+        if metrics["streams"]["open"]:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the stream never opened")

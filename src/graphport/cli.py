@@ -254,6 +254,20 @@ def _check_database(uri: str) -> None:
         raise ConfigError(f"cannot use the database in DATABASE_URI: {reason}") from None
 
 
+def _check_redis(uri: str | None) -> None:
+    """One line, not a startup traceback, when REDIS_URI is set but cannot be used."""
+    if not uri:
+        return
+    import redis
+
+    try:
+        with redis.Redis.from_url(uri, socket_connect_timeout=5, socket_timeout=5) as client:
+            client.ping()
+    except (redis.RedisError, ValueError, OSError) as exc:
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ConfigError(f"cannot use the Redis in REDIS_URI: {reason}") from None
+
+
 def _serve(args: argparse.Namespace) -> None:
     from graphport.serving import exit_on_signals, serve
     from graphport.settings import Settings
@@ -265,6 +279,7 @@ def _serve(args: argparse.Namespace) -> None:
     _check_port_free(args.host, args.port)
     if settings.database_uri:
         _check_database(settings.database_uri)
+    _check_redis(settings.redis_uri)
     exit_on_signals()
     options = _options(args)
     workers = getattr(args, "workers", 1)
@@ -309,6 +324,7 @@ def _worker(args: argparse.Namespace) -> None:
         raise ConfigError("worker needs N_JOBS_PER_WORKER of 1 or more, not 0")
     _check_port_free(args.host, args.port)
     _check_database(settings.database_uri)
+    _check_redis(settings.redis_uri)
     exit_on_signals()
     serve(_options(args))
 

@@ -295,3 +295,18 @@ async def _until_streaming(http: httpx.AsyncClient) -> None:
             return
         await asyncio.sleep(0.05)
     raise AssertionError("the stream never opened")
+
+
+async def test_stateless_runs_answer_from_any_api(cluster: Cluster) -> None:
+    """A stateless run's rows go when it ends (in a worker): waits and streams on the API
+    still get its output."""
+    one, two = cluster.apis
+    async with httpx.AsyncClient(base_url=two.url, timeout=60) as second:
+        waits = [second.post("/runs/wait", json=_slow(0.01)) for _ in range(20)]
+        for answer in await asyncio.gather(*waits):
+            assert answer.status_code == 200
+            assert answer.json()["log"][-1] == "after", answer.json()
+    async with httpx.AsyncClient(base_url=one.url) as first:
+        streamed = [f async for f in _frames(first, "POST", "/runs/stream", json=_slow(0.01))]
+    assert [f.event for f in streamed] == ["metadata", "values", "values", "values"]
+    assert streamed[-1].data["log"][-1] == "after"

@@ -171,3 +171,17 @@ cron = Table(
     Index("ix_cron_assistant_id", "assistant_id"),
     Index("ix_cron_thread_id", "thread_id"),
 )
+
+# The outcome of a stateless run, whose thread and run rows go when it ends: for a waiter in
+# another process, told of the end by a notice after the rows went. Kept a few minutes.
+run_result = Table(
+    "run_result",
+    metadata,
+    Column("run_id", UUID(as_uuid=True), primary_key=True),
+    Column("status", Text, nullable=False),
+    Column("output", JSONB, nullable=True),
+    Column("error", JSONB, nullable=True),
+    Column("interrupts", JSONB, nullable=True),
+    Column("ended_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_run_result_ended_at", "ended_at"),
+)

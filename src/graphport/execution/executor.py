@@ -26,6 +26,7 @@ from graphport.execution.listener import (
 )
 from graphport.execution.worker import RunWorker, WorkerDeps
 from graphport.logs import log_context
+from graphport.repositories import run_results as result_repo
 from graphport.repositories import runs as run_repo
 from graphport.scheduling.periodic import PeriodicTask
 
@@ -37,6 +38,7 @@ _IDLE_RECHECK_SECONDS = 5.0  # safety net: notices are the wake-up, this only co
 HEARTBEAT_SECONDS = 5.0
 _LOOP_EXIT_SECONDS = 1.0  # how long a stopping claim loop may take to finish its step
 STALE_AFTER_SECONDS = 60.0
+RESULTS_KEPT_SECONDS = 300.0  # stateless runs' outcomes, for waiters elsewhere
 
 
 class Executor:
@@ -340,6 +342,7 @@ class Executor:
             failed = [r["run_id"] for r in live if r["attempt"] >= self._max_attempts]
             if cancelled:
                 await run_repo.end_cancelled(conn, run_ids=cancelled)
+            await result_repo.delete_old_results(conn, older_than_seconds=RESULTS_KEPT_SECONDS)
             await run_repo.requeue_runs(conn, run_ids=retry)
             if failed:
                 await run_repo.fail_runs(

@@ -21,7 +21,6 @@ from typing import Any
 from uuid import UUID
 
 import redis.asyncio as redis
-from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
 from graphport.errors import Unavailable
@@ -42,6 +41,7 @@ from graphport.execution.broker import (
     run_filter,
     thread_filter,
 )
+from graphport.execution.redis_channels import PubSubChannels
 from graphport.execution.redis_follow import Followed, parse_message
 from graphport.serialization import dumps
 
@@ -50,7 +50,6 @@ logger = logging.getLogger(__name__)
 _MIN_TTL_MS = 10_000  # keys outlive the early-join window even with a retention of 0
 _WATCH_MS = 90_000  # a thread's "followed" flag; refreshed by ``sweep`` every 30 s
 _RUN_WATCH_SECONDS = 24 * 3600  # a joined run's "produce events" flag, until it ends
-_SUBSCRIBE_SECONDS = 10.0  # how long a stream waits for Redis to confirm its subscription
 
 
 _Arg = str | bytes | int
@@ -62,7 +61,6 @@ class _Jobs:
 
     ends: set[UUID] = field(default_factory=set)
     forget_threads: set[UUID] = field(default_factory=set)
-    idle_channels: set[str] = field(default_factory=set)
     ready: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -74,15 +72,13 @@ class RedisBroker:
         self._prefix = prefix
         self._ttl_ms = max(int(retention_seconds * 1000), _MIN_TTL_MS)
         self._redis: redis.Redis | None = None
-        self._pubsub: PubSub | None = None
+        self._channels: PubSubChannels | None = None
         self._runs: dict[UUID, Followed] = {}
         self._threads: dict[UUID, Followed] = {}
-        self._channels: dict[str, asyncio.Future[None]] = {}  # subscribed: confirmed when done
-        self._channel_lock = asyncio.Lock()
         self._ended: dict[UUID, float] = {}
         self._shutdown_error: ErrorFor | None = None
         self._jobs = _Jobs()
-        self._tasks: list[asyncio.Task[None]] = []
+        self._housekeeper: asyncio.Task[None] | None = None
         self._publish_failed = 0.0  # when a failed publish was last logged
         self._closing = False
 
@@ -96,26 +92,20 @@ class RedisBroker:
         self._end_run = self._redis.register_script(scripts.END_RUN)
         self._publish_thread = self._redis.register_script(scripts.PUBLISH_THREAD)
         self._forget_thread = self._redis.register_script(scripts.FORGET_THREAD)
-        self._pubsub = self._redis.pubsub()
-        # always one subscription: the reader then never finds the connection idle
-        await self._pubsub.subscribe(f"{self._prefix}process")
-        self._tasks = [
-            asyncio.create_task(self._read(), name="redis-broker-reader"),
-            asyncio.create_task(self._housekeep(), name="redis-broker-housekeeping"),
-        ]
+        self._channels = PubSubChannels(
+            self._redis, home=f"{self._prefix}process", on_message=self._dispatch
+        )
+        await self._channels.start()
+        self._housekeeper = asyncio.create_task(self._housekeep(), name="redis-broker-jobs")
 
     async def stop(self) -> None:
-        self._closing = True
+        self._closing = True  # redis-py may turn a cancel into a connection error
         self._jobs.ready.set()
-        # redis-py may turn a cancel into a connection error: the loops also see _closing
-        while self._tasks:
-            for task in self._tasks:
-                task.cancel()
-            await asyncio.wait(self._tasks, timeout=1)
-            self._tasks = [task for task in self._tasks if not task.done()]
-        if self._pubsub is not None:
-            with contextlib.suppress(RedisError, OSError):
-                await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+        while self._housekeeper is not None and not self._housekeeper.done():
+            self._housekeeper.cancel()
+            await asyncio.wait([self._housekeeper], timeout=1)
+        if self._channels is not None:
+            await self._channels.stop()
         if self._redis is not None:
             with contextlib.suppress(RedisError, OSError):
                 await self._redis.aclose()
@@ -214,7 +204,7 @@ class RedisBroker:
             followed.join(subscriber)
         try:
             if followed is not None:
-                await self._subscribe_channel(key)
+                await self._pubsub().subscribe(key)
             kept, meta, now = await self._read_run(key, live=followed is not None)
         except BaseException:
             if followed is not None:
@@ -273,7 +263,7 @@ class RedisBroker:
             followed = self._threads[thread_id] = Followed(key, thread_id, thread_id)
         followed.join(subscriber)
         try:
-            await self._subscribe_channel(key)
+            await self._pubsub().subscribe(key)
             async with self._client().pipeline(transaction=False) as pipe:
                 pipe.set(key + ":w", 1, px=_WATCH_MS)
                 pipe.xrange(key + ":s")
@@ -327,58 +317,18 @@ class RedisBroker:
 
     # -- pub/sub -------------------------------------------------------------------------------
 
-    async def _subscribe_channel(self, channel: str) -> None:
-        """Listen on ``channel`` (once per process); returns once Redis confirmed it, so
-        every message published from then on reaches this process."""
-        async with self._channel_lock:
-            confirmed = self._channels.get(channel)
-            if confirmed is None:
-                confirmed = asyncio.get_running_loop().create_future()
-                self._channels[channel] = confirmed
-                self._jobs.idle_channels.discard(channel)
-                assert self._pubsub is not None
-                await self._pubsub.subscribe(channel)
-        try:
-            async with asyncio.timeout(_SUBSCRIBE_SECONDS):
-                await asyncio.shield(confirmed)
-        except TimeoutError:
-            raise Unavailable("The stream broker (Redis) did not answer; try again") from None
-
     def _idle(self, channel: str) -> None:
-        self._jobs.idle_channels.add(channel)
+        self._pubsub().idle(channel)
         self._jobs.ready.set()
 
-    async def _read(self) -> None:
-        """Hand each message to the streams of this process that follow its channel."""
-        assert self._pubsub is not None
-        while not self._closing:
-            try:
-                message = await self._pubsub.get_message(timeout=None)
-            except (RedisError, OSError) as exc:
-                logger.warning("lost the stream broker's Redis connection (%s); reconnecting", exc)
-                await asyncio.sleep(0.5)
-                with contextlib.suppress(RedisError, OSError):
-                    # subscribes again to every channel
-                    await self._pubsub.connect()  # type: ignore[no-untyped-call]
-                continue
-            if message is not None:
-                self._dispatch(message)
-
-    def _dispatch(self, message: dict[str, Any]) -> None:
-        channel = message["channel"].decode()
-        if message["type"] == "subscribe":
-            confirmed = self._channels.get(channel)
-            if confirmed is not None and not confirmed.done():
-                confirmed.set_result(None)
-            return
-        if message["type"] != "message":
-            return
+    def _dispatch(self, channel: str, data: bytes) -> None:
+        """A message on a run's or a thread's channel: to its streams here."""
         kind, _, ident = channel.removeprefix(self._prefix).partition(":")
         try:
             key = UUID(ident)
         except ValueError:
             return
-        event = parse_message(message["data"])
+        event = parse_message(data)
         if kind == "r":
             followed = self._runs.get(key)
             if followed is None:
@@ -414,20 +364,18 @@ class RedisBroker:
             for thread_id in forget:
                 with contextlib.suppress(RedisError):
                     await self._forget_thread(args=[self._prefix, str(thread_id)])
-            await self._unsubscribe_idle()
+            await self._pubsub().drop_idle(self._followed)
 
-    async def _unsubscribe_idle(self) -> None:
-        followed = {f.channel for f in self._runs.values()} | {
-            f.channel for f in self._threads.values()
-        }
-        async with self._channel_lock:
-            idle = [c for c in self._jobs.idle_channels if c not in followed]
-            self._jobs.idle_channels.clear()
-            for channel in idle:
-                self._channels.pop(channel, None)
-            if idle and self._pubsub is not None:
-                with contextlib.suppress(RedisError, OSError):
-                    await self._pubsub.unsubscribe(*idle)
+    def _followed(self, channel: str) -> bool:
+        kind, _, ident = channel.removeprefix(self._prefix).partition(":")
+        table = self._runs if kind == "r" else self._threads
+        followed = table.get(UUID(ident))
+        return followed is not None and followed.channel == channel
+
+    def _pubsub(self) -> PubSubChannels:
+        if self._channels is None:
+            raise Unavailable("The stream broker is not running")
+        return self._channels
 
     def _client(self) -> redis.Redis:
         if self._redis is None:

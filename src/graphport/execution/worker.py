@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, cast
 from uuid import UUID
 
@@ -24,6 +24,7 @@ from graphport.graphs.registry import AnyPregel, GraphRegistry
 from graphport.graphs.state_format import thread_interrupts, thread_status
 from graphport.graphs.updates import check_update, start_state, update_writes
 from graphport.repositories import checkpoints as checkpoint_repo
+from graphport.repositories import run_results as result_repo
 from graphport.repositories import runs as run_repo
 from graphport.repositories import threads as thread_repo
 from graphport.serialization import dumps
@@ -243,17 +244,18 @@ class RunWorker:
             # Encoded once: the thread row, the wait response and the webhook reuse the bytes
             # (a long conversation's values are the biggest thing a run writes).
             stored = orjson.Fragment(dumps(values))
-        more_queued = await self._record(run, status, error, stored, thread_state, interrupts)
         known = values is not thread_repo.UNCHANGED
-        return RunOutcome(
+        outcome = RunOutcome(
             run["run_id"],
             "interrupted" if status == "rollback" else status,
             values=stored if known else None,
             output=_wait_values(values, stored, shape, interrupts) if shape and known else None,
             error=error,
-            more_queued=more_queued,
             interrupts=interrupts or None,
         )
+        ended = {"values": stored, "status": thread_state, "interrupts": interrupts, "error": error}
+        more_queued = await self._record(run, status, ended, outcome)
+        return replace(outcome, more_queued=more_queued)
 
     async def _discard(
         self, run: Row, status: str, pending: checkpoint_repo.PendingCommands | None
@@ -273,16 +275,14 @@ class RunWorker:
                     conn, thread_id=thread_id, run_id=run_id, before=pending
                 )
 
-    async def _record(
-        self, run: Row, status: str, error: Row | None, values: Any, state: str, interrupts: Row
-    ) -> bool:
-        """Write the run's end and the thread's new state; whether runs are queued behind.
+    async def _record(self, run: Row, status: str, ended: Row, outcome: RunOutcome) -> bool:
+        """Write the run's end and the thread's new state (``ended``: the thread's
+        ``values``, ``status``, ``interrupts``, ``error``); whether runs are queued behind.
         The thread row first, then the run: every writer locks in this order. Other
         processes learn of the end from the database (a trigger sends RUN_DONE)."""
-        ended = {"values": values, "status": state, "interrupts": interrupts, "error": error}
         for attempt in range(1, _RECORD_TRIES + 1):
             try:
-                return await self._record_once(run, status, ended)
+                return await self._record_once(run, status, ended, outcome)
             except Exception as exc:  # overload is no reason to turn a run's end into an error
                 if attempt == _RECORD_TRIES or not pool_exhausted(exc):
                     raise
@@ -291,10 +291,19 @@ class RunWorker:
                 )
         raise AssertionError("unreachable")
 
-    async def _record_once(self, run: Row, status: str, ended: Row) -> bool:
+    async def _record_once(self, run: Row, status: str, ended: Row, outcome: RunOutcome) -> bool:
         run_id, thread_id = run["run_id"], run["thread_id"]
         async with self._deps.db.relaxed_transaction() as conn:
             if run["kwargs"].get("temporary"):
+                # its rows go: a waiter in another process reads how it ended from here
+                await result_repo.create_result(
+                    conn,
+                    run_id=run_id,
+                    status=outcome.status,
+                    output=outcome.output,
+                    error=outcome.error,
+                    interrupts=outcome.interrupts,
+                )
                 await thread_repo.delete_thread(conn, thread_id=thread_id)
                 await checkpoint_repo.delete_thread_checkpoints(conn, thread_ids=[thread_id])
                 return False

@@ -17,6 +17,7 @@ from graphport.execution.completions import Completions, RunOutcome
 from graphport.execution.inputs import run_config
 from graphport.graphs.outputs import output_of
 from graphport.graphs.registry import GraphRegistry
+from graphport.repositories import run_results as result_repo
 from graphport.repositories import runs as repo
 from graphport.repositories import threads as thread_repo
 from graphport.services.run_cancel import RunCanceller
@@ -143,6 +144,10 @@ class RunWaiter:
             return wait_output(outcome, outcome.output, outcome.interrupts)
         async with self._db.transaction() as conn:
             stored = await repo.get_run(conn, run_id=run["run_id"])
+            result = None if stored else await result_repo.get_result(conn, run_id=run["run_id"])
+        if result is not None:  # a stateless run, ended in another process: its rows went
+            ended = RunOutcome(run["run_id"], result["status"], error=result["error"])
+            return wait_output(ended, result["output"], result["interrupts"])
         if stored is None:  # deleted meanwhile (with its thread, or rolled back while pending)
             return {"__error__": not_found_error(f"Run {run['run_id']} not found")}
         outcome = RunOutcome(run["run_id"], stored["status"], error=stored["error"])

@@ -21,29 +21,52 @@ def redis_server_binary() -> str | None:
 
 @contextmanager
 def redis_uri() -> Iterator[str]:
-    """A Redis URI to use; raises ``RuntimeError`` when there is none to start."""
+    """A Redis URI to use: ``REDIS_URI``, else a server started here. Raises
+    ``RuntimeError`` when there is none to start."""
     configured = os.environ.get("REDIS_URI")
     if configured:
         yield configured
         return
-    binary = redis_server_binary()
-    if binary is None:
-        raise RuntimeError("tests need Redis: set REDIS_URI or install redis-server")
-    port = free_port()
-    args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
-    args += ["--appendonly", "no", "--protected-mode", "no"]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    uri = f"redis://127.0.0.1:{port}/0"
-    try:
-        _wait_ready(uri, proc)
-        yield uri
-    finally:
+    with RedisServer() as server:
+        yield server.uri
+
+
+class RedisServer:
+    """A ``redis-server`` of the test's own on a free port (restartable on that port)."""
+
+    def __init__(self) -> None:
+        binary = redis_server_binary()
+        if binary is None:
+            raise RuntimeError("tests need Redis: set REDIS_URI or install redis-server")
+        self.port = free_port()
+        self.uri = f"redis://127.0.0.1:{self.port}/0"
+        self._args = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
+        self._args += ["--appendonly", "no", "--protected-mode", "no"]
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> RedisServer:
+        self._proc = subprocess.Popen(
+            self._args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        _wait_ready(self.uri, self._proc)
+        return self
+
+    def stop(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
         proc.terminate()
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+    def __enter__(self) -> RedisServer:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
 
 
 def _wait_ready(uri: str, proc: subprocess.Popen[bytes]) -> None:

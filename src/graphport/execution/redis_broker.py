@@ -47,6 +47,7 @@ from graphport.serialization import dumps
 
 logger = logging.getLogger(__name__)
 
+_TIMEOUT = 5.0  # seconds a Redis command may take
 _MIN_TTL_MS = 10_000  # keys outlive the early-join window even with a retention of 0
 _WATCH_MS = 90_000  # a thread's "followed" flag; refreshed by ``sweep`` every 30 s
 _RUN_WATCH_SECONDS = 24 * 3600  # a joined run's "produce events" flag, until it ends
@@ -72,6 +73,7 @@ class RedisBroker:
         self._prefix = prefix
         self._ttl_ms = max(int(retention_seconds * 1000), _MIN_TTL_MS)
         self._redis: redis.Redis | None = None
+        self._listening: redis.Redis | None = None
         self._channels: PubSubChannels | None = None
         self._runs: dict[UUID, Followed] = {}
         self._threads: dict[UUID, Followed] = {}
@@ -86,14 +88,21 @@ class RedisBroker:
 
     async def start(self) -> None:
         """Connect (raises ``RedisError`` when Redis cannot be reached) and start reading."""
-        self._redis = redis.Redis.from_url(self._uri, decode_responses=False)
+        # commands time out (a stuck Redis must not hold up runs); the subscriber connection
+        # waits as long as nothing is published, so it has only keepalives
+        self._redis = redis.Redis.from_url(
+            self._uri, socket_timeout=_TIMEOUT, socket_connect_timeout=_TIMEOUT
+        )
         await self._redis.ping()
+        self._listening = redis.Redis.from_url(
+            self._uri, socket_connect_timeout=_TIMEOUT, socket_keepalive=True
+        )
         self._publish = self._redis.register_script(scripts.PUBLISH_RUN)
         self._end_run = self._redis.register_script(scripts.END_RUN)
         self._publish_thread = self._redis.register_script(scripts.PUBLISH_THREAD)
         self._forget_thread = self._redis.register_script(scripts.FORGET_THREAD)
         self._channels = PubSubChannels(
-            self._redis, home=f"{self._prefix}process", on_message=self._dispatch
+            self._listening, home=f"{self._prefix}process", on_message=self._dispatch
         )
         await self._channels.start()
         self._housekeeper = asyncio.create_task(self._housekeep(), name="redis-broker-jobs")
@@ -106,9 +115,10 @@ class RedisBroker:
             await asyncio.wait([self._housekeeper], timeout=1)
         if self._channels is not None:
             await self._channels.stop()
-        if self._redis is not None:
-            with contextlib.suppress(RedisError, OSError):
-                await self._redis.aclose()
+        for client in (self._redis, self._listening):
+            if client is not None:
+                with contextlib.suppress(RedisError, OSError):
+                    await client.aclose()
 
     # -- producer side (RunEvents) -------------------------------------------------------------
 

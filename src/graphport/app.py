@@ -40,8 +40,8 @@ from graphport.execution.shutdown import DRAIN_STATE_KEY, ShutdownDrain
 from graphport.execution.webhooks import WebhookSender
 from graphport.execution.worker import WorkerDeps
 from graphport.graphs.registry import GraphRegistry
+from graphport.roles import broker_warning, run_slots, runs_background_work
 from graphport.roles import describe as describe_role
-from graphport.roles import run_slots, runs_background_work
 from graphport.scheduling.crons import CronScheduler
 from graphport.scheduling.periodic import PeriodicTask
 from graphport.services.assistants import AssistantService
@@ -66,6 +66,8 @@ async def build_context(
     """Build resources in order; ``stack`` tears them down in reverse. What runs in the
     background depends on the role (graphport.roles)."""
     logger.info("graphport %s", describe_role(settings))
+    if (warning := broker_warning(settings)) is not None:
+        logger.warning(warning)
     registry = GraphRegistry.from_config(config)
     auth = load_auth(config, dev_mode=settings.dev_mode)
     uri = settings.database_uri

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import socket
 import sys
@@ -287,7 +288,11 @@ def _serve(args: argparse.Namespace) -> None:
         if workers == 1:
             serve(options)
             return
+        from graphport.roles import broker_warning
         from graphport.supervisor import Supervisor
+
+        if (warning := broker_warning(settings, workers)) is not None:
+            logging.getLogger("graphport").warning(warning)
 
         status = Supervisor(options, workers).run()
     if status:

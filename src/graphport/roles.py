@@ -37,3 +37,14 @@ def describe(settings: Settings) -> str:
     if settings.role == "worker":
         return f"role worker: {work}; health on /ok and /metrics"
     return f"role all: the API, {work}"
+
+
+def broker_warning(settings: Settings, processes: int = 1) -> str | None:
+    """What to warn about at startup when processes that share a database stream without
+    Redis: a stream gets no events of a run that another process executes."""
+    if settings.redis_uri or (settings.role == "all" and processes == 1):
+        return None
+    return (
+        "REDIS_URI is not set: streams served here get no events of runs that another "
+        "process executes; set it on every process when there is more than one"
+    )

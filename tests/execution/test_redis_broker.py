@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from graphport.errors import Unavailable
 from graphport.execution.redis_broker import RedisBroker
 from tests.execution.broker_helpers import join, publish, so_far, until_end
 from tests.redis_server import RedisServer, redis_server_binary
@@ -85,6 +86,8 @@ async def test_redis_going_away_loses_events_never_runs_nor_streams(prefix: str)
             assert await broker.wants(run_id, thread_id)  # unsure: produce them
             broker.end(run_id)  # the run's end, from Postgres: its stream ends all the same
             assert await until_end(joined) == ["END"]
+            with pytest.raises(Unavailable):  # a new stream: a 503 to retry, not a 500
+                await join(broker, uuid.uuid4(), thread_id)
 
             server.start()  # back: new streams work again
             other = uuid.uuid4()

@@ -124,12 +124,16 @@ class RedisBroker:
 
     async def prepare(self, run_id: UUID, thread_id: UUID, *, resumable: bool) -> None:
         """Mark a resumable run so whichever process runs it keeps all its events."""
-        if resumable:
-            key = scripts.run_key(self._prefix, run_id)
+        if not resumable:
+            return
+        key = scripts.run_key(self._prefix, run_id)
+        try:
             async with self._client().pipeline(transaction=False) as pipe:
                 pipe.hset(key, "res", "1")
                 pipe.pexpire(key, self._ttl_ms)
                 await pipe.execute()
+        except RedisError as exc:  # the run is created: it runs, its replays may miss events
+            self._log_publish_failure(exc)
 
     async def wants(self, run_id: UUID, thread_id: UUID) -> bool:
         run_watch = scripts.run_key(self._prefix, run_id) + ":w"
@@ -216,9 +220,10 @@ class RedisBroker:
             if followed is not None:
                 await self._pubsub().subscribe(key)
             kept, meta, now = await self._read_run(key, live=followed is not None)
-        except BaseException:
+        except BaseException as exc:
             if followed is not None:
                 self.unsubscribe(subscriber)
+            _raise_unavailable(exc)
             raise
         replay = self._run_replay(kept, meta, now, last_event_id)
         if followed is None:
@@ -278,8 +283,9 @@ class RedisBroker:
                 pipe.set(key + ":w", 1, px=_WATCH_MS)
                 pipe.xrange(key + ":s")
                 _, kept = await pipe.execute()
-        except BaseException:
+        except BaseException as exc:
             self.unsubscribe(subscriber)
+            _raise_unavailable(exc)
             raise
         after = after_id(last_event_id) if last_event_id is not None else None
         replay = [] if after is None else [e for e in map(_entry, kept) if e.id > after]
@@ -403,3 +409,9 @@ def _entry(entry: Any) -> Event:
     """A Redis Stream entry ``(b"<n>-0", {b"e": name, b"d": data})`` as an event."""
     ident, fields = entry
     return Event(int(ident.split(b"-", 1)[0]), fields[b"e"].decode(), fields[b"d"])
+
+
+def _raise_unavailable(exc: BaseException) -> None:
+    """A stream that cannot start because Redis does not answer is a 503, not a 500."""
+    if isinstance(exc, RedisError):
+        raise Unavailable(f"The stream broker (Redis) is unavailable: {exc}; try again") from None

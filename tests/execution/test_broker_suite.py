@@ -15,6 +15,7 @@ from tests.execution.broker_helpers import (
     label,
     publish,
     set_window,
+    settle,
     so_far,
     until_end,
 )
@@ -67,6 +68,23 @@ async def test_every_early_join_gets_each_event_once_in_order(broker: Broker) ->
     every = ["metadata:1", "values:2", "values:3", "values:4", "END"]
     for stream in (first, second, third):
         assert await until_end(stream) == every
+
+
+async def test_a_run_streamed_from_its_start_holds_nothing(broker: Broker) -> None:
+    """Its stream was there before it started (the request that created it streams it): a
+    join afterwards gets only what follows, as on the official server."""
+    thread_id, run_id = ids()
+    await broker.prepare(run_id, thread_id, resumable=False)
+    streamed = await join(broker, run_id, thread_id)
+    await publish(broker, run_id, thread_id, "metadata", "values")
+    await settle(broker)
+    later = await join(broker, run_id, thread_id)
+    await broker.publish(run_id, thread_id, "values", {"n": 3})
+    await broker.close(run_id, thread_id)
+
+    assert await until_end(streamed) == ["metadata:1", "values:2", "values:3", "END"]
+    assert await until_end(later) == ["values:3", "END"]
+    assert await until_end(await join(broker, run_id, thread_id, live=False)) == ["END"]
 
 
 async def test_joins_racing_the_events_get_each_once_in_order(broker: Broker) -> None:

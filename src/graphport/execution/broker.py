@@ -155,9 +155,12 @@ class Broker(RunEvents, Protocol):
 
     async def stop(self) -> None: ...
 
-    async def prepare(self, run_id: UUID, thread_id: UUID, *, resumable: bool) -> None:
+    async def prepare(
+        self, run_id: UUID, thread_id: UUID, *, resumable: bool, streamed: bool = False
+    ) -> None:
         """A run was created here for someone to stream: open its channel before it starts
-        (a run that already ended gets a closed one)."""
+        (a run that already ended gets a closed one). ``streamed``: the request that
+        created it streams it from its start (its events need not be held for joins)."""
         ...
 
     async def publish_thread(self, thread_id: UUID, event: str, data: Any) -> None:

@@ -90,7 +90,10 @@ class LocalBroker:
 
     # -- producer side (RunEvents) -------------------------------------------------------------
 
-    async def prepare(self, run_id: UUID, thread_id: UUID, *, resumable: bool) -> None:
+    async def prepare(
+        self, run_id: UUID, thread_id: UUID, *, resumable: bool, streamed: bool = False
+    ) -> None:
+        # ``streamed`` needs no flag here: the stream subscribes before the run can start
         self._prepare(run_id, thread_id, resumable=resumable)
 
     def _prepare(self, run_id: UUID, thread_id: UUID, *, resumable: bool) -> None:

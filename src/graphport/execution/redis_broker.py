@@ -122,14 +122,20 @@ class RedisBroker:
 
     # -- producer side (RunEvents) -------------------------------------------------------------
 
-    async def prepare(self, run_id: UUID, thread_id: UUID, *, resumable: bool) -> None:
-        """Mark a resumable run so whichever process runs it keeps all its events."""
-        if not resumable:
+    async def prepare(
+        self, run_id: UUID, thread_id: UUID, *, resumable: bool, streamed: bool = False
+    ) -> None:
+        """Mark the run, before it starts, for whichever process runs it: resumable (keep
+        all its events), streamed from its start (hold none for early joins)."""
+        if not (resumable or streamed):
             return
         key = scripts.run_key(self._prefix, run_id)
         try:
             async with self._client().pipeline(transaction=False) as pipe:
-                pipe.hset(key, "res", "1")
+                if resumable:
+                    pipe.hset(key, "res", "1")
+                if streamed:
+                    pipe.hsetnx(key, "seen", 1)
                 pipe.pexpire(key, self._ttl_ms)
                 await pipe.execute()
         except RedisError as exc:  # the run is created: it runs, its replays may miss events
@@ -246,6 +252,8 @@ class RedisBroker:
             pipe.time()
             if live:
                 pipe.set(key + ":w", 1, ex=_RUN_WATCH_SECONDS)
+                pipe.hsetnx(key, "seen", 1)  # before its first event: nothing is held
+                pipe.pexpire(key, self._ttl_ms)
             kept, meta, clock, *_ = await pipe.execute()
         return kept, meta, int(clock[0]) * 1000 + int(clock[1]) // 1000
 

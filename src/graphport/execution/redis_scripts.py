@@ -4,12 +4,13 @@ processes on different machines agree on it.
 
 Per run: a hash ``r:<run>`` (``n``: last event id, ``first``: ms of its first event,
 ``bytes``, ``cut``: no longer held for early joins, ``res``: resumable, ``ended``,
-``thread``), a stream ``r:<run>:s`` of its kept events (entry id ``<n>-0``, fields ``e``
-and ``d``) and a flag ``r:<run>:w`` (a stream waits for it: produce events). Per thread: a
-flag ``t:<thread>:w`` (someone follows it: copy its runs' events to it), a hash
-``t:<thread>`` (``n``), a stream ``t:<thread>:s`` and the set ``t:<thread>:runs``. Every key
-expires; live events go out on the pub/sub channels ``r:<run>`` and ``t:<thread>`` as
-``<id>:<len(event)>:<event><data>`` (id 0: the run ended)."""
+``thread``, ``seen``: streamed before its first event), a stream ``r:<run>:s`` of its
+kept events (entry id ``<n>-0``, fields ``e`` and ``d``) and a flag ``r:<run>:w`` (a
+stream waits for it: produce events). Per thread: a flag ``t:<thread>:w`` (someone follows
+it: copy its runs' events to it), a hash ``t:<thread>`` (``n``), a stream ``t:<thread>:s``
+and the set ``t:<thread>:runs``. Every key expires; live events go out on the pub/sub
+channels ``r:<run>`` and ``t:<thread>`` as ``<id>:<len(event)>:<event><data>``
+(id 0: the run ended)."""
 
 from __future__ import annotations
 
@@ -42,6 +43,8 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local n = redis.call('HINCRBY', r, 'n', 1)
 if n == 1 then
   redis.call('HSET', r, 'first', now, 'thread', thread)
+  -- streamed from its start (by the request that created it): no join comes late
+  if redis.call('HGET', r, 'seen') then redis.call('HSET', r, 'cut', 1) end
   redis.call('SADD', p .. 't:' .. thread .. ':runs', run)
   redis.call('PEXPIRE', p .. 't:' .. thread .. ':runs', ttl)
 end

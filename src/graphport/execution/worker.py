@@ -92,7 +92,7 @@ class RunWorker:
             status = "rollback"  # a rollback came while the interrupt stopped the graph
         events = self._deps.events
         try:
-            if error is not None and await events.wants(run_id, run["thread_id"]):
+            if error is not None and await self._streamed(run):
                 await events.publish(run_id, run["thread_id"], "error", error)
             return await self._finish(run, status, error, driven, pending)
         finally:
@@ -124,12 +124,19 @@ class RunWorker:
             graph_input = run_input(run, resume_from_checkpoint=resume)
             if isinstance(graph_input, Command) and graph_input.update:
                 await self._check_update(graph, run, graph_input)
-            streamed = kwargs.get("resumable") or kwargs.get("observable")
-            if streamed or await deps.events.wants(run["run_id"], run["thread_id"]):
+            if await self._streamed(run):
                 await self._stream(graph, run, graph_input, config, options)
                 return _Driven(shape)
             output = await graph.ainvoke(graph_input, config, **options)
             return _Driven(shape, _completed_values(shape, kwargs, output))
+
+    async def _streamed(self, run: Row) -> bool:
+        """Whether the run produces stream events: a resumable or observable one always
+        (a join may come at any time), another while someone streams it or its thread."""
+        kwargs = run["kwargs"]
+        if kwargs.get("resumable") or kwargs.get("observable"):
+            return True
+        return await self._deps.events.wants(run["run_id"], run["thread_id"])
 
     async def _check_update(self, graph: AnyPregel, run: Row, command: Command[Any]) -> None:
         """Fail the run, before LangGraph stores its update, when the graph would refuse it

@@ -111,6 +111,7 @@ class RunService:
         *,
         actor: Actor,
         observable: bool = True,
+        streamed: bool = False,
         run_id: UUID | None = None,
         cron_id: UUID | None = None,
         headers: Mapping[str, str] | None = None,
@@ -163,7 +164,10 @@ class RunService:
             self.cancels.signal(stopped)
         if observable or body.stream_resumable:
             await self._broker.prepare(
-                created["run_id"], created["thread_id"], resumable=body.stream_resumable
+                created["run_id"],
+                created["thread_id"],
+                resumable=body.stream_resumable,
+                streamed=streamed,
             )
         if reserved:
             self._executor.start_reserved(created)

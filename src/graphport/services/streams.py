@@ -42,7 +42,9 @@ class StreamService:
         headers: Mapping[str, str] | None = None,
     ) -> StreamHandle:
         """Create a run and subscribe to its events; ``headers``: as ``RunService.create``."""
-        created = await self._runs.create(thread_id, body, actor=actor, headers=headers)
+        created = await self._runs.create(
+            thread_id, body, actor=actor, headers=headers, streamed=True
+        )
         run_id, run_thread = created["run_id"], created["thread_id"]
         # Subscribed before the run's task gets to run (or, in another process, from its
         # first events held for early joins): no event is missed.

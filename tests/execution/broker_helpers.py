@@ -69,6 +69,7 @@ async def publish(
 ) -> None:
     for n, name in enumerate(names, start=start):
         await broker.publish(run_id, thread_id, name, {"n": n})
+    await broker.flush()  # in the broker, as when a join comes
 
 
 def set_window(monkeypatch: pytest.MonkeyPatch, name: str, value: float) -> None:

@@ -116,6 +116,7 @@ async def test_after_the_window_a_join_gets_only_live_events(
     await broker.close(ended, thread_id)
     await asyncio.sleep(0.1)
     await broker.publish(run_id, thread_id, "values", {"n": 3})  # past it: not held
+    await broker.flush()
 
     late = await join(broker, run_id, thread_id)
     assert await so_far(broker, late) == []

@@ -15,6 +15,11 @@ class RunEvents(Protocol):
 
     async def publish(self, run_id: UUID, thread_id: UUID, event: str, data: Any) -> None: ...
 
+    async def flush(self) -> None:
+        """Return once every event published so far reached the broker (before a run's end
+        is recorded: another process told of the end must find its events there)."""
+        ...
+
     async def close(self, run_id: UUID, thread_id: UUID) -> None:
         """The run ended and its end is recorded: no more events."""
         ...

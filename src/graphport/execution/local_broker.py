@@ -125,6 +125,9 @@ class LocalBroker:
             subscriber.offer(item)
         self._to_thread(thread_id, event, encoded)
 
+    async def flush(self) -> None:
+        return None  # published is delivered
+
     async def close(self, run_id: UUID, thread_id: UUID) -> None:
         self._close(run_id, thread_id)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ from graphport.execution.broker import (
 )
 from graphport.execution.redis_channels import PubSubChannels
 from graphport.execution.redis_follow import Followed, parse_message
+from graphport.execution.redis_outbox import Batch, Outbox
 from graphport.serialization import dumps
 
 logger = logging.getLogger(__name__)
@@ -81,6 +83,7 @@ class RedisBroker:
         self._shutdown_error: ErrorFor | None = None
         self._jobs = _Jobs()
         self._housekeeper: asyncio.Task[None] | None = None
+        self._outbox = Outbox(self._send_batch)
         self._publish_failed = 0.0  # when a failed publish was last logged
         self._closing = False
 
@@ -97,17 +100,21 @@ class RedisBroker:
         self._listening = redis.Redis.from_url(
             self._uri, socket_connect_timeout=_TIMEOUT, socket_keepalive=True
         )
-        self._publish = self._redis.register_script(scripts.PUBLISH_RUN)
+        self._publish_runs = self._redis.register_script(scripts.PUBLISH_RUNS)
+        self._outbox.start()
         self._end_run = self._redis.register_script(scripts.END_RUN)
         self._publish_thread = self._redis.register_script(scripts.PUBLISH_THREAD)
         self._forget_thread = self._redis.register_script(scripts.FORGET_THREAD)
         self._channels = PubSubChannels(
-            self._listening, home=f"{self._prefix}process", on_message=self._dispatch
+            self._listening,
+            home=f"{self._prefix}process:{secrets.token_hex(8)}",
+            on_message=self._dispatch,
         )
         await self._channels.start()
         self._housekeeper = asyncio.create_task(self._housekeep(), name="redis-broker-jobs")
 
     async def stop(self) -> None:
+        await self._outbox.stop()
         self._closing = True  # redis-py may turn a cancel into a connection error
         self._jobs.ready.set()
         while self._housekeeper is not None and not self._housekeeper.done():
@@ -150,17 +157,27 @@ class RedisBroker:
             return True  # unsure: produce them (publishing copes with Redis being away)
 
     async def publish(self, run_id: UUID, thread_id: UUID, event: str, data: Any) -> None:
-        """One round trip. Redis being away loses the event (logged), never the run."""
-        args: list[_Arg] = [self._prefix, str(run_id), str(thread_id), event, dumps(data)]
-        args += [self._ttl_ms, int(EARLY_JOIN_SECONDS * 1000), EARLY_JOIN_EVENTS, EARLY_JOIN_BYTES]
+        """Handed over at once; sent with whatever else is waiting, in one round trip.
+        Redis being away loses the event (logged), never the run."""
+        await self._outbox.put(str(run_id), str(thread_id), event, dumps(data))
+
+    async def flush(self) -> None:
+        await self._outbox.flush()
+
+    async def _send_batch(self, batch: Batch) -> None:
+        args: list[_Arg] = [self._prefix, self._ttl_ms, int(EARLY_JOIN_SECONDS * 1000)]
+        args += [EARLY_JOIN_EVENTS, EARLY_JOIN_BYTES, THREAD_HISTORY]
+        for item in batch:
+            args.extend(item)
         try:
-            await self._publish(args=[*args, THREAD_HISTORY])
+            await self._publish_runs(args=args)
         except RedisError as exc:
             self._log_publish_failure(exc)
 
     async def close(self, run_id: UUID, thread_id: UUID) -> None:
-        self._ended.setdefault(run_id, time.monotonic())
+        await self._outbox.flush()  # its end goes after its events
         await self._send_end(run_id, thread_id)
+        self._ended.setdefault(run_id, time.monotonic())
 
     async def publish_thread(self, thread_id: UUID, event: str, data: Any) -> None:
         args: list[_Arg] = [self._prefix, str(thread_id), event, dumps(data), self._ttl_ms]
@@ -238,6 +255,12 @@ class RedisBroker:
             subscriber.offer(END)
             return subscriber
         ended = meta.get(b"ended") is not None or run_id in self._ended
+        if ended:  # its last events may still be on their way here: let them come first
+            try:
+                await self._pubsub().sync()
+            except BaseException:
+                self.unsubscribe(subscriber)
+                raise
         followed.joined(subscriber, replay, ended=ended)
         if subscriber.ended:
             self.unsubscribe(subscriber)
@@ -352,20 +375,16 @@ class RedisBroker:
             key = UUID(ident)
         except ValueError:
             return
-        event = parse_message(data)
-        if kind == "r":
-            followed = self._runs.get(key)
+        table = self._runs if kind == "r" else self._threads
+        for event in parse_message(data):
+            followed = table.get(key)
             if followed is None:
                 return
-            if event is END:
+            if event is not END:
+                followed.deliver(event)
+            elif kind == "r":
                 self._ended.setdefault(key, time.monotonic())
                 self._end_here(key)
-                return
-        else:
-            followed = self._threads.get(key)
-            if followed is None or event is END:
-                return
-        followed.deliver(event)
 
     def _end_here(self, run_id: UUID) -> None:
         followed = self._runs.pop(run_id, None)

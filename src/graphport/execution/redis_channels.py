@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -31,6 +32,8 @@ class PubSubChannels:
         self._lock = asyncio.Lock()  # subscribe and unsubscribe go out in a fixed order
         self._reader: asyncio.Task[None] | None = None
         self._closing = False
+        self._syncs: dict[bytes, asyncio.Future[None]] = {}
+        self._client = client
 
     async def start(self) -> None:
         await self._pubsub.subscribe(self._home)
@@ -60,6 +63,21 @@ class PubSubChannels:
                 await asyncio.shield(confirmed)
         except TimeoutError:
             raise Unavailable("The stream broker (Redis) did not answer; try again") from None
+
+    async def sync(self) -> None:
+        """Return once every message published to a channel subscribed here before the
+        call was handed on: a marker sent to this process's own channel comes back after
+        them."""
+        token = secrets.token_hex(8).encode()
+        arrived = self._syncs[token] = asyncio.get_running_loop().create_future()
+        try:
+            await self._client.publish(self._home, token)
+            async with asyncio.timeout(_CONFIRM_SECONDS):
+                await arrived
+        except TimeoutError:
+            raise Unavailable("The stream broker (Redis) did not answer; try again") from None
+        finally:
+            self._syncs.pop(token, None)
 
     def idle(self, channel: str) -> None:
         """Nobody here may follow ``channel`` any more (see ``drop_idle``)."""
@@ -96,6 +114,10 @@ class PubSubChannels:
             confirmed = self._confirmed.get(channel)
             if confirmed is not None and not confirmed.done():
                 confirmed.set_result(None)
+        elif message["type"] == "message" and channel == self._home:
+            arrived = self._syncs.get(message["data"])
+            if arrived is not None and not arrived.done():
+                arrived.set_result(None)
         elif message["type"] == "message":
             try:
                 self._on_message(channel, message["data"])

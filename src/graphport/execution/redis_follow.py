@@ -78,10 +78,22 @@ class Followed:
         return Event(self.last_id + 1, "error", data)
 
 
-def parse_message(data: bytes) -> Event:
-    """``<id>:<len(event)>:<event><data>`` as an event; id 0 is the end of a run."""
-    ident, length, rest = data.split(b":", 2)
-    if ident == b"0":
-        return END
-    size = int(length)
-    return Event(int(ident), rest[:size].decode(), rest[size:])
+def parse_message(data: bytes) -> list[Event]:
+    """The events of a message: ``<id>:<len(event)>:<len(data)>:<event><data>``, repeated;
+    id 0 is the end of a run."""
+    events: list[Event] = []
+    at, end = 0, len(data)
+    while at < end:
+        first = data.index(b":", at)
+        second = data.index(b":", first + 1)
+        third = data.index(b":", second + 1)
+        ident = int(data[at:first])
+        name_end = third + 1 + int(data[first + 1 : second])
+        data_end = name_end + int(data[second + 1 : third])
+        if ident == 0:
+            events.append(END)
+        else:
+            name = data[third + 1 : name_end].decode()
+            events.append(Event(ident, name, data[name_end:data_end]))
+        at = data_end
+    return events

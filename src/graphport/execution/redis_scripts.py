@@ -9,7 +9,8 @@ kept events (entry id ``<n>-0``, fields ``e`` and ``d``) and a flag ``r:<run>:w`
 stream waits for it: produce events). Per thread: a flag ``t:<thread>:w`` (someone follows
 it: copy its runs' events to it), a hash ``t:<thread>`` (``n``), a stream ``t:<thread>:s``
 and the set ``t:<thread>:runs``. Every key expires; live events go out on the pub/sub
-channels ``r:<run>`` and ``t:<thread>`` as ``<id>:<len(event)>:<event><data>``
+channels ``r:<run>`` and ``t:<thread>``, each message one or more events
+``<id>:<len(event)>:<len(data)>:<event><data>``
 (id 0: the run ended)."""
 
 from __future__ import annotations
@@ -26,49 +27,70 @@ local function to_thread(p, thread, ev, data, ttl, cap)
   redis.call('PEXPIRE', t, ttl)
   redis.call('XADD', t .. ':s', 'MAXLEN', '~', cap, n .. '-0', 'e', ev, 'd', data)
   redis.call('PEXPIRE', t .. ':s', ttl)
-  redis.call('PUBLISH', t, n .. ':' .. #ev .. ':' .. ev .. data)
+  redis.call('PUBLISH', t, n .. ':' .. #ev .. ':' .. #data .. ':' .. ev .. data)
 end
 """
 
-# KEYS: none. ARGV: prefix, run, thread, event, data, retention ms, early ms, early events,
-# early bytes, thread history. Returns the event's id.
-PUBLISH_RUN = (
-    _TO_THREAD
-    + """
-local p, run, thread, ev, data = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local ttl, early = tonumber(ARGV[6]), tonumber(ARGV[7])
-local r = p .. 'r:' .. run
+# KEYS: none. ARGV: prefix, retention ms, early ms, early events, early bytes, thread
+# history, then per event: run, thread, event, data (in order). Each run's and thread's
+# events of the batch go out as one pub/sub message. Returns the number of events.
+PUBLISH_RUNS = """
+local p, ttl, early = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local max_events, max_bytes, cap = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local n = redis.call('HINCRBY', r, 'n', 1)
-if n == 1 then
-  redis.call('HSET', r, 'first', now, 'thread', thread)
-  -- streamed from its start (by the request that created it): no join comes late
-  if redis.call('HGET', r, 'seen') then redis.call('HSET', r, 'cut', 1) end
-  redis.call('SADD', p .. 't:' .. thread .. ':runs', run)
-  redis.call('PEXPIRE', p .. 't:' .. thread .. ':runs', ttl)
+local out, order = {}, {}
+local function send(channel, id, ev, data)
+  if out[channel] == nil then out[channel] = {}; order[#order + 1] = channel end
+  local parts = out[channel]
+  parts[#parts + 1] = id .. ':' .. #ev .. ':' .. #data .. ':' .. ev .. data
 end
-local keep = redis.call('HGET', r, 'res') == '1'
-if redis.call('HGET', r, 'cut') == false then
-  local bytes = redis.call('HINCRBY', r, 'bytes', #data)
-  local first = tonumber(redis.call('HGET', r, 'first'))
-  if now - first > early or n > tonumber(ARGV[8]) or bytes > tonumber(ARGV[9]) then
-    redis.call('HSET', r, 'cut', 1)
-    if not keep then redis.call('DEL', r .. ':s') end
-  else
-    keep = true
+local watched = {}
+local count = 0
+for i = 7, #ARGV, 4 do
+  local run, thread, ev, data = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  local r = p .. 'r:' .. run
+  local n = redis.call('HINCRBY', r, 'n', 1)
+  if n == 1 then
+    redis.call('HSET', r, 'first', now, 'thread', thread)
+    -- streamed from its start (by the request that created it): no join comes late
+    if redis.call('HGET', r, 'seen') then redis.call('HSET', r, 'cut', 1) end
+    redis.call('SADD', p .. 't:' .. thread .. ':runs', run)
+    redis.call('PEXPIRE', p .. 't:' .. thread .. ':runs', ttl)
   end
+  local keep = redis.call('HGET', r, 'res') == '1'
+  if redis.call('HGET', r, 'cut') == false then
+    local bytes = redis.call('HINCRBY', r, 'bytes', #data)
+    local first = tonumber(redis.call('HGET', r, 'first'))
+    if now - first > early or n > max_events or bytes > max_bytes then
+      redis.call('HSET', r, 'cut', 1)
+      if not keep then redis.call('DEL', r .. ':s') end
+    else
+      keep = true
+    end
+  end
+  if keep then
+    redis.call('XADD', r .. ':s', n .. '-0', 'e', ev, 'd', data)
+    redis.call('PEXPIRE', r .. ':s', ttl)
+  end
+  redis.call('PEXPIRE', r, ttl)
+  send(r, n, ev, data)
+  local tk = p .. 't:' .. thread
+  if watched[tk] == nil then watched[tk] = redis.call('EXISTS', tk .. ':w') == 1 end
+  if watched[tk] then
+    local tn = redis.call('HINCRBY', tk, 'n', 1)
+    redis.call('PEXPIRE', tk, ttl)
+    redis.call('XADD', tk .. ':s', 'MAXLEN', '~', cap, tn .. '-0', 'e', ev, 'd', data)
+    redis.call('PEXPIRE', tk .. ':s', ttl)
+    send(tk, tn, ev, data)
+  end
+  count = count + 1
 end
-if keep then
-  redis.call('XADD', r .. ':s', n .. '-0', 'e', ev, 'd', data)
-  redis.call('PEXPIRE', r .. ':s', ttl)
+for _, channel in ipairs(order) do
+  redis.call('PUBLISH', channel, table.concat(out[channel]))
 end
-redis.call('PEXPIRE', r, ttl)
-redis.call('PUBLISH', r, n .. ':' .. #ev .. ':' .. ev .. data)
-to_thread(p, thread, ev, data, ttl, tonumber(ARGV[10]))
-return n
+return count
 """
-)
 
 # KEYS: none. ARGV: prefix, run, thread ('' when unknown), run_done JSON, retention ms,
 # thread history. Ends the run's streams everywhere (after every event published before);
@@ -82,7 +104,7 @@ local ttl = tonumber(ARGV[5])
 local first = redis.call('HSETNX', r, 'ended', 1)
 redis.call('PEXPIRE', r, ttl)
 redis.call('DEL', r .. ':w')
-redis.call('PUBLISH', r, '0:0:')
+redis.call('PUBLISH', r, '0:0:0:')
 if first == 1 then
   local thread = ARGV[3]
   if thread == '' then thread = redis.call('HGET', r, 'thread') end

@@ -94,6 +94,7 @@ class RunWorker:
         try:
             if error is not None and await self._streamed(run):
                 await events.publish(run_id, run["thread_id"], "error", error)
+            await events.flush()
             return await self._finish(run, status, error, driven, pending)
         finally:
             await events.close(run_id, run["thread_id"])

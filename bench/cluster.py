@@ -76,13 +76,15 @@ class Cluster:
         assert proc is not None, name
         return proc.pid
 
-    def kill(self, name: str) -> None:
-        """``kill -9`` the process by its PID and reap it (it is gone from the cluster)."""
+    def kill(self, name: str) -> ServerProcess:
+        """``kill -9`` the process by its PID and reap it; it leaves the cluster (its log
+        stays readable on the returned object)."""
         server = self.processes.pop(name)
         assert server.proc is not None
         os.kill(server.proc.pid, signal.SIGKILL)
         server.proc.wait()
         server.proc = None
+        return server
 
     def stop(self) -> None:
         for server in self.processes.values():

@@ -181,7 +181,8 @@ async def stream_setup(
             procs.worker("worker")
         cpu = meter(procs, redis)
         for concurrency in (1, 16):
-            results[concurrency] = await stream_clients(url, n * concurrency // 4, concurrency)
+            count = n if concurrency > 1 else n // 2
+            results[concurrency] = await stream_clients(url, count, concurrency)
         used = cpu.read()
     for concurrency, r in results.items():
         print(
@@ -321,7 +322,9 @@ def summary_table(spread_1: dict[str, Any], spread_2: dict[str, Any], s: Any) ->
 async def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=400, help="background runs per spread")
-    parser.add_argument("--streams", type=int, default=64, help="streams at 16 clients")
+    parser.add_argument(
+        "--streams", type=int, default=96, help="streams at 16 clients (half as many at 1)"
+    )
     parser.add_argument("--joiners", type=int, default=50)
     args = parser.parse_args()
     admin_uri, embedded = database_uri()

@@ -111,6 +111,9 @@ async def spread(admin_uri: str, redis: str, workers: int, n_runs: int) -> dict[
     print(f"  api + {workers} worker(s): {n_runs} runs in {seconds:.1f} s = {rate:.1f} runs/s")
     print(f"    runs executed: {share}")
     print(f"    CPU: {cpu_line(used)} (wall {seconds:.1f} s, load {load_average()})")
+    per_run = ", ".join(f"{name} {1000 * t / n_runs:.1f}" for name, t in used.items())
+    busy = sum(used.values()) / seconds
+    print(f"    CPU ms per run: {per_run}; these processes kept {busy:.2f} CPUs busy")
     return {"runs_per_s": rate, "cpu": used, "seconds": seconds}
 
 
@@ -143,17 +146,18 @@ def stream_intact(events: list[tuple[str, str]]) -> bool:
 async def stream_clients(url: str, n: int, concurrency: int) -> dict[str, float]:
     firsts: list[float] = []
     counts: list[int] = []
-    broken = 0
+    delivered = broken = 0
     async with new_client(url, concurrency) as http:
         body = {"assistant_id": "tokens", "input": INPUT, "stream_mode": "messages-tuple"}
 
         async def one(i: int) -> float:
-            nonlocal broken
+            nonlocal broken, delivered
             started = time.perf_counter()
             async with http.stream("POST", "/runs/stream", json=body) as response:
                 first, events = await read_sse(response.aiter_lines(), started)
             firsts.append(first or 0.0)
             counts.append(len(events))
+            delivered += len(events)
             broken += not stream_intact(events)
             return 0.0
 
@@ -168,6 +172,7 @@ async def stream_clients(url: str, n: int, concurrency: int) -> dict[str, float]
         "p95_ms": ordered[max(int(len(ordered) * 0.95) - 1, 0)] * 1000,
         "events_per_s": sum(counts) / seconds,
         "events_per_run": statistics.mean(counts),
+        "delivered": delivered,  # warm-up included
     }
 
 
@@ -190,7 +195,12 @@ async def stream_setup(
             f"p95 {r['p95_ms']:6.1f} ms  {r['events_per_s']:7.0f} events/s  "
             f"({r['events_per_run']:.0f} events/run)"
         )
-    print(f"    CPU: {cpu_line(used)}")
+    delivered = sum(r["delivered"] for r in results.values())
+    server = sum(t for name, t in used.items() if name in ("serve", "api", "worker"))
+    print(
+        f"    CPU: {cpu_line(used)}; graphport {1e6 * server / delivered:.0f} us per event "
+        f"delivered ({delivered:.0f} events)"
+    )
     return results
 
 

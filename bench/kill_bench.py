@@ -1,14 +1,15 @@
 """Worker-loss benchmark (by hand, not in CI): ``kill -9`` a worker in the middle of its
 runs and check every run still ends ``success`` exactly once.
 
-    python bench/kill_bench.py [--rounds 20] [--runs 10]
+    python bench/kill_bench.py [--rounds 20] [--runs 10] [--replace-after]
 
 One ``serve --no-workers`` and two ``graphport worker`` (5 run slots each, so that both hold
 runs) on one PostgreSQL (embedded, or DATABASE_URI) and one Redis (REDIS_URI, or one started
 here). Each round creates ``--runs`` background runs of ``steps`` (five checkpointed 0.4 s
 steps, each appending its name to the state) on threads of their own, waits until both
-workers run some, kills the busier worker by its PID, starts a replacement, and waits for
-every run to end. A run is
+workers run some, kills the busier worker by its PID, starts a replacement (at once, so its
+start-up sweep finds the orphans; ``--replace-after``: once the round is over, so the
+survivor's periodic sweeper must), and waits for every run to end. A run is
 
 - lost: not ``success`` within ``BOUND_SECONDS`` of the kill;
 - duplicated: a step in its final state more than once, more checkpoints than an undisturbed
@@ -159,6 +160,7 @@ class Bench:
         self.dead: list[ServerProcess] = []
         self.next_worker = 1
         self.checkpoints = 0
+        self.replace_after = False  # True: the survivor's periodic sweeper must recover
 
     def start_worker(self) -> None:
         self.procs.worker(f"worker{self.next_worker}", N_JOBS_PER_WORKER=SLOTS)
@@ -179,16 +181,19 @@ class Bench:
         victim = max(active, key=lambda name: active[name])
         killed_at = time.perf_counter()
         self.dead.append(self.procs.kill(victim))
-        self.start_worker()
+        if not self.replace_after:
+            self.start_worker()
         await wait_ended(self.conn, list(runs), BOUND_SECONDS)
         recovery = time.perf_counter() - killed_at
+        if self.replace_after:
+            self.start_worker()
         counts = await judge(self.http, self.conn, runs, self.logs(), self.checkpoints)
         result = Round(n_runs, active[victim], counts, recovery)
         print(result.line(round_no, victim), flush=True)
         return result
 
 
-async def rounds(uri: str, redis: str, n_rounds: int, n_runs: int) -> list[Round]:
+async def rounds(uri: str, redis: str, args: argparse.Namespace) -> list[Round]:
     with cluster(uri, redis) as procs:
         api = procs.api("api")
         async with (
@@ -196,12 +201,13 @@ async def rounds(uri: str, redis: str, n_rounds: int, n_runs: int) -> list[Round
             await psycopg.AsyncConnection.connect(uri, autocommit=True) as conn,
         ):
             bench = Bench(procs, http, conn)
+            bench.replace_after = args.replace_after
             bench.start_worker()
             bench.start_worker()
             bench.checkpoints = await expected_checkpoints(http, conn)
             print(f"  an undisturbed run leaves {bench.checkpoints} checkpoints")
             rng = random.Random(7)
-            return [await bench.round(i + 1, n_runs, rng) for i in range(n_rounds)]
+            return [await bench.round(i + 1, args.runs, rng) for i in range(args.rounds)]
 
 
 def totals(results: list[Round], seconds: float) -> int:
@@ -225,6 +231,12 @@ async def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--runs", type=int, default=10, help="runs per round")
+    parser.add_argument(
+        "--replace-after",
+        action="store_true",
+        help="start the replacement worker only once the round's runs have ended: the "
+        "surviving worker's periodic sweeper (every 10 s) must requeue them",
+    )
     args = parser.parse_args()
     admin_uri, embedded = database_uri()
     print(f"machine: {machine()}")
@@ -233,7 +245,7 @@ async def main() -> int:
         uri = fresh_database(admin_uri)
         try:
             with redis_uri() as redis:
-                results = await rounds(uri, redis, args.rounds, args.runs)
+                results = await rounds(uri, redis, args)
         finally:
             drop(admin_uri, uri)
     finally:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import statistics
 import time
 from typing import Any
@@ -135,37 +136,54 @@ async def read_sse(lines: Any, started: float) -> tuple[float | None, list[tuple
     return first, events
 
 
-def stream_intact(events: list[tuple[str, str]]) -> bool:
-    """Metadata first, then the message chunks that spell ``TOKENS`` exactly once."""
+CHUNKS = re.split(r"(\s)", TOKENS)  # the chunks ``tokens`` streams, in order
+
+
+def stream_fault(events: list[tuple[str, str]]) -> str | None:
+    """None when the stream is whole (metadata first, then every chunk of ``TOKENS`` once,
+    in order); else what is wrong with it."""
     if not events or events[0][0] != "metadata":
-        return False
-    text = "".join(json.loads(data)[0]["content"] for name, data in events if name == "messages")
-    return text == TOKENS
+        return f"{len(events)} events, first {events[0][0] if events else None!r}"
+    chunks = [json.loads(data)[0]["content"] for name, data in events if name == "messages"]
+    if chunks == CHUNKS:
+        return None
+    at = next((i for i, (a, b) in enumerate(zip(chunks, CHUNKS, strict=False)) if a != b), None)
+    if at is None:
+        at = min(len(chunks), len(CHUNKS))
+    return (
+        f"{len(chunks)} chunks of {len(CHUNKS)}; from chunk {at}: got {chunks[at : at + 4]}, "
+        f"expected {CHUNKS[at : at + 4]}"
+    )
 
 
 async def stream_clients(url: str, n: int, concurrency: int) -> dict[str, float]:
     firsts: list[float] = []
     counts: list[int] = []
-    delivered = broken = 0
+    delivered = 0
+    faults: list[str] = []
     async with new_client(url, concurrency) as http:
         body = {"assistant_id": "tokens", "input": INPUT, "stream_mode": "messages-tuple"}
 
         async def one(i: int) -> float:
-            nonlocal broken, delivered
+            nonlocal delivered
             started = time.perf_counter()
             async with http.stream("POST", "/runs/stream", json=body) as response:
                 first, events = await read_sse(response.aiter_lines(), started)
             firsts.append(first or 0.0)
             counts.append(len(events))
             delivered += len(events)
-            broken += not stream_intact(events)
+            fault = stream_fault(events)
+            if fault is not None:
+                faults.append(f"stream {i}: {fault}")
             return 0.0
 
         await run_bounded(concurrency, concurrency, one)  # warm up
         firsts.clear()
         counts.clear()
         seconds, _ = await run_bounded(n, concurrency, one)
-    check(broken == 0, f"streams at {url} c={concurrency}: {broken} streams lost or repeated")
+    for fault in faults[:3]:
+        print(f"    broken {fault}")
+    check(not faults, f"streams at {url} c={concurrency}: {len(faults)} streams broken")
     ordered = sorted(firsts)
     return {
         "p50_ms": statistics.median(ordered) * 1000,

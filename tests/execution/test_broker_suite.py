@@ -87,6 +87,24 @@ async def test_a_run_streamed_from_its_start_holds_nothing(broker: Broker) -> No
     assert await until_end(await join(broker, run_id, thread_id, live=False)) == ["END"]
 
 
+async def test_the_creators_stream_gets_what_came_before_it_and_nobody_else(
+    broker: Broker,
+) -> None:
+    """The run started (in a worker, say) before the stream of the request that created it
+    subscribed: that stream still gets every event; a later join none of those."""
+    thread_id, run_id = ids()
+    await broker.prepare(run_id, thread_id, resumable=False, streamed=True)
+    await publish(broker, run_id, thread_id, "metadata", "values")
+    creator = await join(broker, run_id, thread_id, from_start=True)
+    await settle(broker)
+    later = await join(broker, run_id, thread_id)
+    await publish(broker, run_id, thread_id, "values", start=3)
+    await broker.close(run_id, thread_id)
+
+    assert await until_end(creator) == ["metadata:1", "values:2", "values:3", "END"]
+    assert await until_end(later) == ["values:3", "END"]
+
+
 async def test_joins_racing_the_events_get_each_once_in_order(broker: Broker) -> None:
     """Many joins while the run publishes: each sees the run from its start, in order."""
     thread_id, run_id = ids()

@@ -175,12 +175,15 @@ class Broker(RunEvents, Protocol):
         last_event_id: str | None,
         modes: Iterable[str] | None,
         live: bool,
+        from_start: bool = False,
     ) -> Subscriber:
         """The run's events kept by ``run_filter(modes)``: first the kept ones following
         ``last_event_id`` (``-1``: all) when the run is resumable, or, without it, those
-        held for early joins; then, when ``live`` (the run is in flight) and it has not
-        ended, the live ones until it ends. Never misses an event published after it
-        returns, nor one published before that is kept."""
+        held for early joins (none once someone streamed the run from before its first
+        event); then, when ``live`` (the run is in flight) and it has not ended, the live
+        ones until it ends. ``from_start``: the request that created the run streams it:
+        every event kept so far first. Never misses an event published after it returns,
+        nor one published before that is kept."""
         ...
 
     async def subscribe_thread(

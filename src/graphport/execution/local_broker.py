@@ -41,7 +41,10 @@ class _RunChannel:
     next_id: int = 1
     closed_at: float | None = None
     first_at: float | None = None  # when its first event came
-    holding: bool = True  # its events are replayed to a join without Last-Event-ID
+    holding: bool = True  # its first events are kept for early joins
+    # streamed from before its first event: a join without Last-Event-ID replays none of
+    # them (only the stream of the request that created it does, ``from_start``)
+    seen: bool = False
     held_count: int = 0
     held_bytes: int = 0
 
@@ -49,8 +52,7 @@ class _RunChannel:
         """Keep a new event: every one when resumable, else while held for early joins."""
         if self.first_at is None:
             self.first_at = now
-            # streamed from its start (by the request that created it): no join came late
-            self.holding = not self.subscribers
+            self.seen = self.seen or bool(self.subscribers)
         if self.holding:
             self.held_count += 1
             self.held_bytes += len(item.data)
@@ -93,8 +95,9 @@ class LocalBroker:
     async def prepare(
         self, run_id: UUID, thread_id: UUID, *, resumable: bool, streamed: bool = False
     ) -> None:
-        # ``streamed`` needs no flag here: the stream subscribes before the run can start
         self._prepare(run_id, thread_id, resumable=resumable)
+        if streamed:
+            self._runs[run_id].seen = True
 
     def _prepare(self, run_id: UUID, thread_id: UUID, *, resumable: bool) -> None:
         """Open the run's channel before it starts, so early subscribers and replays work.
@@ -206,6 +209,7 @@ class LocalBroker:
         last_event_id: str | None,
         modes: Iterable[str] | None,
         live: bool,
+        from_start: bool = False,
     ) -> Subscriber:
         channel = self._runs.get(run_id)
         if channel is None:
@@ -218,10 +222,12 @@ class LocalBroker:
             error = dumps(self._shutdown_error(run_id))
             _end({subscriber}, Event(channel.next_id, "error", error))
             return subscriber
-        if last_event_id is not None:
+        if from_start:
+            _replay(subscriber, channel.events, "-1")
+        elif last_event_id is not None:
             if channel.resumable:
                 _replay(subscriber, channel.events, last_event_id)
-        elif channel.still_holding(time.monotonic()):
+        elif not channel.seen and channel.still_holding(time.monotonic()):
             for item in channel.events:
                 subscriber.offer(item)
         if channel.closed_at is not None or not live:

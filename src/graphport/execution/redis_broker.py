@@ -101,6 +101,7 @@ class RedisBroker:
             self._uri, socket_connect_timeout=_TIMEOUT, socket_keepalive=True
         )
         self._publish_runs = self._redis.register_script(scripts.PUBLISH_RUNS)
+        self._read = self._redis.register_script(scripts.READ_RUN)
         self._outbox.start()
         self._end_run = self._redis.register_script(scripts.END_RUN)
         self._publish_thread = self._redis.register_script(scripts.PUBLISH_THREAD)
@@ -228,6 +229,7 @@ class RedisBroker:
         last_event_id: str | None,
         modes: Iterable[str] | None,
         live: bool,
+        from_start: bool = False,
     ) -> Subscriber:
         subscriber = Subscriber(run_filter(modes))
         if live and self._shutdown_error is not None:
@@ -248,7 +250,10 @@ class RedisBroker:
                 self.unsubscribe(subscriber)
             _raise_unavailable(exc)
             raise
-        replay = self._run_replay(kept, meta, now, last_event_id)
+        if from_start:
+            replay = list(map(_entry, kept))
+        else:
+            replay = self._run_replay(kept, meta, now, last_event_id)
         if followed is None:
             for item in replay:
                 subscriber.offer(item)
@@ -269,15 +274,10 @@ class RedisBroker:
     async def _read_run(self, key: str, *, live: bool) -> tuple[list[Any], dict[bytes, Any], int]:
         """(kept events, the run's hash, Redis' clock in ms): one round trip; a live
         stream also marks the run as watched (its worker then produces events)."""
-        async with self._client().pipeline(transaction=False) as pipe:
-            pipe.xrange(key + ":s")
-            pipe.hgetall(key)
-            pipe.time()
-            if live:
-                pipe.set(key + ":w", 1, ex=_RUN_WATCH_SECONDS)
-                pipe.hsetnx(key, "seen", 1)  # before its first event: nothing is held
-                pipe.pexpire(key, self._ttl_ms)
-            kept, meta, clock, *_ = await pipe.execute()
+        run = key.removeprefix(f"{self._prefix}r:")
+        args: list[_Arg] = [self._prefix, run, 1 if live else 0, self._ttl_ms]
+        kept, flat, clock = await self._read(args=[*args, _RUN_WATCH_SECONDS])
+        meta = dict(zip(flat[::2], flat[1::2], strict=True))
         return kept, meta, int(clock[0]) * 1000 + int(clock[1]) // 1000
 
     @staticmethod
@@ -292,8 +292,10 @@ class RedisBroker:
             after = after_id(last_event_id)
             return [e for e in map(_entry, kept) if e.id > after]
         first = meta.get(b"first")
-        held = meta.get(b"cut") is None and (
-            first is None or now - int(first) <= EARLY_JOIN_SECONDS * 1000
+        held = (
+            meta.get(b"cut") is None
+            and meta.get(b"seen") is None
+            and (first is None or now - int(first) <= EARLY_JOIN_SECONDS * 1000)
         )
         return list(map(_entry, kept)) if held else []
 
@@ -433,8 +435,11 @@ class RedisBroker:
 
 
 def _entry(entry: Any) -> Event:
-    """A Redis Stream entry ``(b"<n>-0", {b"e": name, b"d": data})`` as an event."""
+    """A Redis Stream entry ``(b"<n>-0", fields)`` as an event; its fields ``e`` and ``d``
+    come as a mapping (XRANGE) or a flat list (XRANGE inside a script)."""
     ident, fields = entry
+    if isinstance(fields, list):
+        fields = dict(zip(fields[::2], fields[1::2], strict=True))
     return Event(int(ident.split(b"-", 1)[0]), fields[b"e"].decode(), fields[b"d"])
 
 

@@ -4,7 +4,8 @@ processes on different machines agree on it.
 
 Per run: a hash ``r:<run>`` (``n``: last event id, ``first``: ms of its first event,
 ``bytes``, ``cut``: no longer held for early joins, ``res``: resumable, ``ended``,
-``thread``, ``seen``: streamed before its first event), a stream ``r:<run>:s`` of its
+``thread``, ``seen``: streamed before its first event, so a join without ``Last-Event-ID``
+gets none of its held events), a stream ``r:<run>:s`` of its
 kept events (entry id ``<n>-0``, fields ``e`` and ``d``) and a flag ``r:<run>:w`` (a
 stream waits for it: produce events). Per thread: a flag ``t:<thread>:w`` (someone follows
 it: copy its runs' events to it), a hash ``t:<thread>`` (``n``), a stream ``t:<thread>:s``
@@ -53,8 +54,6 @@ for i = 7, #ARGV, 4 do
   local n = redis.call('HINCRBY', r, 'n', 1)
   if n == 1 then
     redis.call('HSET', r, 'first', now, 'thread', thread)
-    -- streamed from its start (by the request that created it): no join comes late
-    if redis.call('HGET', r, 'seen') then redis.call('HSET', r, 'cut', 1) end
     redis.call('SADD', p .. 't:' .. thread .. ':runs', run)
     redis.call('PEXPIRE', p .. 't:' .. thread .. ':runs', ttl)
   end
@@ -113,6 +112,24 @@ end
 return first
 """
 )
+
+# KEYS: none. ARGV: prefix, run, live (1/0), retention ms, watch seconds. What a join reads:
+# {kept events, the run's hash as a flat list, Redis' clock}; a live join also marks the
+# run as watched, and as streamed from before its first event when it has none yet.
+READ_RUN = """
+local r = ARGV[1] .. 'r:' .. ARGV[2]
+local kept = redis.call('XRANGE', r .. ':s', '-', '+')
+local meta = redis.call('HGETALL', r)
+local clock = redis.call('TIME')
+if ARGV[3] == '1' then
+  redis.call('SET', r .. ':w', 1, 'EX', tonumber(ARGV[5]))
+  if redis.call('HEXISTS', r, 'n') == 0 then
+    redis.call('HSET', r, 'seen', 1)
+    redis.call('PEXPIRE', r, tonumber(ARGV[4]))
+  end
+end
+return {kept, meta, clock}
+"""
 
 # KEYS: none. ARGV: prefix, thread, event, data, retention ms, thread history.
 PUBLISH_THREAD = (

@@ -49,7 +49,7 @@ class StreamService:
         # Subscribed before the run's task gets to run (or, in another process, from its
         # first events held for early joins): no event is missed.
         subscriber = await self._broker.subscribe_run(
-            run_id, run_thread, last_event_id=None, modes=None, live=True
+            run_id, run_thread, last_event_id=None, modes=None, live=True, from_start=True
         )
         cancel = body.on_disconnect == "cancel"
         base = f"/threads/{run_thread}/runs/{run_id}"

@@ -244,7 +244,8 @@ class RedisBroker:
         try:
             if followed is not None:
                 await self._pubsub().subscribe(key)
-            kept, meta, now = await self._read_run(key, live=followed is not None)
+            live_here = followed is not None
+            kept, meta, now = await self._read_run(key, live=live_here, from_start=from_start)
         except BaseException as exc:
             if followed is not None:
                 self.unsubscribe(subscriber)
@@ -271,12 +272,16 @@ class RedisBroker:
             self.unsubscribe(subscriber)
         return subscriber
 
-    async def _read_run(self, key: str, *, live: bool) -> tuple[list[Any], dict[bytes, Any], int]:
-        """(kept events, the run's hash, Redis' clock in ms): one round trip; a live
-        stream also marks the run as watched (its worker then produces events)."""
+    async def _read_run(
+        self, key: str, *, live: bool, from_start: bool
+    ) -> tuple[list[Any], dict[bytes, Any], int]:
+        """(kept events, the run's hash, Redis' clock in ms): one round trip (see
+        ``READ_RUN``); a live stream also marks the run as watched (its worker then
+        produces events)."""
         run = key.removeprefix(f"{self._prefix}r:")
         args: list[_Arg] = [self._prefix, run, 1 if live else 0, self._ttl_ms]
-        kept, flat, clock = await self._read(args=[*args, _RUN_WATCH_SECONDS])
+        args += [_RUN_WATCH_SECONDS, 1 if from_start else 0]
+        kept, flat, clock = await self._read(args=args)
         meta = dict(zip(flat[::2], flat[1::2], strict=True))
         return kept, meta, int(clock[0]) * 1000 + int(clock[1]) // 1000
 

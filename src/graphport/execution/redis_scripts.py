@@ -113,14 +113,21 @@ return first
 """
 )
 
-# KEYS: none. ARGV: prefix, run, live (1/0), retention ms, watch seconds. What a join reads:
-# {kept events, the run's hash as a flat list, Redis' clock}; a live join also marks the
-# run as watched, and as streamed from before its first event when it has none yet.
+# KEYS: none. ARGV: prefix, run, live (1/0), retention ms, watch seconds, from start (1/0).
+# What a join reads: {kept events, the run's hash as a flat list, Redis' clock}; a live join
+# also marks the run as watched, and as streamed from before its first event when it has
+# none yet. The stream of the request that created the run (from start) ends the holding
+# for early joins: later joins get none of it, and the run's next events need no keeping.
 READ_RUN = """
 local r = ARGV[1] .. 'r:' .. ARGV[2]
 local kept = redis.call('XRANGE', r .. ':s', '-', '+')
 local meta = redis.call('HGETALL', r)
 local clock = redis.call('TIME')
+if ARGV[6] == '1' then
+  redis.call('HSET', r, 'cut', 1)
+  if redis.call('HGET', r, 'res') ~= '1' then redis.call('DEL', r .. ':s') end
+  redis.call('PEXPIRE', r, tonumber(ARGV[4]))
+end
 if ARGV[3] == '1' then
   redis.call('SET', r .. ':w', 1, 'EX', tonumber(ARGV[5]))
   if redis.call('HEXISTS', r, 'n') == 0 then

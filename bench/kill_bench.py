@@ -129,10 +129,18 @@ async def judge(
             lost += 1
             continue
         state = (await http.get(f"/threads/{thread}/state")).json()
-        twice = state["values"]["steps"] != EXPECTED_STEPS or on_thread != 1
-        twice |= len(await history(http, thread)) != checkpoints
-        twice |= logs.count(f"run {run_id} ended: ") != 1
-        duplicated += twice
+        kept = len(await history(http, thread))
+        ends = logs.count(f"run {run_id} ended: ")
+        faults = {
+            "steps": state["values"]["steps"] != EXPECTED_STEPS,
+            "runs on its thread": on_thread != 1,
+            f"{kept} checkpoints": kept != checkpoints,
+            f"{ends} ends logged": ends != 1,
+        }
+        if any(faults.values()):
+            duplicated += 1
+            said = ", ".join(k for k, bad in faults.items() if bad)
+            print(f"    run {run_id} (attempt {attempt}): {said}; steps {state['values']['steps']}")
     return {"lost": lost, "duplicated": duplicated, "restarted": restarted}
 
 

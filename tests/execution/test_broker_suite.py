@@ -334,3 +334,24 @@ async def test_shutdown_ends_every_stream_with_an_error(broker: Broker) -> None:
     later = await join(broker, run_id, thread_id)
     assert [label(e) for e in [await later.queue.get()]] == ["error"]
     assert broker.open_streams() == 0
+
+
+async def test_a_stream_its_client_does_not_read_ends_before_it_fills_memory(
+    broker: Broker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from graphport.execution import broker as broker_module
+
+    monkeypatch.setattr(broker_module, "MAX_QUEUED_BYTES", 1000)
+    thread_id, run_id = ids()
+    reader, idle = await join(broker, run_id, thread_id), await join(broker, run_id, thread_id)
+    for n in range(1, 21):
+        await broker.publish(run_id, thread_id, "values", {"n": n, "pad": "x" * 100})
+        await broker.flush()
+        await settle(broker)
+        while not reader.queue.empty():  # this one reads as the events come
+            reader.taken(reader.queue.get_nowait())
+    found = await until_end(idle)
+    assert found[-2:] == ["error", "END"]
+    assert len(found) < 12  # what waited went: only the last few and the error
+    await broker.close(run_id, thread_id)
+    assert await until_end(reader) == ["END"]

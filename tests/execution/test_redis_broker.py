@@ -11,7 +11,7 @@ import pytest
 
 from graphport.errors import Unavailable
 from graphport.execution.redis_broker import RedisBroker
-from tests.execution.broker_helpers import join, publish, so_far, until_end
+from tests.execution.broker_helpers import join, label, publish, so_far, until_end
 from tests.redis_server import RedisServer, redis_server_binary
 
 
@@ -100,5 +100,32 @@ async def test_redis_going_away_loses_events_never_runs_nor_streams(prefix: str)
             await publish(broker, other, thread_id, "values")
             await broker.close(other, thread_id)
             assert await until_end(again) == ["values:1", "END"]
+        finally:
+            await broker.stop()
+
+
+@pytest.mark.skipif(redis_server_binary() is None, reason="needs a redis-server of its own")
+async def test_a_lost_subscriber_connection_catches_up(prefix: str) -> None:
+    """What was published while this process's pub/sub connection was down comes after
+    it reconnects (what Redis kept), and a run that ended meanwhile ends its streams."""
+    import redis
+
+    with RedisServer() as server:
+        broker = RedisBroker(server.uri, prefix=prefix)
+        await broker.start()
+        try:
+            thread_id, run_id = uuid.uuid4(), uuid.uuid4()
+            joined = await join(broker, run_id, thread_id)
+            watching = await broker.subscribe_thread(thread_id, last_event_id=None, modes=None)
+            await publish(broker, run_id, thread_id, "metadata")
+            assert await so_far(broker, watching) == ["metadata:1"]
+            with redis.Redis.from_url(server.uri) as admin:
+                admin.client_kill_filter(_type="pubsub")
+            await publish(broker, run_id, thread_id, "values", "values", start=2)
+            await broker.close(run_id, thread_id)  # its end is missed too
+            every = ["metadata:1", "values:2", "values:3", "END"]
+            assert await until_end(joined) == every
+            names = [label(await watching.queue.get()) for _ in range(3)]
+            assert names == ["values:2", "values:3", "metadata"]  # the last: its run_done
         finally:
             await broker.stop()

@@ -90,6 +90,7 @@ class SSEResponse(Response):
                 continue
             chunks = []
             while event is not END:
+                self._subscriber.taken(event)
                 chunks.append(frame(event, with_id=self._with_ids))
                 if queue.empty() or len(chunks) >= _MAX_BATCH:
                     break

@@ -29,6 +29,13 @@ ENDED_MEMORY_SECONDS = 60.0
 EARLY_JOIN_SECONDS = 5.0
 EARLY_JOIN_EVENTS = 1_000
 EARLY_JOIN_BYTES = 4 * 1024 * 1024
+# Bytes of events a stream may have waiting for a client that does not read them: past it
+# the stream ends (the server's memory is not a client's buffer).
+MAX_QUEUED_BYTES = 64 * 1024 * 1024
+SLOW_READER = (
+    "The client read this stream too slowly: it ended; join it again (with Last-Event-ID "
+    "when the run is resumable)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +103,7 @@ class Subscriber:
     """One open stream: its events queue up in ``queue`` until ``END``. ``last_id``: the id
     of the last event handed over (a replay and the live events meeting give each once)."""
 
-    __slots__ = ("queue", "accepts", "home", "thread", "last_id", "ended")
+    __slots__ = ("queue", "accepts", "home", "thread", "last_id", "ended", "queued_bytes")
 
     def __init__(self, accepts: Accepts | None = None) -> None:
         self.queue: asyncio.Queue[Event] = asyncio.Queue()
@@ -105,6 +112,7 @@ class Subscriber:
         self.thread: Any = None  # the broker's record of the thread it follows
         self.last_id = 0
         self.ended = False
+        self.queued_bytes = 0  # of the events waiting in ``queue`` (see ``taken``)
 
     def offer(self, event: Event) -> None:
         if self.ended:
@@ -117,7 +125,28 @@ class Subscriber:
             return  # already handed over (a replay met the live events)
         self.last_id = event.id
         if self.accepts is None or self.accepts(event):
+            self.queued_bytes += len(event.data)
+            if self.queued_bytes > MAX_QUEUED_BYTES:
+                self._overflow()
+                return
             self.queue.put_nowait(event)
+
+    def taken(self, event: Event) -> None:
+        """The stream wrote ``event`` out: its bytes no longer wait here."""
+        self.queued_bytes = max(self.queued_bytes - len(event.data), 0)
+
+    def _overflow(self) -> None:
+        """A client that reads far slower than its events come: what waits goes, and the
+        stream ends with an ``error`` event (it may reconnect, with Last-Event-ID)."""
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        self.queued_bytes = 0
+        error = {"error": "StreamTooSlow", "message": SLOW_READER}
+        from graphport.serialization import dumps
+
+        self.queue.put_nowait(Event(self.last_id + 1, "error", dumps(error)))
+        self.ended = True
+        self.queue.put_nowait(END)
 
     def give(self, event: Event) -> None:
         """Hand over ``event`` whatever the filter: a stream's last word (its end's error)."""

@@ -50,6 +50,7 @@ from graphport.serialization import dumps
 logger = logging.getLogger(__name__)
 
 _TIMEOUT = 5.0  # seconds a Redis command may take
+RUN_HISTORY = 100_000  # events a resumable run keeps for Last-Event-ID (the oldest go)
 _MIN_TTL_MS = 10_000  # keys outlive the early-join window even with a retention of 0
 _WATCH_MS = 90_000  # a thread's "followed" flag; refreshed by ``sweep`` every 30 s
 _RUN_WATCH_SECONDS = 24 * 3600  # a joined run's "produce events" flag, until it ends
@@ -64,6 +65,7 @@ class _Jobs:
 
     ends: set[UUID] = field(default_factory=set)
     forget_threads: set[UUID] = field(default_factory=set)
+    catch_up: bool = False  # the pub/sub connection was lost and came back
     ready: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -108,8 +110,9 @@ class RedisBroker:
         self._forget_thread = self._redis.register_script(scripts.FORGET_THREAD)
         self._channels = PubSubChannels(
             self._listening,
-            home=f"{self._prefix}process:{secrets.token_hex(8)}",
+            home=f"{self._prefix}process:{secrets.token_hex(8)}",  # this process's own
             on_message=self._dispatch,
+            on_reconnect=self._reconnected,
         )
         await self._channels.start()
         self._housekeeper = asyncio.create_task(self._housekeep(), name="redis-broker-jobs")
@@ -167,7 +170,7 @@ class RedisBroker:
 
     async def _send_batch(self, batch: Batch) -> None:
         args: list[_Arg] = [self._prefix, self._ttl_ms, int(EARLY_JOIN_SECONDS * 1000)]
-        args += [EARLY_JOIN_EVENTS, EARLY_JOIN_BYTES, THREAD_HISTORY]
+        args += [EARLY_JOIN_EVENTS, EARLY_JOIN_BYTES, THREAD_HISTORY, RUN_HISTORY]
         for item in batch:
             args.extend(item)
         try:
@@ -245,7 +248,10 @@ class RedisBroker:
             if followed is not None:
                 await self._pubsub().subscribe(key)
             live_here = followed is not None
-            kept, meta, now = await self._read_run(key, live=live_here, from_start=from_start)
+            after = None if last_event_id is None else after_id(last_event_id)
+            kept, meta, now = await self._read_run(
+                key, live=live_here, from_start=from_start, after=after
+            )
         except BaseException as exc:
             if followed is not None:
                 self.unsubscribe(subscriber)
@@ -264,8 +270,9 @@ class RedisBroker:
         if ended:  # its last events may still be on their way here: let them come first
             try:
                 await self._pubsub().sync()
-            except BaseException:
+            except BaseException as exc:
                 self.unsubscribe(subscriber)
+                _raise_unavailable(exc)
                 raise
         followed.joined(subscriber, replay, ended=ended)
         if subscriber.ended:
@@ -273,14 +280,19 @@ class RedisBroker:
         return subscriber
 
     async def _read_run(
-        self, key: str, *, live: bool, from_start: bool
+        self, key: str, *, live: bool, from_start: bool, after: int | None = None
     ) -> tuple[list[Any], dict[bytes, Any], int]:
         """(kept events, the run's hash, Redis' clock in ms): one round trip (see
         ``READ_RUN``); a live stream also marks the run as watched (its worker then
-        produces events)."""
+        produces events). ``after``: only the events after that id; None (and not
+        ``from_start``): those an early join may get at most."""
         run = key.removeprefix(f"{self._prefix}r:")
         args: list[_Arg] = [self._prefix, run, 1 if live else 0, self._ttl_ms]
         args += [_RUN_WATCH_SECONDS, 1 if from_start else 0]
+        if from_start or after is not None:
+            args += ["-" if after is None else f"({after}-0", 0]
+        else:
+            args += ["-", EARLY_JOIN_EVENTS + 1]
         kept, flat, clock = await self._read(args=args)
         meta = dict(zip(flat[::2], flat[1::2], strict=True))
         return kept, meta, int(clock[0]) * 1000 + int(clock[1]) // 1000
@@ -317,16 +329,17 @@ class RedisBroker:
         followed.join(subscriber)
         try:
             await self._pubsub().subscribe(key)
+            after = None if last_event_id is None else after_id(last_event_id)
             async with self._client().pipeline(transaction=False) as pipe:
                 pipe.set(key + ":w", 1, px=_WATCH_MS)
-                pipe.xrange(key + ":s")
-                _, kept = await pipe.execute()
+                if after is not None:  # a replay: only what follows it
+                    pipe.xrange(key + ":s", min=f"({after}-0")
+                _, *read = await pipe.execute()
         except BaseException as exc:
             self.unsubscribe(subscriber)
             _raise_unavailable(exc)
             raise
-        after = after_id(last_event_id) if last_event_id is not None else None
-        replay = [] if after is None else [e for e in map(_entry, kept) if e.id > after]
+        replay = [e for e in map(_entry, read[0])] if read else []
         followed.joined(subscriber, replay, ended=False)
         return subscriber
 
@@ -400,21 +413,58 @@ class RedisBroker:
             self._idle(followed.channel)
 
     async def _housekeep(self) -> None:
-        """Send run ends through Redis, forget deleted threads, stop listening on channels
-        nobody here follows any more."""
+        """Send run ends through Redis, forget deleted threads, catch up after a lost
+        connection, stop listening on channels nobody here follows any more."""
         jobs = self._jobs
         while not self._closing:
             await jobs.ready.wait()
             jobs.ready.clear()
-            ends, jobs.ends = jobs.ends, set()
-            for run_id in ends:
-                followed = self._runs.get(run_id)
-                await self._send_end(run_id, followed.thread_id if followed else None)
-            forget, jobs.forget_threads = jobs.forget_threads, set()
-            for thread_id in forget:
-                with contextlib.suppress(RedisError):
-                    await self._forget_thread(args=[self._prefix, str(thread_id)])
-            await self._pubsub().drop_idle(self._followed)
+            try:
+                await self._do_jobs(jobs)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the next jobs must still be done
+                logger.exception("the stream broker's housekeeping failed; it goes on")
+
+    async def _do_jobs(self, jobs: _Jobs) -> None:
+        ends, jobs.ends = jobs.ends, set()
+        for run_id in ends:
+            followed = self._runs.get(run_id)
+            await self._send_end(run_id, followed.thread_id if followed else None)
+        forget, jobs.forget_threads = jobs.forget_threads, set()
+        for thread_id in forget:
+            with contextlib.suppress(RedisError):
+                await self._forget_thread(args=[self._prefix, str(thread_id)])
+        if jobs.catch_up:
+            jobs.catch_up = False
+            await self._catch_up()
+        await self._pubsub().drop_idle(self._followed)
+
+    def _reconnected(self) -> None:
+        """The pub/sub connection came back: what was published meanwhile never came."""
+        self._jobs.catch_up = True
+        self._jobs.ready.set()
+
+    async def _catch_up(self) -> None:
+        """Hand each stream here the kept events it missed while the connection was lost,
+        and end those whose run ended meanwhile (as Redis or Postgres' notices say)."""
+        for run_id, followed in list(self._runs.items()):
+            try:
+                kept, meta, _ = await self._read_run(
+                    followed.channel, live=False, from_start=False, after=followed.low_id()
+                )
+            except RedisError:
+                self._jobs.catch_up = True  # lost again: the next reconnect retries
+                return
+            for item in map(_entry, kept):
+                followed.deliver(item)
+            if meta.get(b"ended") is not None or run_id in self._ended:
+                self._end_here(run_id)
+        for followed in list(self._threads.values()):
+            with contextlib.suppress(RedisError):
+                missed: Any = await self._client().xrange(followed.channel + ":s")
+                for item in map(_entry, missed or ()):
+                    followed.deliver(item)
 
     def _followed(self, channel: str) -> bool:
         kind, _, ident = channel.removeprefix(self._prefix).partition(":")

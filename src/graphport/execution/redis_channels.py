@@ -23,10 +23,18 @@ OnMessage = Callable[[str, bytes], None]
 
 
 class PubSubChannels:
-    def __init__(self, client: redis.Redis, *, home: str, on_message: OnMessage) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        *,
+        home: str,
+        on_message: OnMessage,
+        on_reconnect: Callable[[], None],
+    ) -> None:
         self._pubsub = client.pubsub()
         self._home = home  # always subscribed: the reader never finds the connection idle
         self._on_message = on_message
+        self._on_reconnect = on_reconnect  # messages published meanwhile were lost
         self._confirmed: dict[str, asyncio.Future[None]] = {}
         self._idle: set[str] = set()
         self._lock = asyncio.Lock()  # subscribe and unsubscribe go out in a fixed order
@@ -37,7 +45,13 @@ class PubSubChannels:
 
     async def start(self) -> None:
         await self._pubsub.subscribe(self._home)
+        # every later connect is a reconnect, whether redis-py or the reader makes it
+        if self._pubsub.connection is not None:
+            self._pubsub.connection.register_connect_callback(self._connected)
         self._reader = asyncio.create_task(self._read(), name="redis-broker-reader")
+
+    def _connected(self, _connection: Any) -> None:
+        self._on_reconnect()
 
     async def stop(self) -> None:
         self._closing = True  # redis-py may turn a cancel into a connection error
@@ -104,6 +118,7 @@ class PubSubChannels:
                 with contextlib.suppress(RedisError, OSError):
                     # subscribes again to every channel
                     await self._pubsub.connect()  # type: ignore[no-untyped-call]
+                    self._on_reconnect()
                 continue
             if message is not None:
                 self._dispatch(message)

@@ -74,8 +74,15 @@ class Followed:
             else:
                 buffered.append(END)
 
+    def low_id(self) -> int:
+        """The lowest id its streams here got up to (what a catch-up reads after)."""
+        subscribers = [*self.active, *self.joining]
+        return min((s.last_id for s in subscribers), default=self.last_id)
+
     def error_event(self, data: bytes) -> Event:
-        return Event(self.last_id + 1, "error", data)
+        """An ``error`` event with an id after every id its streams here were given."""
+        seen = [self.last_id, *(s.last_id for s in self.active), *(s.last_id for s in self.joining)]
+        return Event(max(seen) + 1, "error", data)
 
 
 def parse_message(data: bytes) -> list[Event]:

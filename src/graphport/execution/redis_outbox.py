@@ -12,6 +12,9 @@ Batch = list[tuple[str, str, str, bytes]]  # (run, thread, event, data)
 Send = Callable[[Batch], Awaitable[None]]
 
 MAX_BATCH = 500  # events per round trip
+# bytes per round trip (and so per pub/sub message): far below what Redis lets a subscriber
+# connection hold (8 MiB for a minute by default), a bigger event goes alone
+MAX_BATCH_BYTES = 1024 * 1024
 MAX_WAITING = 10_000  # events handed over but not sent: past it, publishers wait
 
 
@@ -63,9 +66,20 @@ class Outbox:
             await self._ready.wait()
             self._ready.clear()
             while self._waiting:
-                batch = self._waiting[:MAX_BATCH]
-                del self._waiting[:MAX_BATCH]
+                batch = self._take()
                 await self._send(batch)
                 self._sent += len(batch)
                 async with self._progress:
                     self._progress.notify_all()
+
+    def _take(self) -> Batch:
+        """The next batch: at least one event, then up to the bounds."""
+        size, count = len(self._waiting[0][3]), 1
+        for item in self._waiting[1:MAX_BATCH]:
+            size += len(item[3])
+            if size > MAX_BATCH_BYTES:
+                break
+            count += 1
+        batch = self._waiting[:count]
+        del self._waiting[:count]
+        return batch

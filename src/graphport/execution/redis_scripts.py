@@ -33,11 +33,13 @@ end
 """
 
 # KEYS: none. ARGV: prefix, retention ms, early ms, early events, early bytes, thread
-# history, then per event: run, thread, event, data (in order). Each run's and thread's
-# events of the batch go out as one pub/sub message. Returns the number of events.
+# history, run history (a resumable run's events kept), then per event: run, thread,
+# event, data (in order). Each run's and thread's events of the batch go out as one pub/sub
+# message. Returns the number of events.
 PUBLISH_RUNS = """
 local p, ttl, early = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local max_events, max_bytes, cap = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local cap_run = tonumber(ARGV[7])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local out, order = {}, {}
@@ -48,7 +50,7 @@ local function send(channel, id, ev, data)
 end
 local watched = {}
 local count = 0
-for i = 7, #ARGV, 4 do
+for i = 8, #ARGV, 4 do
   local run, thread, ev, data = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   local r = p .. 'r:' .. run
   local n = redis.call('HINCRBY', r, 'n', 1)
@@ -69,7 +71,7 @@ for i = 7, #ARGV, 4 do
     end
   end
   if keep then
-    redis.call('XADD', r .. ':s', n .. '-0', 'e', ev, 'd', data)
+    redis.call('XADD', r .. ':s', 'MAXLEN', '~', cap_run, n .. '-0', 'e', ev, 'd', data)
     redis.call('PEXPIRE', r .. ':s', ttl)
   end
   redis.call('PEXPIRE', r, ttl)
@@ -113,14 +115,20 @@ return first
 """
 )
 
-# KEYS: none. ARGV: prefix, run, live (1/0), retention ms, watch seconds, from start (1/0).
+# KEYS: none. ARGV: prefix, run, live (1/0), retention ms, watch seconds, from start (1/0),
+# the first entry id to read (``-``, or ``(<n>-0`` for those after n), how many (0: all).
 # What a join reads: {kept events, the run's hash as a flat list, Redis' clock}; a live join
 # also marks the run as watched, and as streamed from before its first event when it has
 # none yet. The stream of the request that created the run (from start) ends the holding
 # for early joins: later joins get none of it, and the run's next events need no keeping.
 READ_RUN = """
 local r = ARGV[1] .. 'r:' .. ARGV[2]
-local kept = redis.call('XRANGE', r .. ':s', '-', '+')
+local kept
+if tonumber(ARGV[8]) > 0 then
+  kept = redis.call('XRANGE', r .. ':s', ARGV[7], '+', 'COUNT', tonumber(ARGV[8]))
+else
+  kept = redis.call('XRANGE', r .. ':s', ARGV[7], '+')
+end
 local meta = redis.call('HGETALL', r)
 local clock = redis.call('TIME')
 if ARGV[6] == '1' then

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from graphport.auth.actor import SYSTEM, Actor
 from graphport.db.engine import Database
-from graphport.errors import AuthRejected, Forbidden, NotFound
+from graphport.errors import AuthRejected, Forbidden, GraphportError, NotFound
 from graphport.execution.broker import Broker, Subscriber, ended_stream, not_found_error
 from graphport.repositories import runs as run_repo
 from graphport.repositories import threads as thread_repo
@@ -48,9 +48,17 @@ class StreamService:
         run_id, run_thread = created["run_id"], created["thread_id"]
         # Subscribed before the run's task gets to run (or, in another process, from its
         # first events held for early joins): no event is missed.
-        subscriber = await self._broker.subscribe_run(
-            run_id, run_thread, last_event_id=None, modes=None, live=True, from_start=True
-        )
+        try:
+            subscriber = await self._broker.subscribe_run(
+                run_id, run_thread, last_event_id=None, modes=None, live=True, from_start=True
+            )
+        except Exception:  # the broker is away (a 503): the caller will retry, so the run
+            # it got no stream of must not run on beside the retry's
+            with contextlib.suppress(GraphportError):
+                await self._runs.cancels.cancel(
+                    run_thread, run_id, wait=False, action="interrupt", actor=SYSTEM
+                )
+            raise
         cancel = body.on_disconnect == "cancel"
         base = f"/threads/{run_thread}/runs/{run_id}"
         stream_at = f"{base}/stream" if thread_id is not None else f"/runs/{run_id}/stream"

@@ -377,22 +377,27 @@ def test_bad_numbers_are_one_line_errors(
     assert said in capsys.readouterr().err
 
 
-def test_a_database_that_cannot_be_used_is_a_one_line_error(tmp_path: Path) -> None:
-    unused = free_port()  # nothing listens there
-    env = {**os.environ, "DATABASE_URI": f"postgresql://postgres@127.0.0.1:{unused}/none"}
+def _refused(command: str, env: dict[str, str], cwd: Path) -> list[str]:
+    """The stderr lines of ``graphport <command>`` refusing to start (exit 2)."""
     done = subprocess.run(
-        [sys.executable, "-m", "graphport.cli", "serve", "--config", str(TEST_CONFIG)]
+        [sys.executable, "-m", "graphport.cli", command, "--config", str(TEST_CONFIG)]
         + ["--port", str(free_port())],
         capture_output=True,
         text=True,
         timeout=60,
         env=env,
-        cwd=tmp_path,
+        cwd=cwd,
     )
     assert done.returncode == 2, done.stderr
-    lines = done.stderr.strip().splitlines()
-    assert lines[-1].startswith("graphport: cannot use the database in DATABASE_URI: ")
     assert "Traceback" not in done.stderr
+    return done.stderr.strip().splitlines()
+
+
+def test_a_database_that_cannot_be_used_is_a_one_line_error(tmp_path: Path) -> None:
+    unused = free_port()  # nothing listens there
+    env = {**os.environ, "DATABASE_URI": f"postgresql://postgres@127.0.0.1:{unused}/none"}
+    lines = _refused("serve", env, tmp_path)
+    assert lines[-1].startswith("graphport: cannot use the database in DATABASE_URI: ")
 
 
 @pytest.mark.parametrize("redis", ["redis://127.0.0.1:{port}/0", "nonsense://x"])
@@ -401,16 +406,6 @@ def test_a_redis_that_cannot_be_used_is_a_one_line_error(
     database_uri: str, tmp_path: Path, redis: str, command: str
 ) -> None:
     env = {**os.environ, "DATABASE_URI": database_uri, "REDIS_URI": redis.format(port=free_port())}
-    done = subprocess.run(
-        [sys.executable, "-m", "graphport.cli", command, "--config", str(TEST_CONFIG)]
-        + ["--port", str(free_port())],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-        cwd=tmp_path,
-    )
-    assert done.returncode == 2, done.stderr
-    lines = done.stderr.strip().splitlines()
+    lines = _refused(command, env, tmp_path)
+    assert lines == [lines[-1]]
     assert lines[-1].startswith("graphport: cannot use the Redis in REDIS_URI: ")
-    assert len(lines) == 1, done.stderr

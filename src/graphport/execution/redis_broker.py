@@ -136,17 +136,16 @@ class RedisBroker:
     async def prepare(
         self, run_id: UUID, thread_id: UUID, *, resumable: bool, streamed: bool = False
     ) -> None:
-        """Mark the run, before it starts, for whichever process runs it: resumable (keep
-        all its events), streamed from its start (hold none for early joins)."""
-        if not (resumable or streamed):
+        """Mark a resumable run, before it starts, for whichever process runs it: keep all
+        its events. (``streamed`` needs no mark: the creator's stream, ``from_start``,
+        ends the holding for early joins when it subscribes; no round trip before the run
+        starts.)"""
+        if not resumable:
             return
         key = scripts.run_key(self._prefix, run_id)
         try:
             async with self._client().pipeline(transaction=False) as pipe:
-                if resumable:
-                    pipe.hset(key, "res", "1")
-                if streamed:
-                    pipe.hsetnx(key, "seen", 1)
+                pipe.hset(key, "res", "1")
                 pipe.pexpire(key, self._ttl_ms)
                 await pipe.execute()
         except RedisError as exc:  # the run is created: it runs, its replays may miss events

@@ -73,59 +73,70 @@ async def test_a_replay_works_from_a_process_that_started_after_the_run(
         await restarted.stop()
 
 
-@pytest.mark.skipif(redis_server_binary() is None, reason="needs redis-server to restart")
-async def test_redis_going_away_loses_events_never_runs_nor_streams(prefix: str) -> None:
+needs_own_redis = pytest.mark.skipif(
+    redis_server_binary() is None, reason="needs a redis-server of its own to stop"
+)
+
+
+@pytest.fixture
+async def own(prefix: str) -> AsyncIterator[tuple[RedisServer, RedisBroker]]:
+    """A broker on a redis-server of the test's own, which the test may stop and start."""
     with RedisServer() as server:
         broker = RedisBroker(server.uri, prefix=prefix)
         await broker.start()
         try:
-            thread_id, run_id = uuid.uuid4(), uuid.uuid4()
-            joined = await join(broker, run_id, thread_id)
-            server.stop()
-            await broker.publish(run_id, thread_id, "values", {"n": 1})  # lost, not raised
-            assert await broker.wants(run_id, thread_id)  # unsure: produce them
-            broker.end(run_id)  # the run's end, from Postgres: its stream ends all the same
-            assert await until_end(joined) == ["END"]
-            with pytest.raises(Unavailable):  # a new stream: a 503 to retry, not a 500
-                await join(broker, uuid.uuid4(), thread_id)
-
-            server.start()  # back: new streams work again
-            other = uuid.uuid4()
-            for _ in range(100):
-                try:
-                    again = await join(broker, other, thread_id)
-                    break
-                except Exception:
-                    await asyncio.sleep(0.1)
-            await publish(broker, other, thread_id, "values")
-            await broker.close(other, thread_id)
-            assert await until_end(again) == ["values:1", "END"]
+            yield server, broker
         finally:
             await broker.stop()
 
 
-@pytest.mark.skipif(redis_server_binary() is None, reason="needs a redis-server of its own")
-async def test_a_lost_subscriber_connection_catches_up(prefix: str) -> None:
+@needs_own_redis
+async def test_redis_going_away_loses_events_never_runs_nor_streams(
+    own: tuple[RedisServer, RedisBroker],
+) -> None:
+    server, broker = own
+    thread_id, run_id = uuid.uuid4(), uuid.uuid4()
+    joined = await join(broker, run_id, thread_id)
+    server.stop()
+    await broker.publish(run_id, thread_id, "values", {"n": 1})  # lost, not raised
+    assert await broker.wants(run_id, thread_id)  # unsure: produce them
+    broker.end(run_id)  # the run's end, from Postgres: its stream ends all the same
+    assert await until_end(joined) == ["END"]
+    with pytest.raises(Unavailable):  # a new stream: a 503 to retry, not a 500
+        await join(broker, uuid.uuid4(), thread_id)
+
+    server.start()  # back: new streams work again
+    other = uuid.uuid4()
+    for _ in range(100):
+        try:
+            again = await join(broker, other, thread_id)
+            break
+        except Exception:
+            await asyncio.sleep(0.1)
+    await publish(broker, other, thread_id, "values")
+    await broker.close(other, thread_id)
+    assert await until_end(again) == ["values:1", "END"]
+
+
+@needs_own_redis
+async def test_a_lost_subscriber_connection_catches_up(
+    own: tuple[RedisServer, RedisBroker],
+) -> None:
     """What was published while this process's pub/sub connection was down comes after
     it reconnects (what Redis kept), and a run that ended meanwhile ends its streams."""
     import redis
 
-    with RedisServer() as server:
-        broker = RedisBroker(server.uri, prefix=prefix)
-        await broker.start()
-        try:
-            thread_id, run_id = uuid.uuid4(), uuid.uuid4()
-            joined = await join(broker, run_id, thread_id)
-            watching = await broker.subscribe_thread(thread_id, last_event_id=None, modes=None)
-            await publish(broker, run_id, thread_id, "metadata")
-            assert await so_far(broker, watching) == ["metadata:1"]
-            with redis.Redis.from_url(server.uri) as admin:
-                admin.client_kill_filter(_type="pubsub")
-            await publish(broker, run_id, thread_id, "values", "values", start=2)
-            await broker.close(run_id, thread_id)  # its end is missed too
-            every = ["metadata:1", "values:2", "values:3", "END"]
-            assert await until_end(joined) == every
-            names = [label(await watching.queue.get()) for _ in range(3)]
-            assert names == ["values:2", "values:3", "metadata"]  # the last: its run_done
-        finally:
-            await broker.stop()
+    server, broker = own
+    thread_id, run_id = uuid.uuid4(), uuid.uuid4()
+    joined = await join(broker, run_id, thread_id)
+    watching = await broker.subscribe_thread(thread_id, last_event_id=None, modes=None)
+    await publish(broker, run_id, thread_id, "metadata")
+    assert await so_far(broker, watching) == ["metadata:1"]
+    with redis.Redis.from_url(server.uri) as admin:
+        admin.client_kill_filter(_type="pubsub")
+    await publish(broker, run_id, thread_id, "values", "values", start=2)
+    await broker.close(run_id, thread_id)  # its end is missed too
+    every = ["metadata:1", "values:2", "values:3", "END"]
+    assert await until_end(joined) == every
+    names = [label(await watching.queue.get()) for _ in range(3)]
+    assert names == ["values:2", "values:3", "metadata"]  # the last: its run_done

@@ -1,9 +1,10 @@
-"""The stream broker for many processes (``REDIS_URI``): a run's events go to Redis in one
-round trip each (a Lua script: kept in a Redis Stream when the run is resumable or while
-they are held for early joins, and published on the run's pub/sub channel), whatever
-process runs it; each process subscribes once per run or thread its own clients stream, and
-fans the events out locally. ``Last-Event-ID`` replays read the Redis Stream, so they work
-from any process and after any restart, for ``GRAPHPORT_STREAM_RETENTION_SECS``.
+"""The stream broker for many processes (``REDIS_URI``): the events a process's runs produce
+go to Redis in batches, one round trip each (a Lua script: kept in a Redis Stream when the
+run is resumable or while they are held for early joins, and published on the run's pub/sub
+channel), whatever process runs them; each process subscribes once per run or thread its own
+clients stream, and fans the events out locally. ``Last-Event-ID`` replays read the Redis
+Stream, so they work from any process and after any restart, for
+``GRAPHPORT_STREAM_RETENTION_SECS``.
 
 A run's end travels on its channel too, after its last event: a process that learns of the
 end some other way (Postgres' run-done notice) sends it through Redis, so its streams still
@@ -104,7 +105,6 @@ class RedisBroker:
         )
         self._publish_runs = self._redis.register_script(scripts.PUBLISH_RUNS)
         self._read = self._redis.register_script(scripts.READ_RUN)
-        self._outbox.start()
         self._end_run = self._redis.register_script(scripts.END_RUN)
         self._publish_thread = self._redis.register_script(scripts.PUBLISH_THREAD)
         self._forget_thread = self._redis.register_script(scripts.FORGET_THREAD)
@@ -115,6 +115,7 @@ class RedisBroker:
             on_reconnect=self._reconnected,
         )
         await self._channels.start()
+        self._outbox.start()
         self._housekeeper = asyncio.create_task(self._housekeep(), name="redis-broker-jobs")
 
     async def stop(self) -> None:
@@ -249,7 +250,7 @@ class RedisBroker:
             live_here = followed is not None
             after = None if last_event_id is None else after_id(last_event_id)
             kept, meta, now = await self._read_run(
-                key, live=live_here, from_start=from_start, after=after
+                run_id, live=live_here, from_start=from_start, after=after
             )
         except BaseException as exc:
             if followed is not None:
@@ -259,7 +260,7 @@ class RedisBroker:
         if from_start:
             replay = list(map(_entry, kept))
         else:
-            replay = self._run_replay(kept, meta, now, last_event_id)
+            replay = self._run_replay(kept, meta, now, resuming=after is not None)
         if followed is None:
             for item in replay:
                 subscriber.offer(item)
@@ -279,14 +280,13 @@ class RedisBroker:
         return subscriber
 
     async def _read_run(
-        self, key: str, *, live: bool, from_start: bool, after: int | None = None
+        self, run_id: UUID, *, live: bool, from_start: bool, after: int | None = None
     ) -> tuple[list[Any], dict[bytes, Any], int]:
         """(kept events, the run's hash, Redis' clock in ms): one round trip (see
         ``READ_RUN``); a live stream also marks the run as watched (its worker then
         produces events). ``after``: only the events after that id; None (and not
         ``from_start``): those an early join may get at most."""
-        run = key.removeprefix(f"{self._prefix}r:")
-        args: list[_Arg] = [self._prefix, run, 1 if live else 0, self._ttl_ms]
+        args: list[_Arg] = [self._prefix, str(run_id), 1 if live else 0, self._ttl_ms]
         args += [_RUN_WATCH_SECONDS, 1 if from_start else 0]
         if from_start or after is not None:
             args += ["-" if after is None else f"({after}-0", 0]
@@ -298,15 +298,13 @@ class RedisBroker:
 
     @staticmethod
     def _run_replay(
-        kept: list[Any], meta: dict[bytes, Any], now: int, last_event_id: str | None
+        kept: list[Any], meta: dict[bytes, Any], now: int, *, resuming: bool
     ) -> list[Event]:
-        """What a join replays: after ``last_event_id`` of a resumable run, or, without it,
+        """What a join replays of ``kept`` (read after its ``Last-Event-ID`` when
+        ``resuming``): all of it when the run is resumable, or, without ``Last-Event-ID``,
         the events held for early joins while they are."""
-        if last_event_id is not None:
-            if meta.get(b"res") != b"1":
-                return []
-            after = after_id(last_event_id)
-            return [e for e in map(_entry, kept) if e.id > after]
+        if resuming:
+            return list(map(_entry, kept)) if meta.get(b"res") == b"1" else []
         first = meta.get(b"first")
         held = (
             meta.get(b"cut") is None
@@ -338,7 +336,7 @@ class RedisBroker:
             self.unsubscribe(subscriber)
             _raise_unavailable(exc)
             raise
-        replay = [e for e in map(_entry, read[0])] if read else []
+        replay = list(map(_entry, read[0])) if read else []
         followed.joined(subscriber, replay, ended=False)
         return subscriber
 
@@ -347,7 +345,7 @@ class RedisBroker:
         if followed is None or not followed.leave(subscriber):
             return
         # the last stream of it here left: stop listening (unless one comes back meanwhile)
-        table = self._threads if followed.ident == followed.thread_id else self._runs
+        table, _ = self._locate(followed.channel)
         if table.get(followed.ident) is followed:
             del table[followed.ident]
         self._idle(followed.channel)
@@ -389,19 +387,17 @@ class RedisBroker:
 
     def _dispatch(self, channel: str, data: bytes) -> None:
         """A message on a run's or a thread's channel: to its streams here."""
-        kind, _, ident = channel.removeprefix(self._prefix).partition(":")
         try:
-            key = UUID(ident)
+            table, key = self._locate(channel)
         except ValueError:
             return
-        table = self._runs if kind == "r" else self._threads
         for event in parse_message(data):
             followed = table.get(key)
             if followed is None:
                 return
             if event is not END:
                 followed.deliver(event)
-            elif kind == "r":
+            elif table is self._runs:
                 self._ended.setdefault(key, time.monotonic())
                 self._end_here(key)
 
@@ -450,7 +446,7 @@ class RedisBroker:
         for run_id, followed in list(self._runs.items()):
             try:
                 kept, meta, _ = await self._read_run(
-                    followed.channel, live=False, from_start=False, after=followed.low_id()
+                    run_id, live=False, from_start=False, after=followed.low_id()
                 )
             except RedisError:
                 self._jobs.catch_up = True  # lost again: the next reconnect retries
@@ -461,14 +457,20 @@ class RedisBroker:
                 self._end_here(run_id)
         for followed in list(self._threads.values()):
             with contextlib.suppress(RedisError):
-                missed: Any = await self._client().xrange(followed.channel + ":s")
+                key = followed.channel + ":s"
+                missed: Any = await self._client().xrange(key, min=f"({followed.low_id()}-0")
                 for item in map(_entry, missed or ()):
                     followed.deliver(item)
 
-    def _followed(self, channel: str) -> bool:
+    def _locate(self, channel: str) -> tuple[dict[UUID, Followed], UUID]:
+        """Where a channel's streams are kept here: runs' (``r:<id>``) or threads'
+        (``t:<id>``), and its id. Raises ``ValueError`` for a channel of neither."""
         kind, _, ident = channel.removeprefix(self._prefix).partition(":")
-        table = self._runs if kind == "r" else self._threads
-        followed = table.get(UUID(ident))
+        return (self._runs if kind == "r" else self._threads), UUID(ident)
+
+    def _followed(self, channel: str) -> bool:
+        table, key = self._locate(channel)
+        followed = table.get(key)
         return followed is not None and followed.channel == channel
 
     def _pubsub(self) -> PubSubChannels:

@@ -40,6 +40,8 @@ from graphport.execution.shutdown import DRAIN_STATE_KEY, ShutdownDrain
 from graphport.execution.webhooks import WebhookSender
 from graphport.execution.worker import WorkerDeps
 from graphport.graphs.registry import GraphRegistry
+from graphport.protocols.a2a.service import A2AService
+from graphport.protocols.mcp.service import MCPService
 from graphport.roles import broker_warning, run_slots, runs_background_work
 from graphport.roles import describe as describe_role
 from graphport.scheduling.crons import CronScheduler
@@ -108,6 +110,7 @@ async def build_context(
     crons = CronService(db, registry, runs, auth.authorizer if auth else None)
     if runs_background_work(settings):
         _start_background_work(config, memory, threads, crons, executor, stack)
+    streams = StreamService(db, runs, broker)
     return AppContext(
         settings=settings,
         config=config,
@@ -118,10 +121,12 @@ async def build_context(
         threads=threads,
         thread_state=thread_state,
         runs=runs,
-        streams=StreamService(db, runs, broker),
+        streams=streams,
         metrics=MetricsService(db, checkpointer, executor, broker, timings),
         store=StoreService(memory.store, has_index=memory.has_index),
         crons=crons,
+        a2a=A2AService(assistant_service, threads, thread_state, runs, streams),
+        mcp=MCPService(assistant_service, runs),
         auth=auth,
         drain=drain,
     )

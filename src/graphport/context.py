@@ -10,6 +10,8 @@ from graphport.db.checkpointer import Checkpointer
 from graphport.db.engine import Database
 from graphport.execution.shutdown import ShutdownDrain
 from graphport.graphs.registry import GraphRegistry
+from graphport.protocols.a2a.service import A2AService
+from graphport.protocols.mcp.service import MCPService
 from graphport.services.assistants import AssistantService
 from graphport.services.crons import CronService
 from graphport.services.metrics import MetricsService
@@ -36,5 +38,7 @@ class AppContext:
     metrics: MetricsService
     store: StoreService
     crons: CronService
+    a2a: A2AService
+    mcp: MCPService
     auth: AuthSetup | None = None
     drain: ShutdownDrain | None = None  # the run engine's shutdown (SIGTERM)

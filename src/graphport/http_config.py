@@ -11,8 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-# Accepted and without effect: graphport serves no MCP, A2A or generative-UI routes.
-ABSENT_FEATURES = ("disable_mcp", "disable_a2a", "disable_ui")
+# Accepted and without effect: graphport serves no generative-UI routes.
+ABSENT_FEATURES = ("disable_ui",)
 
 _UNSUPPORTED = {
     "mount_prefix": "graphport serves its routes at the root; put a reverse proxy in "

@@ -11,6 +11,8 @@ from graphport.auth.actor import ANONYMOUS, Actor
 from graphport.auth.middleware import ACTOR_KEY
 from graphport.context import AppContext
 from graphport.errors import Unauthorized
+from graphport.protocols.a2a.service import A2AService
+from graphport.protocols.mcp.service import MCPService
 from graphport.services.assistants import AssistantService
 from graphport.services.crons import CronService
 from graphport.services.runs import RunService
@@ -68,6 +70,14 @@ def get_cron_service(request: Request) -> CronService:
     return get_context(request).crons
 
 
+def get_a2a_service(request: Request) -> A2AService:
+    return get_context(request).a2a
+
+
+def get_mcp_service(request: Request) -> MCPService:
+    return get_context(request).mcp
+
+
 CurrentActor = Annotated[Actor, Depends(get_actor)]
 RequestHeaders = Annotated[Mapping[str, str], Depends(get_headers)]
 Context = Annotated[AppContext, Depends(get_context)]
@@ -78,3 +88,5 @@ Runs = Annotated[RunService, Depends(get_run_service)]
 Streams = Annotated[StreamService, Depends(get_stream_service)]
 Store = Annotated[StoreService, Depends(get_store_service)]
 Crons = Annotated[CronService, Depends(get_cron_service)]
+A2A = Annotated[A2AService, Depends(get_a2a_service)]
+MCP = Annotated[MCPService, Depends(get_mcp_service)]

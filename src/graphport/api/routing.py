@@ -5,7 +5,8 @@ Route groups are the official server's: ``disable_assistants`` (``/assistants``)
 stream), ``disable_runs`` (``/runs``, ``/threads/{id}/runs``, crons included), and
 ``disable_store`` (``/store``); ``disable_meta`` leaves out ``/``, ``/info``,
 ``/metrics``, ``/docs``, ``/redoc`` and ``/openapi.json``, and keeps ``/ok`` without its
-checks. A group left out answers 404 and is absent from ``/openapi.json``.
+checks; ``disable_a2a`` leaves out ``/a2a`` and the agent cards, ``disable_mcp`` ``/mcp``.
+A group left out answers 404 and is absent from ``/openapi.json``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from graphport.api import assistants, crons, runs, store, streams, system, threads
 from graphport.http_config import CorsConfig, HttpConfig
+from graphport.protocols.a2a import routes as a2a_routes
+from graphport.protocols.mcp import routes as mcp_routes
 
 EXPOSED_HEADERS = [
     "Location",
@@ -39,6 +42,8 @@ def _routers(http: HttpConfig) -> list[tuple[APIRouter, bool]]:
         (streams.stateless, http.disable_runs),
         (store.router, http.disable_store),
         (crons.router, http.disable_runs),
+        (a2a_routes.router, http.disable_a2a),
+        (mcp_routes.router, http.disable_mcp),
     ]
 
 

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from graphport.execution.broker import END, Event, Subscriber
+
+logger = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 5.0
 _HEARTBEAT = b": heartbeat\r\n\r\n"
@@ -104,3 +107,52 @@ class SSEResponse(Response):
             if event is END:
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
                 return
+
+
+class ProducedSSE(SSEResponse):
+    """An SSE response whose events an async iterator makes (a protocol that translates a
+    run's events, such as A2A's ``message/stream``). The iterator runs in a task this
+    response owns: cancelled and awaited when the stream ends or the client leaves."""
+
+    def __init__(
+        self,
+        events: AsyncIterator[Event],
+        *,
+        on_close: OnClose | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(
+            Subscriber(), with_ids=False, on_close=on_close or _nothing, headers=headers
+        )
+        self._events = events
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        producer = asyncio.create_task(self._produce())
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            producer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await producer
+
+    async def _produce(self) -> None:
+        """Events are offered as a broker offers them (ids 1, 2, ...; a client reading too
+        slowly is cut off past ``MAX_QUEUED_BYTES``). A failing iterator ends the stream."""
+        try:
+            async for event in self._events:
+                self._subscriber.offer(event)
+        except Exception:
+            logger.exception("An event stream failed; it ends here")
+        finally:
+            self._subscriber.give(END)
+            await _close(self._events)
+
+
+async def _close(events: AsyncIterator[Event]) -> None:
+    closer = getattr(events, "aclose", None)
+    if closer is not None:
+        await closer()
+
+
+async def _nothing(_left: bool) -> None:
+    return None

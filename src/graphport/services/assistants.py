@@ -286,9 +286,17 @@ class AssistantService:
     async def schemas(
         self, assistant_id: UUID, *, actor: Actor, headers: Headers = None
     ) -> dict[str, Any]:
+        _, schemas = await self.with_schemas(assistant_id, actor=actor, headers=headers)
+        return schemas
+
+    async def with_schemas(
+        self, assistant_id: UUID, *, actor: Actor, headers: Headers = None
+    ) -> tuple[Row, dict[str, Any]]:
+        """The assistant (as ``get``) and its graph's schemas (as ``schemas``)."""
         assistant = await self.get(assistant_id, actor=actor)
         async with self._graph_of(assistant, actor, headers) as graph:
-            return {"graph_id": assistant["graph_id"], **introspection.graph_schemas(graph)}
+            schemas = {"graph_id": assistant["graph_id"], **introspection.graph_schemas(graph)}
+        return assistant, schemas
 
     async def subgraphs(
         self,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from uuid import UUID
 
 from graphport.auth.actor import SYSTEM, Actor
@@ -25,6 +25,8 @@ class StreamHandle:
     on_close: OnClose
     location: str | None = None
     content_location: str | None = None
+    run_id: UUID | None = field(default=None, kw_only=True)  # a new run's (stream_new_run)
+    thread_id: UUID | None = field(default=None, kw_only=True)
 
 
 class StreamService:
@@ -69,6 +71,8 @@ class StreamService:
             on_close=self._closer(subscriber, run_thread, run_id, cancel, SYSTEM),
             location=stream_at,
             content_location=base,
+            run_id=run_id,
+            thread_id=run_thread,
         )
 
     async def join_run(
@@ -88,7 +92,9 @@ class StreamService:
             run = await run_repo.get_run(conn, run_id=run_id, thread_id=thread_id, scope=scope)
         if run is None:  # also when the caller may not see it: indistinguishable
             subscriber = ended_stream(not_found_error(f"Run {run_id} not found"))
-            return StreamHandle(subscriber, with_ids=False, on_close=_nothing, **where)
+            return StreamHandle(
+                subscriber, False, _nothing, location=where[0], content_location=where[1]
+            )
         resumable = bool(run["kwargs"].get("resumable"))
         subscriber = await self._broker.subscribe_run(
             run_id,
@@ -103,7 +109,8 @@ class StreamService:
             on_close=self._closer(
                 subscriber, run["thread_id"], run_id, cancel_on_disconnect, actor
             ),
-            **where,
+            location=where[0],
+            content_location=where[1],
         )
 
     async def join_thread(
@@ -157,13 +164,13 @@ class StreamService:
         return close
 
 
-def _join_headers(thread_id: UUID | None, run_id: UUID) -> dict[str, str]:
+def _join_headers(thread_id: UUID | None, run_id: UUID) -> tuple[str, str]:
     """A join's ``Location`` (this stream) and ``Content-Location`` (the run), as the
     official server sets them."""
     if thread_id is None:
-        return {"location": f"/runs/{run_id}/stream", "content_location": f"/runs/{run_id}"}
+        return f"/runs/{run_id}/stream", f"/runs/{run_id}"
     base = f"/threads/{thread_id}/runs/{run_id}"
-    return {"location": f"{base}/stream", "content_location": base}
+    return f"{base}/stream", base
 
 
 async def _nothing(_left: bool) -> None:

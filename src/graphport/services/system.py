@@ -13,7 +13,7 @@ from graphport.errors import Unavailable
 API_COMPATIBLE_VERSION = "0.16.7"
 
 
-def _package_version(name: str) -> str | None:
+def package_version(name: str) -> str | None:
     try:
         return version(name)
     except PackageNotFoundError:
@@ -23,7 +23,7 @@ def _package_version(name: str) -> str | None:
 def server_info(config: LanggraphConfig) -> dict[str, Any]:
     return {
         "version": API_COMPATIBLE_VERSION,
-        "langgraph_py_version": _package_version("langgraph"),
+        "langgraph_py_version": package_version("langgraph"),
         "flags": {
             # off when langgraph.json's ``http`` leaves their routes out
             "assistants": not config.http.disable_assistants,
@@ -33,7 +33,7 @@ def server_info(config: LanggraphConfig) -> dict[str, Any]:
             "strict_resume": True,
         },
         "host": {"kind": "self-hosted", "project_id": None, "host_revision_id": None},
-        "metadata": {"server": "graphport", "graphport_version": _package_version("graphport")},
+        "metadata": {"server": "graphport", "graphport_version": package_version("graphport")},
     }
 
 

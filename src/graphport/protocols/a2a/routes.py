@@ -1,0 +1,175 @@
+"""A2A routes: ``POST /a2a/{assistant_id}`` (JSON-RPC 2.0) and the agent cards.
+
+Protocol errors answer HTTP 200 with a JSON-RPC ``error``, as JSON-RPC over HTTP and the
+official server do; only a request whose ``Accept`` refuses the answer's media type is a
+400 (``application/json``, or ``text/event-stream`` for ``message/stream``)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+
+from graphport.api.deps import CurrentActor, RequestHeaders
+from graphport.api.sse import ProducedSSE, stream_headers
+from graphport.auth.actor import Actor
+from graphport.errors import BadRequest, NotFound
+from graphport.execution.broker import Event
+from graphport.protocols.a2a.card import agent_card
+from graphport.protocols.a2a.service import A2AService
+from graphport.protocols.jsonrpc import (
+    METHOD_NOT_FOUND,
+    RpcError,
+    RpcMessage,
+    accepts,
+    error_body,
+    read_message,
+    result_body,
+    rpc_response,
+)
+from graphport.serialization import dumps
+
+router = APIRouter(tags=["A2A"])
+
+METHODS = ("message/send", "message/stream", "tasks/get", "tasks/cancel")
+_RPC_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["jsonrpc", "method"],
+                    "properties": {
+                        "jsonrpc": {"type": "string", "enum": ["2.0"]},
+                        "id": {"type": ["string", "integer", "null"]},
+                        "method": {"type": "string", "enum": list(METHODS)},
+                        "params": {"type": "object"},
+                    },
+                }
+            }
+        },
+    }
+}
+_RPC_ANSWERS: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "A JSON-RPC response (a result or an error); ``message/stream``: SSE "
+        "``message`` events, each a JSON-RPC response",
+        "content": {"application/json": {"schema": {"type": "object"}}, "text/event-stream": {}},
+    },
+    400: {"description": "The Accept header refuses the answer's media type"},
+}
+
+
+def _service(request: Request) -> A2AService:
+    service: A2AService = request.app.state.context.a2a
+    return service
+
+
+def _base_url(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+@router.post(
+    "/a2a/{assistant_id}",
+    summary="A2A JSON-RPC",
+    response_model=None,
+    responses=_RPC_ANSWERS,
+    openapi_extra=_RPC_BODY,
+)
+async def a2a_post(
+    assistant_id: str, request: Request, actor: CurrentActor, headers: RequestHeaders
+) -> Response:
+    """Talk to an assistant over A2A 0.3: ``message/send``, ``message/stream``,
+    ``tasks/get``, ``tasks/cancel``."""
+    service = _service(request)
+    try:
+        message = read_message(await request.body())
+    except RpcError as exc:
+        return rpc_response(error_body(exc.request_id, exc))
+    media = "text/event-stream" if message.method == "message/stream" else "application/json"
+    if not accepts(request.headers.get("accept"), media):
+        raise BadRequest(f"The Accept header must include {media}")
+    if message.is_response or not message.has_id:
+        return Response(status_code=202)  # a notification or a response: nothing to answer
+    if message.method == "message/stream":
+        return await _stream(service, assistant_id, message, actor, headers)
+    try:
+        result = await _call(service, assistant_id, message, actor, headers)
+    except RpcError as exc:
+        return rpc_response(error_body(message.id, exc))
+    return rpc_response(result_body(message.id, result))
+
+
+async def _call(
+    service: A2AService,
+    assistant_id: str,
+    message: RpcMessage,
+    actor: Actor,
+    headers: Any,
+) -> dict[str, Any]:
+    if message.method == "message/send":
+        return await service.send(assistant_id, message.params, actor=actor, headers=headers)
+    if message.method == "tasks/get":
+        return await service.get_task(assistant_id, message.params, actor=actor, headers=headers)
+    if message.method == "tasks/cancel":
+        return await service.cancel_task(assistant_id, message.params, actor=actor, headers=headers)
+    raise RpcError(METHOD_NOT_FOUND, f"Method not found: {message.method}")
+
+
+async def _stream(
+    service: A2AService, assistant_id: str, message: RpcMessage, actor: Actor, headers: Any
+) -> Response:
+    """SSE ``message`` events, each a JSON-RPC response to the request; an error before
+    the run starts is the stream's only event (streaming clients read events, not JSON)."""
+    try:
+        results = await service.stream(assistant_id, message.params, actor=actor, headers=headers)
+    except RpcError as exc:
+        return ProducedSSE(_frames(message, None, exc), headers=stream_headers(None, None))
+    return ProducedSSE(_frames(message, results, None), headers=stream_headers(None, None))
+
+
+async def _frames(
+    message: RpcMessage, results: AsyncIterator[dict[str, Any]] | None, error: RpcError | None
+) -> AsyncIterator[Event]:
+    n = 0
+    try:
+        if results is not None:
+            async for result in results:
+                n += 1
+                yield Event(n, "message", dumps(result_body(message.id, result)))
+    except RpcError as exc:
+        error = exc
+    if error is not None:
+        yield Event(n + 1, "message", dumps(error_body(message.id, error)))
+
+
+@router.get("/a2a/{assistant_id}", summary="A2A agent card of an assistant")
+@router.get("/a2a/{assistant_id}/.well-known/agent-card.json", include_in_schema=False)
+@router.get("/a2a/{assistant_id}/.well-known/agent.json", include_in_schema=False)
+async def assistant_card(
+    assistant_id: str, request: Request, actor: CurrentActor, headers: RequestHeaders
+) -> JSONResponse:
+    """The agent card of the assistant at this endpoint (where A2A clients look for it)."""
+    return await _card(request, assistant_id, actor, headers)
+
+
+@router.get("/.well-known/agent-card.json", summary="A2A agent card")
+@router.get("/.well-known/agent.json", include_in_schema=False)
+async def well_known_card(
+    request: Request, actor: CurrentActor, headers: RequestHeaders, assistant_id: str | None = None
+) -> JSONResponse:
+    """The agent card of ``?assistant_id=`` (an assistant id, or a graph's name)."""
+    if not assistant_id:
+        raise BadRequest("Missing query parameter: assistant_id")
+    return await _card(request, assistant_id, actor, headers)
+
+
+async def _card(request: Request, raw_id: str, actor: Actor, headers: Any) -> JSONResponse:
+    try:
+        agent = await _service(request).agent(raw_id, actor=actor, headers=headers)
+    except RpcError as exc:
+        raise NotFound(exc.message) from None
+    return JSONResponse(agent_card(agent.row, base_url=_base_url(request)))

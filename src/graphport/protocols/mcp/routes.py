@@ -1,0 +1,94 @@
+"""MCP's streamable HTTP transport at ``/mcp``, stateless (no ``Mcp-Session-Id``).
+
+``POST`` carries one JSON-RPC message: a request is answered as JSON (or as one SSE event to
+a client that accepts only ``text/event-stream``), a notification or a response with 202.
+A body that is not one JSON-RPC message, an ``Accept`` that takes neither answer, or an
+``MCP-Protocol-Version`` this server does not speak is a 400, its body a JSON-RPC error
+(as MCP's reference servers answer). ``GET`` is 405: this server opens no stream of its
+own. ``DELETE`` ends no session (there are none): 404, as on the official server.
+``/mcp/`` redirects to ``/mcp`` (Starlette's trailing-slash redirect)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from graphport.api.deps import MCP, CurrentActor, RequestHeaders
+from graphport.protocols.jsonrpc import (
+    INVALID_REQUEST,
+    RpcError,
+    accepts,
+    error_body,
+    read_message,
+    result_body,
+    rpc_response,
+)
+from graphport.protocols.mcp.service import PROTOCOL_VERSIONS
+from graphport.serialization import dumps
+
+router = APIRouter(tags=["MCP"])
+
+_ANSWERS: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The JSON-RPC response", "content": {"application/json": {}}},
+    202: {"description": "A notification or a response, accepted"},
+    400: {"description": "Not one JSON-RPC message, or an unacceptable Accept header"},
+}
+_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    }
+}
+
+
+def _refused(error: RpcError) -> Response:
+    body = {**error_body(error.request_id, error), "detail": error.message}
+    return rpc_response(body, status_code=400)
+
+
+@router.post(
+    "/mcp", summary="MCP JSON-RPC", response_model=None, responses=_ANSWERS, openapi_extra=_BODY
+)
+async def mcp_post(
+    request: Request, service: MCP, actor: CurrentActor, headers: RequestHeaders
+) -> Response:
+    """One MCP message: ``initialize``, ``ping``, ``tools/list``, ``tools/call``,
+    notifications."""
+    accept = request.headers.get("accept")
+    wants_json = accepts(accept, "application/json")
+    if not wants_json and not accepts(accept, "text/event-stream"):
+        return _refused(
+            RpcError(
+                INVALID_REQUEST,
+                "The Accept header must include application/json or text/event-stream",
+            )
+        )
+    version = request.headers.get("mcp-protocol-version")
+    if version is not None and version not in PROTOCOL_VERSIONS:
+        return _refused(RpcError(INVALID_REQUEST, f"Unsupported MCP-Protocol-Version: {version}"))
+    try:
+        message = read_message(await request.body())
+    except RpcError as exc:
+        return _refused(exc)
+    if message.is_response or not message.has_id or message.method is None:
+        return Response(status_code=202)
+    try:
+        result = await service.call(message.method, message.params, actor=actor, headers=headers)
+        body = result_body(message.id, result)
+    except RpcError as exc:
+        body = error_body(message.id, exc)
+    if wants_json:
+        return rpc_response(body)
+    event = b"event: message\r\ndata: " + dumps(body) + b"\r\n\r\n"
+    return Response(event, media_type="text/event-stream", headers={"Cache-Control": "no-store"})
+
+
+@router.get("/mcp", include_in_schema=False)
+async def mcp_get() -> Response:
+    return Response(status_code=405, headers={"Allow": "POST, DELETE"})
+
+
+@router.delete("/mcp", include_in_schema=False)
+async def mcp_delete() -> Response:
+    return rpc_response({"detail": "Session not found: this MCP server keeps no sessions"}, 404)

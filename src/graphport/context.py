@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from graphport.auth.loader import AuthSetup
 from graphport.config import LanggraphConfig
@@ -10,8 +11,6 @@ from graphport.db.checkpointer import Checkpointer
 from graphport.db.engine import Database
 from graphport.execution.shutdown import ShutdownDrain
 from graphport.graphs.registry import GraphRegistry
-from graphport.protocols.a2a.service import A2AService
-from graphport.protocols.mcp.service import MCPService
 from graphport.services.assistants import AssistantService
 from graphport.services.crons import CronService
 from graphport.services.metrics import MetricsService
@@ -21,6 +20,10 @@ from graphport.services.streams import StreamService
 from graphport.services.thread_state import ThreadStateService
 from graphport.services.threads import ThreadService
 from graphport.settings import Settings
+
+if TYPE_CHECKING:  # they import the API's request reader, which imports this module
+    from graphport.protocols.a2a.service import A2AService
+    from graphport.protocols.mcp.service import MCPService
 
 
 @dataclass

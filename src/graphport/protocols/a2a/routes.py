@@ -20,6 +20,7 @@ from graphport.execution.broker import Event
 from graphport.protocols.a2a.card import agent_card
 from graphport.protocols.a2a.service import A2AService
 from graphport.protocols.jsonrpc import (
+    INVALID_REQUEST,
     METHOD_NOT_FOUND,
     RpcError,
     RpcMessage,
@@ -92,8 +93,11 @@ async def a2a_post(
     media = "text/event-stream" if message.method == "message/stream" else "application/json"
     if not accepts(request.headers.get("accept"), media):
         raise BadRequest(f"The Accept header must include {media}")
-    if message.is_response or not message.has_id:
-        return Response(status_code=202)  # a notification or a response: nothing to answer
+    if message.is_response:
+        return Response(status_code=202)  # a client's answer: nothing to do with it
+    if not message.has_id:  # A2A defines no notifications: say so rather than run it unseen
+        error = RpcError(INVALID_REQUEST, "Invalid request: A2A methods need an 'id'")
+        return rpc_response(error_body(None, error))
     if message.method == "message/stream":
         return await _stream(service, assistant_id, message, actor, headers)
     try:

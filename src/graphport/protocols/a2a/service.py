@@ -222,6 +222,7 @@ class A2AService:
             interrupts=interrupts,
             error=values.get("__error__") or run.get("error"),
             history_length=history_length,
+            timestamp=tasks.run_timestamp(run),
         )
 
     # -- tasks/get, tasks/cancel -----------------------------------------------------------------
@@ -308,6 +309,7 @@ class A2AService:
             interrupts=interrupts,
             error=run.get("error"),
             history_length=history_length,
+            timestamp=tasks.run_timestamp(run),
         )
 
     # -- message/stream ---------------------------------------------------------------------------

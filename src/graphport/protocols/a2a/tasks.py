@@ -63,6 +63,12 @@ def now() -> str:
     return datetime.now(UTC).isoformat()
 
 
+def run_timestamp(run: Row) -> str:
+    """When the run's status last changed: the task status's ``timestamp``."""
+    stamp = run.get("updated_at") or run.get("created_at")
+    return stamp.isoformat() if isinstance(stamp, datetime) else str(stamp or now())
+
+
 def error_text(error: Any) -> str:
     """A failed run's reason, as its ``__error__`` or stored error tells it."""
     if isinstance(error, dict):
@@ -96,9 +102,11 @@ def response_artifact(task: str, assistant_id: str, message: Message) -> Artifac
     )
 
 
-def failed_status(error: Any, *, task: str, context: str) -> TaskStatus:
+def failed_status(
+    error: Any, *, task: str, context: str, timestamp: str | None = None
+) -> TaskStatus:
     message = agent_text(error_text(error), task_id=task, context_id=context)
-    return TaskStatus(state=TaskState.failed, timestamp=now(), message=message)
+    return TaskStatus(state=TaskState.failed, timestamp=timestamp or now(), message=message)
 
 
 def build_task(
@@ -111,6 +119,7 @@ def build_task(
     interrupts: list[Row] | None = None,
     error: Any = None,
     history_length: int | None = None,
+    timestamp: str | None = None,
 ) -> Task:
     """The task of a run in ``state``: ``history`` (the conversation, trimmed to its last
     ``history_length`` messages when given), the agent's last reply as an artifact once
@@ -118,13 +127,13 @@ def build_task(
     status message when it failed."""
     tid, context = task_id(thread_id, run_id), str(thread_id)
     artifacts: list[Artifact] = []
-    status = TaskStatus(state=state, timestamp=now())
+    status = TaskStatus(state=state, timestamp=timestamp or now())
     if state == TaskState.completed and (reply := last_agent_message(history)) is not None:
         artifacts.append(response_artifact(tid, assistant_id, reply))
     elif state == TaskState.input_required and interrupts:
         artifacts.append(interrupt_artifact(tid, interrupts))
     elif state == TaskState.failed:
-        status = failed_status(error, task=tid, context=context)
+        status = failed_status(error, task=tid, context=context, timestamp=timestamp)
     if history_length is not None:
         history = history[-history_length:] if history_length > 0 else []
     return Task(

@@ -48,6 +48,8 @@ SAMPLES = {
         ("post", "/runs/crons/search"),
     ],
     "disable_store": [("put", "/store/items"), ("post", "/store/namespaces")],
+    "disable_a2a": [("post", "/a2a/{assistant_id}"), ("get", "/.well-known/agent-card.json")],
+    "disable_mcp": [("post", "/mcp")],
 }
 
 
@@ -105,7 +107,9 @@ def _group(path: str) -> str | None:
     parts = path.split("/")
     if parts[1] == "threads" and parts[3:4] == ["runs"]:
         return "disable_runs"
-    groups = {"assistants", "threads", "runs", "store"}
+    if parts[1] == ".well-known":
+        return "disable_a2a"
+    groups = {"assistants", "threads", "runs", "store", "a2a", "mcp"}
     return f"disable_{parts[1]}" if parts[1] in groups else None
 
 
@@ -469,7 +473,7 @@ def test_accepted_spellings_and_no_op_flags(tmp_path: Path) -> None:
         "configurable_headers": {"include": ["X-Team"], "exclude": ["x-b"]},
         "logging_headers": {"excludes": ["authorization"]},
         "middleware_order": None,
-        **dict.fromkeys(("disable_mcp", "disable_a2a", "disable_ui"), True),
+        "disable_ui": True,
     }
     config.write_text(json.dumps({"graphs": {}, "http": http}))
     loaded = load_config(config).http

@@ -1,0 +1,407 @@
+"""A2A over JSON-RPC against a live server: send, continue, interrupt and resume, stream,
+get, cancel, every error code and the agent card."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import httpx
+from a2a.compat.v0_3.types import AgentCard, Task, TaskArtifactUpdateEvent, TaskStatusUpdateEvent
+from langgraph_sdk.client import LangGraphClient
+
+from tests.protocols.a2a_helpers import (
+    EVENTS,
+    JSON,
+    data,
+    error,
+    result,
+    rpc,
+    stream,
+    text,
+    user_message,
+)
+
+
+async def _assistant(client: LangGraphClient, graph: str) -> str:
+    found = await client.assistants.search(graph_id=graph, metadata={"created_by": "system"})
+    return str(found[0]["assistant_id"])
+
+
+def _texts(message: dict[str, Any]) -> list[str]:
+    return [p["text"] for p in message["parts"] if p["kind"] == "text"]
+
+
+async def test_send_runs_on_a_new_thread_and_answers_a_completed_task(
+    http: httpx.AsyncClient, client: LangGraphClient
+) -> None:
+    assistant = await _assistant(client, "chat")
+    sent = user_message(text("hello there"))
+    task = await result(http, assistant, "message/send", {"message": sent})
+    Task.model_validate(task)  # the A2A 0.3 shape
+    thread_id, run_id = task["id"].split(":")
+    assert task["kind"] == "task" and task["contextId"] == thread_id
+    assert task["status"]["state"] == "completed"
+    assert [(m["role"], _texts(m)) for m in task["history"]] == [
+        ("user", ["hello there"]),
+        ("agent", ["hello from the fake model"]),
+    ]
+    assert task["history"][0]["messageId"] == sent["messageId"]
+    assert all(m["taskId"] == task["id"] and m["contextId"] == thread_id for m in task["history"])
+    [artifact] = task["artifacts"]
+    assert artifact["name"] == "Assistant Response"
+    assert artifact["parts"] == [{"kind": "text", "text": "hello from the fake model"}]
+    # it is an ordinary run on an ordinary thread
+    run = await client.runs.get(thread_id, run_id)
+    assert run["status"] == "success" and str(run["assistant_id"]) == assistant
+    assert run["metadata"]["a2a_message_id"] == sent["messageId"]
+    state = await client.threads.get_state(thread_id)
+    assert [m["content"] for m in state["values"]["messages"]] == [
+        "hello there",
+        "hello from the fake model",
+    ]
+
+
+async def test_a_graph_name_reaches_its_default_assistant(http: httpx.AsyncClient) -> None:
+    task = await result(http, "chat", "message/send", {"message": user_message()})
+    assert task["status"]["state"] == "completed"
+
+
+async def test_context_continues_and_data_parts_become_input_keys(
+    http: httpx.AsyncClient, client: LangGraphClient
+) -> None:
+    assistant = await _assistant(client, "agent_echoes")
+    first = await result(http, assistant, "message/send", {"message": user_message(text("one"))})
+    context = first["contextId"]
+    second = await result(
+        http,
+        assistant,
+        "message/send",
+        {"message": user_message(text("two"), data({"topic": "cats"}), contextId=context)},
+    )
+    assert second["contextId"] == context and second["id"] != first["id"]
+    assert [_texts(m) for m in second["history"]] == [
+        ["one"],
+        ["echo: one"],
+        ["topic: none"],
+        ["two"],
+        ["echo: two"],
+        ["topic: cats"],
+    ]
+    # the artifact is the agent's last reply; historyLength trims the history
+    assert second["artifacts"][0]["parts"] == [{"kind": "text", "text": "topic: cats"}]
+    trimmed = await result(
+        http,
+        assistant,
+        "message/send",
+        {
+            "message": user_message(text("three"), contextId=context),
+            "configuration": {"historyLength": 2},
+        },
+    )
+    assert [_texts(m) for m in trimmed["history"]] == [["echo: three"], ["topic: cats"]]
+    # a context that does not exist yet is created with that id
+    fresh = str(uuid.uuid4())
+    made = await result(http, assistant, "message/send", {"message": user_message(contextId=fresh)})
+    assert made["contextId"] == fresh
+    assert (await client.threads.get(fresh))["thread_id"] == fresh
+
+
+async def test_interrupt_asks_for_input_and_an_answer_resumes(
+    http: httpx.AsyncClient, client: LangGraphClient
+) -> None:
+    assistant = await _assistant(client, "agent_asks")
+    asked = await result(http, assistant, "message/send", {"message": user_message()})
+    assert asked["status"]["state"] == "input-required"
+    [artifact] = asked["artifacts"]
+    assert artifact["name"] == "Interrupt"
+    [part] = artifact["parts"]
+    assert part["kind"] == "data" and part["data"]["value"] == {"question": "proceed?"}
+    assert len(part["data"]["id"]) == 32
+    context = asked["contextId"]
+    # tasks/get agrees while it waits
+    got = await result(http, assistant, "tasks/get", {"id": asked["id"]})
+    assert got["status"]["state"] == "input-required"
+    # the answer: a data part {"resume": ...} on the context
+    answered = await result(
+        http,
+        assistant,
+        "message/send",
+        {"message": user_message(data({"resume": "yes"}), contextId=context, taskId=asked["id"])},
+    )
+    assert answered["status"]["state"] == "completed"
+    assert _texts(answered["history"][-1]) == ["you said yes"]
+    # nothing waits any more: another resume is refused
+    refused = await error(
+        http,
+        assistant,
+        "message/send",
+        {"message": user_message(data({"resume": "again"}), contextId=context)},
+    )
+    assert refused["code"] == -32602 and "not awaiting input" in refused["message"]
+
+
+async def test_text_naming_the_waiting_task_answers_it(
+    http: httpx.AsyncClient, client: LangGraphClient
+) -> None:
+    assistant = await _assistant(client, "agent_asks")
+    asked = await result(http, assistant, "message/send", {"message": user_message()})
+    context = asked["contextId"]
+    answered = await result(
+        http,
+        assistant,
+        "message/send",
+        {"message": user_message(text("sure"), contextId=context, taskId=asked["id"])},
+    )
+    assert answered["status"]["state"] == "completed"
+    assert _texts(answered["history"][-1]) == ["you said sure"]
+    state = await client.threads.get_state(context)
+    assert state["next"] == []
+
+
+async def test_a_failing_graph_is_a_failed_task(
+    http: httpx.AsyncClient, client: LangGraphClient
+) -> None:
+    assistant = await _assistant(client, "agent_fails")
+    task = await result(http, assistant, "message/send", {"message": user_message()})
+    assert task["status"]["state"] == "failed"
+    assert _texts(task["status"]["message"]) == ["ValueError: the agent broke"]
+    assert "artifacts" not in task
+    got = await result(http, assistant, "tasks/get", {"id": task["id"]})
+    assert got["status"]["state"] == "failed"
+    assert "the agent broke" in _texts(got["status"]["message"])[0]
+
+
+async def test_stream_sends_the_task_then_updates_then_a_final_status(
+    http: httpx.AsyncClient, client: LangGraphClient
+) -> None:
+    assistant = await _assistant(client, "agent_echoes")
+    sent = user_message(text("streamed"))
+    frames = await stream(http, assistant, {"message": sent}, request_id=7)
+    results = [f["result"] for f in frames]
+    first = Task.model_validate(results[0])
+    assert first.status.state.value == "submitted"
+    assert [m.message_id for m in first.history or []] == [sent["messageId"]]
+    assert [r["kind"] for r in results] == [
+        "task",
+        "status-update",
+        "artifact-update",
+        "artifact-update",
+        "status-update",
+    ]
+    working, *artifacts, final = results[1:]
+    assert working["status"]["state"] == "working" and working["final"] is False
+    replies = [TaskArtifactUpdateEvent.model_validate(a).artifact.parts for a in artifacts]
+    assert [p[0].root.text for p in replies] == ["echo: streamed", "topic: none"]  # type: ignore[union-attr]
+    TaskStatusUpdateEvent.model_validate(final)
+    assert final["status"]["state"] == "completed" and final["final"] is True
+    assert {r.get("taskId", r.get("id")) for r in results} == {first.id}
+    # the task is there to get afterwards
+    got = await result(http, assistant, "tasks/get", {"id": first.id})
+    assert got["status"]["state"] == "completed"
+
+
+async def test_stream_of_an_interrupt_and_of_a_failure(
+    http: httpx.AsyncClient, client: LangGraphClient
+) -> None:
+    asks = await _assistant(client, "agent_asks")
+    results = [f["result"] for f in await stream(http, asks, {"message": user_message()})]
+    assert [r["kind"] for r in results] == [
+        "task",
+        "status-update",
+        "artifact-update",
+        "status-update",
+    ]
+    assert results[2]["artifact"]["name"] == "Interrupt"
+    assert results[-1]["status"]["state"] == "input-required" and results[-1]["final"] is True
+
+    fails = await _assistant(client, "agent_fails")
+    results = [f["result"] for f in await stream(http, fails, {"message": user_message()})]
+    final = results[-1]
+    assert final["final"] is True and final["status"]["state"] == "failed"
+    assert "the agent broke" in _texts(final["status"]["message"])[0]
+
+
+async def test_stream_errors_are_events_of_the_stream(
+    http: httpx.AsyncClient, client: LangGraphClient
+) -> None:
+    plain = await _assistant(client, "interrupting")  # no messages key
+    [frame] = await stream(http, plain, {"message": user_message()}, request_id="e")
+    assert frame["error"]["code"] == -32602 and "messages" in frame["error"]["message"]
+    [frame] = await stream(http, "chat", {"nope": 1}, request_id="e")
+    assert frame["error"]["code"] == -32602
+
+
+async def test_non_blocking_send_then_get_then_cancel(
+    http: httpx.AsyncClient, client: LangGraphClient
+) -> None:
+    assistant = await _assistant(client, "agent_lingers")
+    params = {"message": user_message(), "configuration": {"blocking": False}}
+    started = await result(http, assistant, "message/send", params)
+    assert started["status"]["state"] in ("submitted", "working")
+    thread_id, run_id = started["id"].split(":")
+    for _ in range(100):
+        got = await result(http, assistant, "tasks/get", {"id": started["id"]})
+        if got["status"]["state"] == "working":
+            break
+        await asyncio.sleep(0.05)
+    assert got["status"]["state"] == "working"
+    cancelled = await result(http, assistant, "tasks/cancel", {"id": started["id"]})
+    assert cancelled["status"]["state"] == "canceled"
+    assert (await client.runs.get(thread_id, run_id))["status"] == "interrupted"
+    again = await error(http, assistant, "tasks/cancel", {"id": started["id"]})
+    assert again["code"] == -32002
+    got = await result(http, assistant, "tasks/get", {"id": started["id"]})
+    assert got["status"]["state"] == "canceled"
+
+
+async def test_concurrent_cancels_of_one_task_cancel_it_once(
+    http: httpx.AsyncClient, client: LangGraphClient
+) -> None:
+    assistant = await _assistant(client, "agent_lingers")
+    params = {"message": user_message(), "configuration": {"blocking": False}}
+    started = await result(http, assistant, "message/send", params)
+    answers = await asyncio.gather(
+        *(rpc(http, assistant, "tasks/cancel", {"id": started["id"]}) for _ in range(8))
+    )
+    done = [a["result"] for a in answers if "result" in a]
+    refused = [a["error"]["code"] for a in answers if "error" in a]
+    assert done and all(t["status"]["state"] == "canceled" for t in done)
+    assert set(refused) <= {-32002}
+
+
+async def test_concurrent_sends_on_one_context_all_run(
+    http: httpx.AsyncClient, client: LangGraphClient
+) -> None:
+    assistant = await _assistant(client, "chat")
+    context = str(uuid.uuid4())
+    params = [{"message": user_message(text(f"m{i}"), contextId=context)} for i in range(8)]
+    tasks = await asyncio.gather(*(result(http, assistant, "message/send", p) for p in params))
+    assert {t["status"]["state"] for t in tasks} == {"completed"}
+    assert len({t["id"] for t in tasks}) == 8
+    state = await client.threads.get_state(context)
+    sent = [m["content"] for m in state["values"]["messages"] if m["type"] == "human"]
+    assert sorted(sent) == sorted(f"m{i}" for i in range(8))
+
+
+async def test_tasks_get_answers_each_task_as_its_run_left_it(
+    http: httpx.AsyncClient, client: LangGraphClient
+) -> None:
+    assistant = await _assistant(client, "chat")
+    first = await result(http, assistant, "message/send", {"message": user_message(text("a"))})
+    context = first["contextId"]
+    await result(
+        http, assistant, "message/send", {"message": user_message(text("b"), contextId=context)}
+    )
+    got = await result(http, assistant, "tasks/get", {"id": first["id"]})
+    assert [_texts(m) for m in got["history"]] == [["a"], ["hello from the fake model"]]
+    assert (
+        await result(http, assistant, "tasks/get", {"id": first["id"], "historyLength": 0})
+    ).get("history", []) == []
+    negative = await error(http, assistant, "tasks/get", {"id": first["id"], "historyLength": -1})
+    assert negative["code"] == -32602
+    # another assistant's task is not this one's
+    other = await _assistant(client, "agent_echoes")
+    missing = await error(http, other, "tasks/get", {"id": first["id"]})
+    assert missing["code"] == -32001
+
+
+async def test_protocol_errors_are_json_rpc_errors_with_status_200(
+    http: httpx.AsyncClient, client: LangGraphClient
+) -> None:
+    assistant = await _assistant(client, "chat")
+    url = f"/a2a/{assistant}"
+
+    async def raw(body: bytes | str, headers: dict[str, str] = JSON) -> dict[str, Any]:
+        response = await http.post(
+            url, content=body, headers={**headers, "Content-Type": "application/json"}
+        )
+        assert response.status_code == 200, response.text
+        answer: dict[str, Any] = response.json()
+        return answer
+
+    parse = await raw(b"{not json")
+    assert parse["error"]["code"] == -32700 and parse["id"] is None
+    for body in ("[]", "[1]", "3", '"x"', "null"):
+        assert (await raw(body))["error"]["code"] == -32600, body
+    wrong = await raw('{"jsonrpc": "1.0", "id": 5, "method": "tasks/get"}')
+    assert wrong["error"]["code"] == -32600 and wrong["id"] == 5
+    bad_id = await raw('{"jsonrpc": "2.0", "id": {"a": 1}, "method": "tasks/get"}')
+    assert bad_id["error"]["code"] == -32600 and bad_id["id"] is None
+    no_id = await raw('{"jsonrpc": "2.0", "method": "message/send", "params": {}}')
+    assert no_id["error"]["code"] == -32600
+    assert (await raw('{"jsonrpc": "2.0", "id": 1, "method": 5}'))["error"]["code"] == -32601
+    assert (await error(http, assistant, "tasks/list", {}))["code"] == -32601
+    for params in ({}, {"message": "hi"}, {"message": {"role": "user"}}, [1]):
+        assert (await error(http, assistant, "message/send", params))["code"] == -32602, params
+    empty = await error(http, assistant, "message/send", {"message": user_message(parts=[])})
+    assert empty["code"] == -32602
+    agent_role = user_message(role="agent")
+    assert (await error(http, assistant, "message/send", {"message": agent_role}))["code"] == -32602
+    bad_context = user_message(contextId="not-a-uuid")
+    assert (await error(http, assistant, "message/send", {"message": bad_context}))[
+        "code"
+    ] == -32602
+    for task_id in ("garbage", f"{uuid.uuid4()}:{uuid.uuid4()}", "a:b"):
+        assert (await error(http, assistant, "tasks/get", {"id": task_id}))["code"] == -32001
+        assert (await error(http, assistant, "tasks/cancel", {"id": task_id}))["code"] == -32001
+    assert (await error(http, assistant, "tasks/get", {}))["code"] == -32602
+    # unknown assistants, and one whose graph has no messages
+    for unknown in (str(uuid.uuid4()), "no-such-graph"):
+        missing = await error(http, unknown, "message/send", {"message": user_message()})
+        assert missing["code"] == -32602 and "not found" in missing["message"]
+    no_messages = await error(http, "interrupting", "message/send", {"message": user_message()})
+    assert no_messages["code"] == -32602 and "'messages'" in no_messages["message"]
+    # ids of every kind come back as sent
+    for request_id in ("abc", 0, 3.5, None):
+        answer = await rpc(http, assistant, "tasks/get", {"id": "x"}, request_id=request_id)
+        assert answer["id"] == request_id
+
+
+async def test_wrong_accept_is_400(http: httpx.AsyncClient) -> None:
+    body = {"jsonrpc": "2.0", "id": 1, "method": "message/send", "params": {}}
+    for accept in ("text/html", "text/event-stream", ""):
+        response = await http.post("/a2a/chat", json=body, headers={"Accept": accept})
+        assert response.status_code == 400, accept
+        assert "application/json" in response.json()["detail"]
+    streamed = {**body, "method": "message/stream"}
+    response = await http.post("/a2a/chat", json=streamed, headers=JSON)
+    assert response.status_code == 400 and "text/event-stream" in response.json()["detail"]
+    for accept in ("*/*", "application/*", "application/json; q=0.9, text/plain"):
+        response = await http.post("/a2a/chat", json=body, headers={"Accept": accept})
+        assert response.status_code == 200, accept
+    response = await http.post("/a2a/chat", json=streamed, headers=EVENTS)
+    assert response.status_code == 200
+
+
+async def test_agent_card_describes_the_assistant(
+    http: httpx.AsyncClient, client: LangGraphClient
+) -> None:
+    made = await client.assistants.create(
+        "chat", name="Helpful Agent", description="Answers questions."
+    )
+    assistant = str(made["assistant_id"])
+    base = str(http.base_url).rstrip("/")
+    for path, params in (
+        ("/.well-known/agent-card.json", {"assistant_id": assistant}),
+        (f"/a2a/{assistant}/.well-known/agent-card.json", None),
+        (f"/a2a/{assistant}", None),
+    ):
+        response = await http.get(path, params=params)
+        assert response.status_code == 200, path
+        card = AgentCard.model_validate(response.json())
+        assert card.name == "Helpful Agent" and card.description == "Answers questions."
+        assert card.url == f"{base}/a2a/{assistant}"
+        assert card.capabilities.streaming is True
+        assert card.protocol_version == "0.3.0" and card.preferred_transport == "JSONRPC"
+        [skill] = card.skills
+        assert "chat" in skill.tags and skill.description == "Answers questions."
+    missing = await http.get("/.well-known/agent-card.json")
+    assert missing.status_code == 400 and "assistant_id" in missing.json()["detail"]
+    unknown = await http.get("/.well-known/agent-card.json", params={"assistant_id": "nope"})
+    assert unknown.status_code == 404
+    no_messages = await http.get(
+        "/.well-known/agent-card.json", params={"assistant_id": "interrupting"}
+    )
+    assert no_messages.status_code == 404 and "messages" in no_messages.json()["detail"]

@@ -1,7 +1,7 @@
 """MCP methods: ``initialize``, ``ping``, ``tools/list`` and ``tools/call``.
 
 Every assistant the caller's ``assistants`` read handler lets them see is a tool named after
-the assistant (the first one listed, when two names collide), its input schema the graph's.
+the assistant (the oldest, when two names collide), its input schema the graph's.
 A call runs the assistant on a new thread as the caller (their ``threads`` ``create_run``
 handler decides) and answers its output; a run that fails or is refused is a tool error
 (``isError``), which the model can read, not a protocol error."""
@@ -38,6 +38,13 @@ Headers = Mapping[str, str] | None
 PROTOCOL_VERSIONS = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")
 LATEST_PROTOCOL_VERSION = PROTOCOL_VERSIONS[-1]
 PAGE_SIZE = 100
+
+
+def _page(limit: int, offset: int) -> AssistantSearchRequest:
+    """Oldest first: a new assistant never takes the tool name an older one has."""
+    return AssistantSearchRequest(
+        limit=limit, offset=offset, sort_by="created_at", sort_order="asc"
+    )
 
 
 def _tool_error(text: str) -> Row:
@@ -84,9 +91,7 @@ class MCPService:
             offset = max(int(cursor), 0) if cursor is not None else 0
         except (TypeError, ValueError):
             raise RpcError(INVALID_PARAMS, f"Invalid cursor: {cursor!r}") from None
-        page = await self._assistants.search(
-            AssistantSearchRequest(limit=PAGE_SIZE, offset=offset), actor=actor
-        )
+        page = await self._assistants.search(_page(PAGE_SIZE, offset), actor=actor)
         earlier = await self._names_before(offset, actor)
         tools: list[mcp.Tool] = []
         for assistant in page.items:
@@ -111,9 +116,7 @@ class MCPService:
         offset = 0
         while stop is None or offset < stop:
             limit = PAGE_SIZE if stop is None else min(PAGE_SIZE, stop - offset)
-            page = await self._assistants.search(
-                AssistantSearchRequest(limit=limit, offset=offset), actor=actor
-            )
+            page = await self._assistants.search(_page(limit, offset), actor=actor)
             for assistant in page.items:
                 yield assistant
             if page.next_offset is None:

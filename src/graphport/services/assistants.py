@@ -29,6 +29,7 @@ from graphport.schemas.assistants import (
 )
 from graphport.schemas.common import CHECKPOINT_KEYS, checked_config
 from graphport.services.configurable_headers import HeaderSelection
+from graphport.services.run_access import run_assistant_scope
 
 Row = dict[str, Any]
 Headers = Mapping[str, str] | None
@@ -290,10 +291,17 @@ class AssistantService:
         return schemas
 
     async def with_schemas(
-        self, assistant_id: UUID, *, actor: Actor, headers: Headers = None
+        self, assistant_id: UUID, *, actor: Actor, headers: Headers = None, to_run: bool = False
     ) -> tuple[Row, dict[str, Any]]:
-        """The assistant (as ``get``) and its graph's schemas (as ``schemas``)."""
-        assistant = await self.get(assistant_id, actor=actor)
+        """The assistant (as ``get``) and its graph's schemas (as ``schemas``). ``to_run``:
+        found as a run finds it, a graph's own assistant whatever the read handler says."""
+        if to_run:
+            system = assistant_id in self._registry.system_assistant_ids
+            scope = await run_assistant_scope(actor, assistant_id, system=system)
+            async with self._db.transaction() as conn:
+                assistant = await self._get(conn, assistant_id, scope)
+        else:
+            assistant = await self.get(assistant_id, actor=actor)
         async with self._graph_of(assistant, actor, headers) as graph:
             schemas = {"graph_id": assistant["graph_id"], **introspection.graph_schemas(graph)}
         return assistant, schemas

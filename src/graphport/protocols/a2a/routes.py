@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from graphport.api.deps import CurrentActor, RequestHeaders
+from graphport.api.deps import A2A, CurrentActor, RequestHeaders
 from graphport.api.sse import ProducedSSE, stream_headers
 from graphport.auth.actor import Actor
 from graphport.errors import BadRequest, NotFound
@@ -64,11 +64,6 @@ _RPC_ANSWERS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _service(request: Request) -> A2AService:
-    service: A2AService = request.app.state.context.a2a
-    return service
-
-
 def _base_url(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
@@ -81,11 +76,14 @@ def _base_url(request: Request) -> str:
     openapi_extra=_RPC_BODY,
 )
 async def a2a_post(
-    assistant_id: str, request: Request, actor: CurrentActor, headers: RequestHeaders
+    assistant_id: str,
+    request: Request,
+    service: A2A,
+    actor: CurrentActor,
+    headers: RequestHeaders,
 ) -> Response:
     """Talk to an assistant over A2A 0.3: ``message/send``, ``message/stream``,
     ``tasks/get``, ``tasks/cancel``."""
-    service = _service(request)
     try:
         message = read_message(await request.body())
     except RpcError as exc:
@@ -154,26 +152,36 @@ async def _frames(
 @router.get("/a2a/{assistant_id}/.well-known/agent-card.json", include_in_schema=False)
 @router.get("/a2a/{assistant_id}/.well-known/agent.json", include_in_schema=False)
 async def assistant_card(
-    assistant_id: str, request: Request, actor: CurrentActor, headers: RequestHeaders
+    assistant_id: str,
+    request: Request,
+    service: A2A,
+    actor: CurrentActor,
+    headers: RequestHeaders,
 ) -> JSONResponse:
     """The agent card of the assistant at this endpoint (where A2A clients look for it)."""
-    return await _card(request, assistant_id, actor, headers)
+    return await _card(request, service, assistant_id, actor, headers)
 
 
 @router.get("/.well-known/agent-card.json", summary="A2A agent card")
 @router.get("/.well-known/agent.json", include_in_schema=False)
 async def well_known_card(
-    request: Request, actor: CurrentActor, headers: RequestHeaders, assistant_id: str | None = None
+    request: Request,
+    service: A2A,
+    actor: CurrentActor,
+    headers: RequestHeaders,
+    assistant_id: str | None = None,
 ) -> JSONResponse:
     """The agent card of ``?assistant_id=`` (an assistant id, or a graph's name)."""
     if not assistant_id:
         raise BadRequest("Missing query parameter: assistant_id")
-    return await _card(request, assistant_id, actor, headers)
+    return await _card(request, service, assistant_id, actor, headers)
 
 
-async def _card(request: Request, raw_id: str, actor: Actor, headers: Any) -> JSONResponse:
+async def _card(
+    request: Request, service: A2AService, raw_id: str, actor: Actor, headers: Any
+) -> JSONResponse:
     try:
-        agent = await _service(request).agent(raw_id, actor=actor, headers=headers)
+        agent = await service.agent(raw_id, actor=actor, headers=headers, to_run=False)
     except RpcError as exc:
         raise NotFound(exc.message) from None
     return JSONResponse(agent_card(agent.row, base_url=_base_url(request)))

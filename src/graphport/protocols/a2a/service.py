@@ -93,11 +93,15 @@ class A2AService:
 
     # -- the assistant -----------------------------------------------------------------------
 
-    async def agent(self, raw_id: str, *, actor: Actor, headers: Headers) -> Agent:
+    async def agent(
+        self, raw_id: str, *, actor: Actor, headers: Headers, to_run: bool = True
+    ) -> Agent:
         """The assistant at ``/a2a/{raw_id}`` (its id, or a graph's name for its default
-        assistant). Raises ``RpcError`` -32602 when the caller cannot see it or its graph's
-        input has no ``messages`` (A2A speaks in messages)."""
-        row, schemas = await self.described(raw_id, actor=actor, headers=headers)
+        assistant). ``to_run``: found as runs find it (anyone may run a graph's own
+        assistant), else as reads do (the agent card). Raises ``RpcError`` -32602 when the
+        caller cannot see it or its graph's input has no ``messages`` (A2A speaks in
+        messages)."""
+        row, schemas = await self.described(raw_id, actor=actor, headers=headers, to_run=to_run)
         keys = _input_keys(schemas)
         if "messages" not in keys:
             raise RpcError(
@@ -107,11 +111,15 @@ class A2AService:
             )
         return Agent(row["assistant_id"], row)
 
-    async def described(self, raw_id: str, *, actor: Actor, headers: Headers) -> tuple[Row, Row]:
+    async def described(
+        self, raw_id: str, *, actor: Actor, headers: Headers, to_run: bool
+    ) -> tuple[Row, Row]:
         """The assistant and its schemas. Raises ``RpcError`` -32602 when unknown or hidden."""
         try:
             assistant_id = self._assistants.resolve_id(raw_id)
-            return await self._assistants.with_schemas(assistant_id, actor=actor, headers=headers)
+            return await self._assistants.with_schemas(
+                assistant_id, actor=actor, headers=headers, to_run=to_run
+            )
         except (NotFound, InvalidInput):
             raise RpcError(INVALID_PARAMS, f"Assistant {raw_id!r} not found") from None
         except GraphportError as exc:

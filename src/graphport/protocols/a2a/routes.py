@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from graphport.api.deps import A2A, CurrentActor, RequestHeaders
+from graphport.api.responses import errors
 from graphport.api.sse import ProducedSSE, stream_headers
 from graphport.auth.actor import Actor
 from graphport.errors import BadRequest, NotFound
@@ -60,7 +61,14 @@ _RPC_ANSWERS: dict[int | str, dict[str, Any]] = {
         "``message`` events, each a JSON-RPC response",
         "content": {"application/json": {"schema": {"type": "object"}}, "text/event-stream": {}},
     },
-    400: {"description": "The Accept header refuses the answer's media type"},
+    **errors(400, 413, 422, reasons={400: "The Accept header refuses the answer's media type."}),
+}
+_CARD: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The A2A 0.3 agent card",
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    },
+    **errors(404, 422, reasons={404: "No such assistant, or its graph takes no messages."}),
 }
 
 
@@ -148,7 +156,12 @@ async def _frames(
         yield Event(n + 1, "message", dumps(error_body(message.id, error)))
 
 
-@router.get("/a2a/{assistant_id}", summary="A2A agent card of an assistant")
+@router.get(
+    "/a2a/{assistant_id}",
+    summary="A2A agent card of an assistant",
+    response_model=None,
+    responses=_CARD,
+)
 @router.get("/a2a/{assistant_id}/.well-known/agent-card.json", include_in_schema=False)
 @router.get("/a2a/{assistant_id}/.well-known/agent.json", include_in_schema=False)
 async def assistant_card(
@@ -162,7 +175,12 @@ async def assistant_card(
     return await _card(request, service, assistant_id, actor, headers)
 
 
-@router.get("/.well-known/agent-card.json", summary="A2A agent card")
+@router.get(
+    "/.well-known/agent-card.json",
+    summary="A2A agent card",
+    response_model=None,
+    responses={**_CARD, **errors(400, 404, 422)},
+)
 @router.get("/.well-known/agent.json", include_in_schema=False)
 async def well_known_card(
     request: Request,

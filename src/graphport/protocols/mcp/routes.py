@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from graphport.api.deps import MCP, CurrentActor, RequestHeaders
+from graphport.api.responses import errors
 from graphport.protocols.jsonrpc import (
     INVALID_REQUEST,
     RpcError,
@@ -30,9 +31,21 @@ from graphport.serialization import dumps
 router = APIRouter(tags=["MCP"])
 
 _ANSWERS: dict[int | str, dict[str, Any]] = {
-    200: {"description": "The JSON-RPC response", "content": {"application/json": {}}},
+    200: {
+        "description": "The JSON-RPC response (as one SSE event to a client that accepts "
+        "only text/event-stream)",
+        "content": {"application/json": {"schema": {"type": "object"}}, "text/event-stream": {}},
+    },
     202: {"description": "A notification or a response, accepted"},
-    400: {"description": "Not one JSON-RPC message, or an unacceptable Accept header"},
+    **errors(
+        400,
+        413,
+        reasons={
+            400: "Not one JSON-RPC message, an Accept header that takes neither JSON nor "
+            "SSE, or an MCP-Protocol-Version this server does not speak (the body is also a "
+            "JSON-RPC error)."
+        },
+    ),
 }
 _BODY: dict[str, Any] = {
     "requestBody": {

@@ -137,10 +137,9 @@ async def test_transport_answers(http: httpx.AsyncClient) -> None:
     for body in (b"{nope", b"[]", b'[{"jsonrpc": "2.0", "id": 1, "method": "ping"}]', b"7"):
         response = await _post(http, body)
         assert response.status_code == 400, body
-        answer = response.json()
-        assert answer["error"]["code"] in (-32700, -32600) and answer["detail"]
+        assert list(response.json()) == ["detail"]
     wrong = await _post(http, {"jsonrpc": "1.0", "id": 1, "method": "ping"})
-    assert wrong.status_code == 400 and wrong.json()["id"] == 1
+    assert wrong.status_code == 400 and "2.0" in wrong.json()["detail"]
     refused = await _post(
         http, {"jsonrpc": "2.0", "id": 1, "method": "ping"}, {"Accept": "text/html"}
     )

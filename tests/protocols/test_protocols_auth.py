@@ -15,7 +15,6 @@ from langgraph_sdk.client import LangGraphClient
 from tests.api.auth_helpers import bearer
 from tests.protocols.a2a_helpers import JSON, error, result, user_message
 from tests.protocols.mcp_helpers import mcp_session
-from tests.server import ServerProcess
 
 BOTH = {"Accept": "application/json, text/event-stream"}
 

@@ -3,9 +3,9 @@
 ``POST`` carries one JSON-RPC message: a request is answered as JSON (or as one SSE event to
 a client that accepts only ``text/event-stream``), a notification or a response with 202.
 A body that is not one JSON-RPC message, an ``Accept`` that takes neither answer, or an
-``MCP-Protocol-Version`` this server does not speak is a 400, its body a JSON-RPC error
-(as MCP's reference servers answer). ``GET`` is 405: this server opens no stream of its
-own. ``DELETE`` ends no session (there are none): 404, as on the official server.
+``MCP-Protocol-Version`` this server does not speak is a 400 ``{"detail": ...}`` (the
+transport refuses it; MCP clients read the status). ``GET`` is 405: this server opens no
+stream of its own. ``DELETE`` ends no session (there are none): 404, as on the official server.
 ``/mcp/`` redirects to ``/mcp`` (Starlette's trailing-slash redirect)."""
 
 from __future__ import annotations
@@ -42,8 +42,7 @@ _ANSWERS: dict[int | str, dict[str, Any]] = {
         413,
         reasons={
             400: "Not one JSON-RPC message, an Accept header that takes neither JSON nor "
-            "SSE, or an MCP-Protocol-Version this server does not speak (the body is also a "
-            "JSON-RPC error)."
+            "SSE, or an MCP-Protocol-Version this server does not speak."
         },
     ),
 }
@@ -56,8 +55,7 @@ _BODY: dict[str, Any] = {
 
 
 def _refused(error: RpcError) -> Response:
-    body = {**error_body(error.request_id, error), "detail": error.message}
-    return rpc_response(body, status_code=400)
+    return rpc_response({"detail": error.message}, status_code=400)
 
 
 @router.post(

@@ -89,8 +89,16 @@ async def test_context_continues_and_data_parts_become_input_keys(
         ["echo: two"],
         ["topic: cats"],
     ]
+    # earlier turns are the context's, not this task's
+    assert [m.get("taskId") for m in second["history"]] == [None] * 3 + [second["id"]] * 3
     # the artifact is the agent's last reply; historyLength trims the history
     assert second["artifacts"][0]["parts"] == [{"kind": "text", "text": "topic: cats"}]
+    # a stream on the context sends only this task's replies
+    streamed = await stream(
+        http, assistant, {"message": user_message(text("four"), contextId=context)}
+    )
+    replies = [f["result"]["artifact"]["parts"][0]["text"] for f in streamed[2:-1]]
+    assert replies == ["echo: four", "topic: cats"]
     trimmed = await result(
         http,
         assistant,
@@ -158,6 +166,49 @@ async def test_text_naming_the_waiting_task_answers_it(
     assert _texts(answered["history"][-1]) == ["you said sure"]
     state = await client.threads.get_state(context)
     assert state["next"] == []
+
+
+async def test_a_task_id_alone_finds_its_context(
+    http: httpx.AsyncClient, client: LangGraphClient
+) -> None:
+    assistant = await _assistant(client, "agent_asks")
+    asked = await result(http, assistant, "message/send", {"message": user_message()})
+    answered = await result(
+        http,
+        assistant,
+        "message/send",
+        {"message": user_message(text("fine"), taskId=asked["id"])},
+    )
+    assert answered["contextId"] == asked["contextId"]
+    assert answered["status"]["state"] == "completed"
+    assert _texts(answered["history"][-1]) == ["you said fine"]
+    # a task that is not this assistant's, or not in the context named, is refused
+    for task_id in ("nonexistent", f"{uuid.uuid4()}:{uuid.uuid4()}"):
+        unknown = await error(
+            http, assistant, "message/send", {"message": user_message(taskId=task_id)}
+        )
+        assert unknown["code"] == -32001, task_id
+    elsewhere = user_message(taskId=asked["id"], contextId=str(uuid.uuid4()))
+    assert (await error(http, assistant, "message/send", {"message": elsewhere}))["code"] == -32602
+
+
+async def test_cancel_a_task_waiting_for_input(
+    http: httpx.AsyncClient, client: LangGraphClient
+) -> None:
+    assistant = await _assistant(client, "agent_asks")
+    asked = await result(http, assistant, "message/send", {"message": user_message()})
+    cancelled = await result(http, assistant, "tasks/cancel", {"id": asked["id"]})
+    assert cancelled["status"]["state"] == "canceled"
+    got = await result(http, assistant, "tasks/get", {"id": asked["id"]})
+    assert got["status"]["state"] == "canceled"
+    assert (await error(http, assistant, "tasks/cancel", {"id": asked["id"]}))["code"] == -32002
+    # nothing waits on the context any more: a new message starts afresh
+    context = asked["contextId"]
+    assert (await client.threads.get(context))["status"] == "idle"
+    again = await result(
+        http, assistant, "message/send", {"message": user_message(contextId=context)}
+    )
+    assert again["status"]["state"] == "input-required"
 
 
 async def test_a_failing_graph_is_a_failed_task(
@@ -301,6 +352,9 @@ async def test_tasks_get_answers_each_task_as_its_run_left_it(
     ).get("history", []) == []
     negative = await error(http, assistant, "tasks/get", {"id": first["id"], "historyLength": -1})
     assert negative["code"] == -32602
+    config = {"historyLength": -1}
+    sent = {"message": user_message(), "configuration": config}
+    assert (await error(http, assistant, "message/send", sent))["code"] == -32602
     # another assistant's task is not this one's
     other = await _assistant(client, "agent_echoes")
     missing = await error(http, other, "tasks/get", {"id": first["id"]})
@@ -335,6 +389,14 @@ async def test_protocol_errors_are_json_rpc_errors_with_status_200(
     assert (await error(http, assistant, "tasks/list", {}))["code"] == -32601
     for params in ({}, {"message": "hi"}, {"message": {"role": "user"}}, [1]):
         assert (await error(http, assistant, "message/send", params))["code"] == -32602, params
+    # what this agent cannot do is said, not ignored
+    push = {"url": "https://example.invalid/hook"}
+    pushed = {"message": user_message(), "configuration": {"pushNotificationConfig": push}}
+    assert (await error(http, assistant, "message/send", pushed))["code"] == -32003
+    images = {"message": user_message(), "configuration": {"acceptedOutputModes": ["image/png"]}}
+    assert (await error(http, assistant, "message/send", images))["code"] == -32005
+    texts = {"message": user_message(), "configuration": {"acceptedOutputModes": ["text/*"]}}
+    assert (await result(http, assistant, "message/send", texts))["status"]["state"] == "completed"
     empty = await error(http, assistant, "message/send", {"message": user_message(parts=[])})
     assert empty["code"] == -32602
     agent_role = user_message(role="agent")
@@ -353,8 +415,12 @@ async def test_protocol_errors_are_json_rpc_errors_with_status_200(
         assert missing["code"] == -32602 and "not found" in missing["message"]
     no_messages = await error(http, "interrupting", "message/send", {"message": user_message()})
     assert no_messages["code"] == -32602 and "'messages'" in no_messages["message"]
+    # ids that cannot come back exactly are refused
+    for raw_id in ("100000000000000000000000000000", "true", "[1]"):
+        body = '{"jsonrpc": "2.0", "id": ' + raw_id + ', "method": "tasks/get"}'
+        assert (await raw(body))["error"]["code"] == -32600, raw_id
     # ids of every kind come back as sent
-    for request_id in ("abc", 0, 3.5, None):
+    for request_id in ("abc", 0, 3.5, None, 2**63 - 1):
         answer = await rpc(http, assistant, "tasks/get", {"id": "x"}, request_id=request_id)
         assert answer["id"] == request_id
 

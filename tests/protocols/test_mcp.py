@@ -103,8 +103,10 @@ async def test_tool_errors_and_protocol_errors(http: httpx.AsyncClient) -> None:
     for method in ("resources/list", "prompts/list", "bogus"):
         assert (await call(method, {}))["error"]["code"] == -32601
     assert (await call("ping"))["result"] == {}
-    assert (await call("tools/list", {"cursor": "nope"}))["error"]["code"] == -32602
-    for request_id in ("a", 0, 2.5):
+    for cursor in ("nope", "-1", " 5 ", "2147483648", "9" * 40, True, 1.5, 3):
+        answer = await call("tools/list", {"cursor": cursor})
+        assert answer["error"]["code"] == -32602, cursor
+    for request_id in ("a", 0, 2**63 - 1):
         assert "result" in await call("ping", request_id=request_id)
 
 
@@ -138,6 +140,9 @@ async def test_transport_answers(http: httpx.AsyncClient) -> None:
         response = await _post(http, body)
         assert response.status_code == 400, body
         assert list(response.json()) == ["detail"]
+    for raw_id in ("null", "1.5", "100000000000000000000000000000"):  # MCP: strings, integers
+        body = '{"jsonrpc": "2.0", "id": ' + raw_id + ', "method": "ping"}'
+        assert (await _post(http, body)).status_code == 400, raw_id
     wrong = await _post(http, {"jsonrpc": "1.0", "id": 1, "method": "ping"})
     assert wrong.status_code == 400 and "2.0" in wrong.json()["detail"]
     refused = await _post(
@@ -156,6 +161,15 @@ async def test_transport_answers(http: httpx.AsyncClient) -> None:
         {**BOTH, "MCP-Protocol-Version": "1999-01-01"},
     )
     assert version.status_code == 400
+    # a page of another origin may not drive tools (DNS rebinding); loopback pages may
+    ping = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+    for origin, status in (
+        ("http://evil.example", 403),
+        ("http://localhost:3000", 200),
+        (str(http.base_url).rstrip("/"), 200),
+    ):
+        answer = await _post(http, ping, {**BOTH, "Origin": origin})
+        assert answer.status_code == status, origin
     get = await http.get("/mcp")
     assert get.status_code == 405 and "POST" in get.headers["allow"]
     assert (await http.delete("/mcp")).status_code == 404

@@ -53,13 +53,15 @@ class RpcMessage:
     is_response: bool = False
 
 
-def read_message(body: bytes) -> RpcMessage:
+def read_message(body: bytes, *, strict_ids: bool = False) -> RpcMessage:
     """Parse one JSON-RPC 2.0 message from a request body.
 
     Raises ``RpcError``: -32700 for a body that is not JSON, -32600 for anything that is not
-    a single JSON-RPC 2.0 object (a batch included) or an ``id`` that is neither a string,
-    a number nor null; -32601 for a ``method`` that is not a string (as the A2A TCK
-    expects). The error carries the request's id where one could be read."""
+    a single JSON-RPC 2.0 object (a batch included) or an ``id`` that cannot be echoed
+    exactly (not a string, a number or null; an integer beyond 64 bits, which JSON readers
+    turn into a float); with ``strict_ids`` (MCP) only strings and integers. -32601 for a
+    ``method`` that is not a string (as the A2A TCK expects). The error carries the
+    request's id where one could be read."""
     try:
         value = parse_body(body)
     except BodyRejected as exc:
@@ -69,10 +71,9 @@ def read_message(body: bytes) -> RpcMessage:
     if not isinstance(value, dict):
         raise RpcError(INVALID_REQUEST, "Invalid request: expected a JSON object")
     raw_id = value.get("id")
-    if raw_id is not None and (
-        isinstance(raw_id, bool) or not isinstance(raw_id, str | int | float)
-    ):
-        raise RpcError(INVALID_REQUEST, "Invalid request: 'id' must be a string, a number or null")
+    if not _echoable(raw_id, "id" in value, strict=strict_ids):
+        kinds = "a string or an integer" if strict_ids else "a string, a number or null"
+        raise RpcError(INVALID_REQUEST, f"Invalid request: 'id' must be {kinds} (64-bit at most)")
     if value.get("jsonrpc") != "2.0":
         raise RpcError(
             INVALID_REQUEST, "Invalid request: 'jsonrpc' must be \"2.0\"", request_id=raw_id
@@ -92,6 +93,18 @@ def read_message(body: bytes) -> RpcMessage:
         has_id="id" in value,
         is_response=is_response,
     )
+
+
+def _echoable(raw_id: Any, present: bool, *, strict: bool) -> bool:
+    if isinstance(raw_id, bool):
+        return False
+    if isinstance(raw_id, str):
+        return True
+    if isinstance(raw_id, int):
+        return -(2**63) <= raw_id < 2**64
+    if raw_id is None:
+        return not (strict and present)
+    return isinstance(raw_id, float) and not strict and abs(raw_id) < 2**63
 
 
 def result_body(request_id: RequestId, result: Any) -> dict[str, Any]:

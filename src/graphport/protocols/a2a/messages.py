@@ -8,6 +8,7 @@ system messages stay inside the graph."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 from uuid import uuid4
 
@@ -92,8 +93,11 @@ def _file_block(part: FilePart) -> Row:
     return block
 
 
-def a2a_messages(messages: Any, *, task_id: str, context_id: str) -> list[Message]:
-    """The user and agent messages among a graph's (serialised) ``messages``."""
+def a2a_messages(
+    messages: Any, *, task_id: str, context_id: str, earlier: Collection[str] = ()
+) -> list[Message]:
+    """The user and agent messages among a graph's (serialised) ``messages``; those whose
+    ids are in ``earlier`` (sent before this task) carry no ``taskId``."""
     if not isinstance(messages, list):
         return []
     found: list[Message] = []
@@ -110,12 +114,13 @@ def a2a_messages(messages: Any, *, task_id: str, context_id: str) -> list[Messag
         parts = content_parts(raw.get("content"))
         if not parts:
             continue
+        message_id = str(raw.get("id") or uuid4())
         found.append(
             Message(
                 role=role,
                 parts=parts,
-                message_id=str(raw.get("id") or uuid4()),
-                task_id=task_id,
+                message_id=message_id,
+                task_id=None if message_id in earlier else task_id,
                 context_id=context_id,
             )
         )
@@ -141,8 +146,11 @@ def content_parts(content: Any) -> list[Part]:
     return parts
 
 
-def last_agent_message(messages: list[Message]) -> Message | None:
-    return next((m for m in reversed(messages) if m.role == Role.agent), None)
+def last_agent_message(messages: list[Message], task_id: str) -> Message | None:
+    """The agent's last reply in task ``task_id``."""
+    return next(
+        (m for m in reversed(messages) if m.role == Role.agent and m.task_id == task_id), None
+    )
 
 
 def agent_text(text: str, *, task_id: str, context_id: str) -> Message:

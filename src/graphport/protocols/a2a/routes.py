@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
+from starlette.requests import ClientDisconnect
 
 from graphport.api.deps import A2A, CurrentActor, RequestHeaders
 from graphport.api.responses import errors
@@ -96,6 +97,8 @@ async def a2a_post(
         message = read_message(await request.body())
     except RpcError as exc:
         return rpc_response(error_body(exc.request_id, exc))
+    except ClientDisconnect:
+        return Response(status_code=499)  # nobody reads it
     media = "text/event-stream" if message.method == "message/stream" else "application/json"
     if not accepts(request.headers.get("accept"), media):
         raise BadRequest(f"The Accept header must include {media}")

@@ -16,6 +16,7 @@ from uuid import UUID, uuid4
 import orjson
 from a2a.compat.v0_3.types import (
     Message,
+    MessageSendConfiguration,
     MessageSendParams,
     Role,
     Task,
@@ -28,18 +29,27 @@ from a2a.compat.v0_3.types import (
 )
 
 from graphport.auth.actor import Actor
-from graphport.errors import AuthRejected, Forbidden, GraphportError, InvalidInput, NotFound
+from graphport.errors import (
+    AuthRejected,
+    Conflict,
+    Forbidden,
+    GraphportError,
+    InvalidInput,
+    NotFound,
+)
 from graphport.execution.broker import END
-from graphport.protocols.a2a import tasks
+from graphport.protocols.a2a import card, tasks
 from graphport.protocols.a2a.messages import a2a_messages, graph_input, message_text, resume_value
 from graphport.protocols.jsonrpc import (
     INTERNAL_ERROR,
     INVALID_PARAMS,
     RpcError,
+    accepts,
     dump_model,
     parse_params,
 )
 from graphport.schemas.runs import RunCreateStateful
+from graphport.schemas.threads import ThreadStateUpdate
 from graphport.serialization import dumps
 from graphport.services.assistants import AssistantService
 from graphport.services.runs import RunService
@@ -50,8 +60,20 @@ from graphport.services.threads import ThreadService
 Row = dict[str, Any]
 Headers = Mapping[str, str] | None
 
+CANCELED_KEY = "a2a_task_state"  # run metadata: a task canceled while it waited for input
 TASK_NOT_FOUND = -32001
 TASK_NOT_CANCELABLE = -32002
+PUSH_NOT_SUPPORTED = -32003
+CONTENT_TYPE_NOT_SUPPORTED = -32005
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The run a message asks for, and the ids of the messages its context held before."""
+
+    body: RunCreateStateful
+    thread_id: UUID  # the context's
+    earlier: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -133,22 +155,25 @@ class A2AService:
         ``configuration.blocking`` is false."""
         parsed = parse_params(MessageSendParams, params)
         agent = await self.agent(raw_id, actor=actor, headers=headers)
-        body = await self._run_body(agent, parsed.message, parsed.metadata, actor)
-        thread_id = self._context(parsed.message)
+        prepared = await self._run_body(agent, parsed, actor)
+        thread_id = prepared.thread_id
         config = parsed.configuration
         history_length = config.history_length if config else None
+        if history_length is not None and history_length < 0:
+            raise RpcError(INVALID_PARAMS, "historyLength must be 0 or more")
         if config is not None and config.blocking is False:
             created = await self._call(
-                self._runs.create(thread_id, body, actor=actor, headers=headers)
+                self._runs.create(thread_id, prepared.body, actor=actor, headers=headers)
             )
             state = tasks.task_state(created["status"], interrupted=False)
             task = self._first_task(created, parsed.message, state)
             return dump_model(task)
         created, output = await self._call(
-            self._runs.wait(thread_id, body, actor=actor, headers=headers)
+            self._runs.wait(thread_id, prepared.body, actor=actor, headers=headers)
         )
         run = await self._call(self._runs.get(created["thread_id"], created["run_id"], actor=actor))
-        return dump_model(self._ended_task(agent, run, _plain(output), history_length))
+        ended = self._ended_task(agent, run, _plain(output), history_length, prepared.earlier)
+        return dump_model(ended)
 
     def _context(self, message: Message) -> UUID:
         if message.context_id is None:
@@ -160,40 +185,69 @@ class A2AService:
                 INVALID_PARAMS, f"Invalid contextId {message.context_id!r}: a thread id (UUID)"
             ) from None
 
-    async def _run_body(
-        self, agent: Agent, message: Message, metadata: Row | None, actor: Actor
-    ) -> RunCreateStateful:
+    async def _run_body(self, agent: Agent, params: MessageSendParams, actor: Actor) -> Prepared:
         """The run a message asks for: its parts as the graph's input, or, on a context
         waiting at an interrupt, an answer to it (a ``{"resume": ...}`` data part, or the
-        text of a message naming the waiting task), as on the official server."""
+        text of a message naming the waiting task), as on the official server. The
+        message's and the request's ``metadata`` become the run's. Raises ``RpcError``:
+        -32602 for a message that cannot start a run, -32003 when push notifications are
+        asked for, -32005 when none of the accepted output modes is one this agent gives."""
+        message = params.message
         if message.role != Role.user:
             raise RpcError(INVALID_PARAMS, "Only messages from the 'user' role start a run")
         if not message.parts:
             raise RpcError(INVALID_PARAMS, "Message must contain at least one part")
+        _check_configuration(params.configuration)
         has_resume, resume = resume_value(message)
-        run_metadata = {"a2a_message_id": message.message_id, **(metadata or {})}
+        run_metadata = {
+            **(message.metadata or {}),
+            **(params.metadata or {}),
+            "a2a_message_id": message.message_id,
+        }
         common: Row = {
             "assistant_id": str(agent.assistant_id),
             "if_not_exists": "create",
             "metadata": run_metadata,
         }
-        waiting = message.context_id is not None and await self._awaits_input(message, actor)
+        thread_id = await self._thread_of(agent, message, actor)
+        thread = await self._context_thread(thread_id, actor)
+        waiting = thread is not None and thread["status"] == "interrupted"
+        earlier = frozenset(_message_ids(thread["values"] if thread else None))
         if has_resume:
             if not waiting:
                 raise RpcError(INVALID_PARAMS, "Task is not awaiting input: nothing to resume")
-            return RunCreateStateful(**common, command={"resume": resume})
-        if waiting and message.task_id is not None and (text := message_text(message)):
-            return RunCreateStateful(**common, command={"resume": text})
-        return RunCreateStateful(**common, input=graph_input(message))
+            body = RunCreateStateful(**common, command={"resume": resume})
+        elif waiting and message.task_id is not None and (text := message_text(message)):
+            body = RunCreateStateful(**common, command={"resume": text})
+        else:
+            body = RunCreateStateful(**common, input=graph_input(message))
+        return Prepared(body, thread_id, earlier)
 
-    async def _awaits_input(self, message: Message, actor: Actor) -> bool:
+    async def _thread_of(self, agent: Agent, message: Message, actor: Actor) -> UUID:
+        """The message's context: its ``contextId``, else the thread of the task it names
+        (``taskId``), else a new one. A ``taskId`` must be a task of this assistant the
+        caller may see (-32001), in that context (-32602)."""
+        if message.task_id is None:
+            return self._context(message)
+        run = await self._task_run(agent, message.task_id, actor)
+        if message.context_id is not None and message.context_id != str(run["thread_id"]):
+            raise RpcError(
+                INVALID_PARAMS,
+                f"Task {message.task_id} is not in context {message.context_id}",
+            )
+        thread_id: UUID = run["thread_id"]
+        return thread_id
+
+    async def _context_thread(self, thread_id: UUID, actor: Actor) -> Row | None:
+        """The context's thread; None for a new one (or one the caller may not see:
+        creating the run then says it is not found)."""
         try:
-            thread = await self._threads.get(self._context(message), actor=actor)
+            thread: Row = await self._threads.get(thread_id, actor=actor)
         except NotFound:
-            return False
+            return None
         except GraphportError as exc:
             raise _refused(exc) from None
-        return bool(thread["status"] == "interrupted")
+        return thread
 
     @staticmethod
     async def _call(work: Any) -> Any:
@@ -213,8 +267,16 @@ class A2AService:
             history=[sent],
         )
 
-    def _ended_task(self, agent: Agent, run: Row, output: Any, history_length: int | None) -> Task:
-        """The task of a run that ended, from what ``runs.wait`` answered."""
+    def _ended_task(
+        self,
+        agent: Agent,
+        run: Row,
+        output: Any,
+        history_length: int | None,
+        earlier: frozenset[str],
+    ) -> Task:
+        """The task of a run that ended, from what ``runs.wait`` answered; ``earlier``: the
+        ids of the messages sent before it."""
         values = output if isinstance(output, dict) else {}
         interrupts = values.get("__interrupt__") or []
         state = tasks.task_state(run["status"], interrupted=bool(interrupts))
@@ -225,7 +287,10 @@ class A2AService:
             assistant_id=str(agent.assistant_id),
             state=state,
             history=a2a_messages(
-                values.get("messages"), task_id=tid, context_id=str(run["thread_id"])
+                values.get("messages"),
+                task_id=tid,
+                context_id=str(run["thread_id"]),
+                earlier=earlier,
             ),
             interrupts=interrupts,
             error=values.get("__error__") or run.get("error"),
@@ -246,24 +311,44 @@ class A2AService:
         return dump_model(await self._task_now(agent, run, parsed.history_length, actor, headers))
 
     async def cancel_task(self, raw_id: str, params: Any, *, actor: Actor, headers: Headers) -> Row:
-        """``tasks/cancel``: interrupt the task's run (the caller's ``threads`` update
-        handler decides). -32002 once it ended."""
+        """``tasks/cancel``: interrupt the task's run, or, for a task waiting for input,
+        drop its pending interrupts (the context is free for a new message) and mark it
+        canceled; the caller's ``threads`` update handler decides. -32002 once it ended."""
         parsed = parse_params(TaskIdParams, params)
         agent = await self.agent(raw_id, actor=actor, headers=headers)
         run = await self._task_run(agent, parsed.id, actor)
         thread_id, run_id = run["thread_id"], run["run_id"]
+        ended = RpcError(TASK_NOT_CANCELABLE, f"Task {parsed.id} is not cancelable: it ended")
         try:
             await self._runs.cancels.cancel(
                 thread_id, run_id, wait=True, action="interrupt", actor=actor
             )
+            running = True
         except NotFound:
-            raise RpcError(
-                TASK_NOT_CANCELABLE, f"Task {parsed.id} is not cancelable: it already ended"
-            ) from None
+            running = False
         except GraphportError as exc:
             raise _refused(exc) from None
+        if not running:
+            task = await self._task_now(agent, run, None, actor, headers)
+            if task.status.state != TaskState.input_required:
+                raise ended
+            await self._call(self._drop_interrupts(thread_id, run_id, actor, headers))
         run = await self._call(self._runs.get(thread_id, run_id, actor=actor))
         return dump_model(await self._task_now(agent, run, None, actor, headers))
+
+    async def _drop_interrupts(
+        self, thread_id: UUID, run_id: UUID, actor: Actor, headers: Headers
+    ) -> None:
+        """End the thread's wait (a state update as ``__end__``), then mark the run's task
+        canceled in its metadata (``a2a_task_state``)."""
+        end = ThreadStateUpdate(values=None, as_node="__end__")
+        try:
+            await self._thread_state.update_state(thread_id, end, actor=actor, headers=headers)
+        except Conflict:  # an answer is being run meanwhile
+            raise RpcError(
+                TASK_NOT_CANCELABLE, "Task is not cancelable: its input is being answered"
+            ) from None
+        await self._runs.annotate(thread_id, run_id, {CANCELED_KEY: "canceled"}, actor=actor)
 
     async def _task_run(self, agent: Agent, raw_task_id: str, actor: Actor) -> Row:
         """The run behind a task id of this assistant; -32001 when there is none the
@@ -307,12 +392,15 @@ class A2AService:
         values = state["values"] if isinstance(state["values"], dict) else {}
         interrupts = state.get("interrupts") or []
         waiting = bool(interrupts) and thread["status"] == "interrupted"
+        state = tasks.task_state(run["status"], interrupted=waiting)
+        if (run.get("metadata") or {}).get(CANCELED_KEY) == "canceled":
+            state = TaskState.canceled
         tid = tasks.task_id(thread_id, run_id)
         return tasks.build_task(
             thread_id=thread_id,
             run_id=run_id,
             assistant_id=str(agent.assistant_id),
-            state=tasks.task_state(run["status"], interrupted=waiting),
+            state=state,
             history=a2a_messages(values.get("messages"), task_id=tid, context_id=str(thread_id)),
             interrupts=interrupts,
             error=run.get("error"),
@@ -330,17 +418,21 @@ class A2AService:
         status update (``final: true``). Raises ``RpcError`` before the run is created."""
         parsed = parse_params(MessageSendParams, params)
         agent = await self.agent(raw_id, actor=actor, headers=headers)
-        body = await self._run_body(agent, parsed.message, parsed.metadata, actor)
-        body = body.model_copy(update={"stream_mode": ["values"]})
+        prepared = await self._run_body(agent, parsed, actor)
+        body = prepared.body.model_copy(update={"stream_mode": ["values"]})
         handle = await self._call(
-            self._streams.stream_new_run(
-                self._context(parsed.message), body, actor=actor, headers=headers
-            )
+            self._streams.stream_new_run(prepared.thread_id, body, actor=actor, headers=headers)
         )
-        return self._events(agent, parsed.message, handle, actor, headers)
+        return self._events(agent, parsed.message, handle, prepared.earlier, actor, headers)
 
     async def _events(
-        self, agent: Agent, message: Message, handle: StreamHandle, actor: Actor, headers: Headers
+        self,
+        agent: Agent,
+        message: Message,
+        handle: StreamHandle,
+        earlier: frozenset[str],
+        actor: Actor,
+        headers: Headers,
     ) -> AsyncIterator[Row]:
         left = True
         try:
@@ -354,7 +446,7 @@ class A2AService:
                 )
             )
             yield _status(tid, context, TaskState.working, final=False)
-            seen: set[str] = {message.message_id}
+            seen: set[str] = {message.message_id, *earlier}
             error: Any = None
             queue = handle.subscriber.queue
             while (event := await queue.get()) is not END:
@@ -413,6 +505,31 @@ def _status(tid: str, context: str, state: TaskState, *, final: bool) -> Row:
             final=final,
         )
     )
+
+
+def _check_configuration(config: MessageSendConfiguration | None) -> None:
+    if config is None:
+        return
+    if config.push_notification_config is not None:
+        raise RpcError(PUSH_NOT_SUPPORTED, "Push notifications are not supported")
+    modes = config.accepted_output_modes
+    if modes and not any(_gives(mode) for mode in modes):
+        raise RpcError(
+            CONTENT_TYPE_NOT_SUPPORTED,
+            f"Incompatible content types: this agent answers {', '.join(card.MODES)}",
+        )
+
+
+def _gives(mode: str) -> bool:
+    wanted = mode.split(";", 1)[0].strip().lower()
+    return any(accepts(wanted, given) for given in card.MODES)
+
+
+def _message_ids(values: Any) -> list[str]:
+    messages = values.get("messages") if isinstance(values, dict) else None
+    if not isinstance(messages, list):
+        return []
+    return [str(m["id"]) for m in messages if isinstance(m, dict) and m.get("id")]
 
 
 def _input_keys(schemas: Row) -> set[str]:

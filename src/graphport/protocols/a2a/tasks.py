@@ -128,7 +128,7 @@ def build_task(
     tid, context = task_id(thread_id, run_id), str(thread_id)
     artifacts: list[Artifact] = []
     status = TaskStatus(state=state, timestamp=timestamp or now())
-    if state == TaskState.completed and (reply := last_agent_message(history)) is not None:
+    if state == TaskState.completed and (reply := last_agent_message(history, tid)) is not None:
         artifacts.append(response_artifact(tid, assistant_id, reply))
     elif state == TaskState.input_required and interrupts:
         artifacts.append(interrupt_artifact(tid, interrupts))

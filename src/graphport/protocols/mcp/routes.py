@@ -4,18 +4,23 @@
 a client that accepts only ``text/event-stream``), a notification or a response with 202.
 A body that is not one JSON-RPC message, an ``Accept`` that takes neither answer, or an
 ``MCP-Protocol-Version`` this server does not speak is a 400 ``{"detail": ...}`` (the
-transport refuses it; MCP clients read the status). ``GET`` is 405: this server opens no
+transport refuses it; MCP clients read the status). A browser page of another origin is
+refused (403; ``trusted_origin``). ``GET`` is 405: this server opens no
 stream of its own. ``DELETE`` ends no session (there are none): 404, as on the official server.
 ``/mcp/`` redirects to ``/mcp`` (Starlette's trailing-slash redirect)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request, Response
+from starlette.requests import ClientDisconnect
 
-from graphport.api.deps import MCP, CurrentActor, RequestHeaders
+from graphport.api.deps import MCP, Context, CurrentActor, RequestHeaders
 from graphport.api.responses import errors
+from graphport.http_config import CorsConfig
 from graphport.protocols.jsonrpc import (
     INVALID_REQUEST,
     RpcError,
@@ -30,6 +35,8 @@ from graphport.serialization import dumps
 
 router = APIRouter(tags=["MCP"])
 
+_LOOPBACK = {"localhost", "127.0.0.1", "::1"}
+
 _ANSWERS: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The JSON-RPC response (as one SSE event to a client that accepts "
@@ -39,10 +46,12 @@ _ANSWERS: dict[int | str, dict[str, Any]] = {
     202: {"description": "A notification or a response, accepted"},
     **errors(
         400,
+        403,
         413,
         reasons={
             400: "Not one JSON-RPC message, an Accept header that takes neither JSON nor "
-            "SSE, or an MCP-Protocol-Version this server does not speak."
+            "SSE, or an MCP-Protocol-Version this server does not speak.",
+            403: "A browser page of another origin (see trusted_origin).",
         },
     ),
 }
@@ -54,6 +63,28 @@ _BODY: dict[str, Any] = {
 }
 
 
+def trusted_origin(origin: str | None, request: Request, cors: CorsConfig | None) -> bool:
+    """Whether a browser's ``Origin`` may drive tools here, as MCP requires servers to check
+    (a page whose name was rebound to this machine must not). No ``Origin`` (not a
+    browser), the server's own origin, a loopback page calling a loopback server, or an
+    origin ``http.cors`` names explicitly (``allow_origins`` without ``*``, or
+    ``allow_origin_regex``)."""
+    if origin is None:
+        return True
+    host = request.headers.get("host", "")
+    parts = urlsplit(origin)
+    if parts.netloc and parts.netloc == host:
+        return True
+    if parts.hostname in _LOOPBACK and urlsplit(f"//{host}").hostname in _LOOPBACK:
+        return True
+    if cors is not None:
+        if cors.allow_origins and origin in cors.allow_origins:
+            return True
+        if cors.allow_origin_regex and re.fullmatch(cors.allow_origin_regex, origin):
+            return True
+    return False
+
+
 def _refused(error: RpcError) -> Response:
     return rpc_response({"detail": error.message}, status_code=400)
 
@@ -62,10 +93,16 @@ def _refused(error: RpcError) -> Response:
     "/mcp", summary="MCP JSON-RPC", response_model=None, responses=_ANSWERS, openapi_extra=_BODY
 )
 async def mcp_post(
-    request: Request, service: MCP, actor: CurrentActor, headers: RequestHeaders
+    request: Request,
+    service: MCP,
+    context: Context,
+    actor: CurrentActor,
+    headers: RequestHeaders,
 ) -> Response:
     """One MCP message: ``initialize``, ``ping``, ``tools/list``, ``tools/call``,
     notifications."""
+    if not trusted_origin(request.headers.get("origin"), request, context.config.http.cors):
+        return rpc_response({"detail": "Origin not allowed for MCP"}, status_code=403)
     accept = request.headers.get("accept")
     wants_json = accepts(accept, "application/json")
     if not wants_json and not accepts(accept, "text/event-stream"):
@@ -79,9 +116,11 @@ async def mcp_post(
     if version is not None and version not in PROTOCOL_VERSIONS:
         return _refused(RpcError(INVALID_REQUEST, f"Unsupported MCP-Protocol-Version: {version}"))
     try:
-        message = read_message(await request.body())
+        message = read_message(await request.body(), strict_ids=True)
     except RpcError as exc:
         return _refused(exc)
+    except ClientDisconnect:
+        return Response(status_code=499)  # nobody reads it
     if message.is_response or not message.has_id or message.method is None:
         return Response(status_code=202)
     try:

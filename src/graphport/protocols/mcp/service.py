@@ -25,6 +25,7 @@ from graphport.protocols.jsonrpc import (
 )
 from graphport.protocols.mcp.tools import input_schema, run_input, tool_name
 from graphport.schemas.assistants import AssistantSearchRequest
+from graphport.schemas.common import INT4_MAX
 from graphport.schemas.runs import RunCreateStateless
 from graphport.serialization import dumps_text
 from graphport.services.assistants import AssistantService
@@ -45,6 +46,17 @@ def _page(limit: int, offset: int) -> AssistantSearchRequest:
     return AssistantSearchRequest(
         limit=limit, offset=offset, sort_by="created_at", sort_order="asc"
     )
+
+
+def _offset(cursor: Any) -> int:
+    """The offset a ``nextCursor`` of ours stands for (absent: the first page)."""
+    if cursor is None:
+        return 0
+    if isinstance(cursor, str) and cursor.isascii() and cursor.isdigit():
+        offset = int(cursor)
+        if offset <= INT4_MAX:
+            return offset
+    raise RpcError(INVALID_PARAMS, f"Invalid cursor: {cursor!r}")
 
 
 def _tool_error(text: str) -> Row:
@@ -87,10 +99,7 @@ class MCPService:
     async def list_tools(self, params: Any, *, actor: Actor, headers: Headers) -> Row:
         """One page of tools (``PAGE_SIZE`` assistants); ``nextCursor`` while more follow."""
         cursor = params.get("cursor") if isinstance(params, dict) else None
-        try:
-            offset = max(int(cursor), 0) if cursor is not None else 0
-        except (TypeError, ValueError):
-            raise RpcError(INVALID_PARAMS, f"Invalid cursor: {cursor!r}") from None
+        offset = _offset(cursor)
         page = await self._assistants.search(_page(PAGE_SIZE, offset), actor=actor)
         earlier = await self._names_before(offset, actor)
         tools: list[mcp.Tool] = []
@@ -126,14 +135,13 @@ class MCPService:
     async def _tool(
         self, assistant: Row, name: str, actor: Actor, headers: Headers
     ) -> mcp.Tool | None:
-        """The tool of an assistant; None when its graph cannot say its input schema."""
+        """The tool of an assistant; None when its graph cannot be loaded. A graph that
+        cannot say its input schema takes any object."""
         try:
             _, schemas = await self._assistants.with_schemas(
                 assistant["assistant_id"], actor=actor, headers=headers
             )
         except GraphportError:
-            return None
-        if schemas.get("input_schema") is None:
             return None
         return mcp.Tool(
             name=name,

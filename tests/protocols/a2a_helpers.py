@@ -74,9 +74,11 @@ async def stream(
     *,
     request_id: Any = "s",
     headers: dict[str, str] | None = None,
+    method: str = "message/stream",
 ) -> list[dict[str, Any]]:
-    """The JSON-RPC responses of a ``message/stream``, in order (each an SSE ``message``)."""
-    body = {"jsonrpc": "2.0", "id": request_id, "method": "message/stream", "params": params}
+    """The JSON-RPC responses of a ``message/stream`` (or ``method``), in order (each an
+    SSE ``message``)."""
+    body = {"jsonrpc": "2.0", "id": request_id, "method": method, "params": params}
     frames: list[dict[str, Any]] = []
     async with http.stream(
         "POST", f"/a2a/{assistant}", json=body, headers={**EVENTS, **(headers or {})}

@@ -307,6 +307,38 @@ async def test_non_blocking_send_then_get_then_cancel(
     assert got["status"]["state"] == "canceled"
 
 
+async def test_resubscribe_follows_a_task_to_its_end(
+    http: httpx.AsyncClient, client: LangGraphClient
+) -> None:
+    lingers = await _assistant(client, "agent_lingers")
+    params = {"message": user_message(), "configuration": {"blocking": False}}
+    started = await result(http, lingers, "message/send", params)
+
+    async def follow() -> list[dict[str, Any]]:
+        frames = await stream(
+            http, lingers, {"id": started["id"]}, method="tasks/resubscribe", request_id=4
+        )
+        return [f["result"] for f in frames]
+
+    following = asyncio.create_task(follow())
+    await asyncio.sleep(0.5)
+    await result(http, lingers, "tasks/cancel", {"id": started["id"]})
+    results = await following
+    assert results[0]["kind"] == "task" and results[0]["id"] == started["id"]
+    assert results[-1]["kind"] == "status-update" and results[-1]["final"] is True
+    assert results[-1]["status"]["state"] == "canceled"
+    # a task that ended: the task, then its final status at once
+    chat = await _assistant(client, "chat")
+    done = await result(http, chat, "message/send", {"message": user_message()})
+    frames = await stream(http, chat, {"id": done["id"]}, method="tasks/resubscribe")
+    assert [f["result"]["kind"] for f in frames] == ["task", "status-update"]
+    assert frames[-1]["result"]["status"]["state"] == "completed"
+    [missing] = await stream(http, chat, {"id": "nope"}, method="tasks/resubscribe")
+    assert missing["error"]["code"] == -32001
+    for method in ("tasks/pushNotificationConfig/set", "tasks/pushNotificationConfig/get"):
+        assert (await error(http, chat, method, {"id": done["id"]}))["code"] == -32003
+
+
 async def test_concurrent_cancels_of_one_task_cancel_it_once(
     http: httpx.AsyncClient, client: LangGraphClient
 ) -> None:

@@ -20,7 +20,7 @@ from graphport.auth.actor import Actor
 from graphport.errors import BadRequest, NotFound
 from graphport.execution.broker import Event
 from graphport.protocols.a2a.card import agent_card
-from graphport.protocols.a2a.service import A2AService
+from graphport.protocols.a2a.service import PUSH_NOT_SUPPORTED, A2AService
 from graphport.protocols.jsonrpc import (
     INVALID_REQUEST,
     METHOD_NOT_FOUND,
@@ -36,7 +36,14 @@ from graphport.serialization import dumps
 
 router = APIRouter(tags=["A2A"])
 
-METHODS = ("message/send", "message/stream", "tasks/get", "tasks/cancel")
+METHODS = ("message/send", "message/stream", "tasks/get", "tasks/cancel", "tasks/resubscribe")
+STREAMED = ("message/stream", "tasks/resubscribe")
+PUSH_CONFIG = (
+    "tasks/pushNotificationConfig/set",
+    "tasks/pushNotificationConfig/get",
+    "tasks/pushNotificationConfig/list",
+    "tasks/pushNotificationConfig/delete",
+)
 _RPC_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
@@ -92,14 +99,14 @@ async def a2a_post(
     headers: RequestHeaders,
 ) -> Response:
     """Talk to an assistant over A2A 0.3: ``message/send``, ``message/stream``,
-    ``tasks/get``, ``tasks/cancel``."""
+    ``tasks/get``, ``tasks/cancel``, ``tasks/resubscribe``."""
     try:
         message = read_message(await request.body())
     except RpcError as exc:
         return rpc_response(error_body(exc.request_id, exc))
     except ClientDisconnect:
         return Response(status_code=499)  # nobody reads it
-    media = "text/event-stream" if message.method == "message/stream" else "application/json"
+    media = "text/event-stream" if message.method in STREAMED else "application/json"
     if not accepts(request.headers.get("accept"), media):
         raise BadRequest(f"The Accept header must include {media}")
     if message.is_response:
@@ -107,7 +114,7 @@ async def a2a_post(
     if not message.has_id:  # A2A defines no notifications: say so rather than run it unseen
         error = RpcError(INVALID_REQUEST, "Invalid request: A2A methods need an 'id'")
         return rpc_response(error_body(None, error))
-    if message.method == "message/stream":
+    if message.method in STREAMED:
         return await _stream(service, assistant_id, message, actor, headers)
     try:
         result = await _call(service, assistant_id, message, actor, headers)
@@ -129,6 +136,8 @@ async def _call(
         return await service.get_task(assistant_id, message.params, actor=actor, headers=headers)
     if message.method == "tasks/cancel":
         return await service.cancel_task(assistant_id, message.params, actor=actor, headers=headers)
+    if message.method in PUSH_CONFIG:
+        raise RpcError(PUSH_NOT_SUPPORTED, "Push notifications are not supported")
     raise RpcError(METHOD_NOT_FOUND, f"Method not found: {message.method}")
 
 
@@ -137,8 +146,9 @@ async def _stream(
 ) -> Response:
     """SSE ``message`` events, each a JSON-RPC response to the request; an error before
     the run starts is the stream's only event (streaming clients read events, not JSON)."""
+    start = service.stream if message.method == "message/stream" else service.resubscribe
     try:
-        results = await service.stream(assistant_id, message.params, actor=actor, headers=headers)
+        results = await start(assistant_id, message.params, actor=actor, headers=headers)
     except RpcError as exc:
         return ProducedSSE(_frames(message, None, exc), headers=stream_headers(None, None))
     return ProducedSSE(_frames(message, results, None), headers=stream_headers(None, None))

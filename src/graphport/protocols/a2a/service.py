@@ -20,12 +20,10 @@ from a2a.compat.v0_3.types import (
     MessageSendParams,
     Role,
     Task,
-    TaskArtifactUpdateEvent,
     TaskIdParams,
     TaskQueryParams,
     TaskState,
     TaskStatus,
-    TaskStatusUpdateEvent,
 )
 
 from graphport.auth.actor import Actor
@@ -37,9 +35,9 @@ from graphport.errors import (
     InvalidInput,
     NotFound,
 )
-from graphport.execution.broker import END
 from graphport.protocols.a2a import card, tasks
 from graphport.protocols.a2a.messages import a2a_messages, graph_input, message_text, resume_value
+from graphport.protocols.a2a.streaming import follow_run, working_status
 from graphport.protocols.jsonrpc import (
     INTERNAL_ERROR,
     INVALID_PARAMS,
@@ -439,72 +437,69 @@ class A2AService:
             run_id, thread_id = handle.run_id, handle.thread_id
             if run_id is None or thread_id is None:
                 raise RpcError(INTERNAL_ERROR, "The stream has no run")
-            tid, context = tasks.task_id(thread_id, run_id), str(thread_id)
-            yield dump_model(
-                self._first_task(
-                    {"thread_id": thread_id, "run_id": run_id}, message, TaskState.submitted
-                )
-            )
-            yield _status(tid, context, TaskState.working, final=False)
-            seen: set[str] = {message.message_id, *earlier}
-            error: Any = None
-            queue = handle.subscriber.queue
-            while (event := await queue.get()) is not END:
-                handle.subscriber.taken(event)
-                if event.event == "error":
-                    error = orjson.loads(event.data)
-                elif event.event == "values":
-                    values = orjson.loads(event.data)
-                    if not isinstance(values, dict):
-                        continue
-                    for reply in a2a_messages(
-                        values.get("messages"), task_id=tid, context_id=context
-                    ):
-                        if reply.message_id in seen:
-                            continue
-                        seen.add(reply.message_id)
-                        if reply.role == Role.agent:
-                            artifact = tasks.response_artifact(tid, str(agent.assistant_id), reply)
-                            yield dump_model(
-                                TaskArtifactUpdateEvent(
-                                    task_id=tid,
-                                    context_id=context,
-                                    artifact=artifact,
-                                    last_chunk=True,
-                                )
-                            )
+            run = {"thread_id": thread_id, "run_id": run_id}
+            yield dump_model(self._first_task(run, message, TaskState.submitted))
+            yield working_status(tasks.task_id(thread_id, run_id), str(thread_id))
+            seen = {message.message_id, *earlier}
+            async for item in self._follow(agent, run, handle, seen, actor, headers):
+                yield item
             left = False
-            task = await self._task_now(
-                agent,
-                await self._call(self._runs.get(thread_id, run_id, actor=actor)),
-                None,
-                actor,
-                headers,
-            )
-            if task.status.state == TaskState.input_required and task.artifacts:
-                for artifact in task.artifacts:
-                    yield dump_model(
-                        TaskArtifactUpdateEvent(task_id=tid, context_id=context, artifact=artifact)
-                    )
-            status = task.status
-            if error is not None and status.state != TaskState.failed:
-                status = tasks.failed_status(error, task=tid, context=context)
-            yield dump_model(
-                TaskStatusUpdateEvent(task_id=tid, context_id=context, status=status, final=True)
-            )
         finally:
             await handle.on_close(left)
 
-
-def _status(tid: str, context: str, state: TaskState, *, final: bool) -> Row:
-    return dump_model(
-        TaskStatusUpdateEvent(
-            task_id=tid,
-            context_id=context,
-            status=TaskStatus(state=state, timestamp=tasks.now()),
-            final=final,
+    async def resubscribe(
+        self, raw_id: str, params: Any, *, actor: Actor, headers: Headers
+    ) -> AsyncIterator[Row]:
+        """``tasks/resubscribe``: the task as it is now, then its updates as for
+        ``message/stream`` (the final status at once when its run already ended)."""
+        parsed = parse_params(TaskIdParams, params)
+        agent = await self.agent(raw_id, actor=actor, headers=headers)
+        run = await self._task_run(agent, parsed.id, actor)
+        handle = await self._call(
+            self._streams.join_run(
+                run["thread_id"],
+                run["run_id"],
+                last_event_id=None,
+                modes=["values"],
+                cancel_on_disconnect=False,
+                actor=actor,
+            )
         )
-    )
+        return self._rejoined(agent, run, handle, actor, headers)
+
+    async def _rejoined(
+        self, agent: Agent, run: Row, handle: StreamHandle, actor: Actor, headers: Headers
+    ) -> AsyncIterator[Row]:
+        try:
+            task = await self._task_now(agent, run, None, actor, headers)
+            yield dump_model(task)
+            seen = {m.message_id for m in task.history or []}
+            async for item in self._follow(agent, run, handle, seen, actor, headers):
+                yield item
+        finally:
+            await handle.on_close(False)
+
+    def _follow(
+        self,
+        agent: Agent,
+        run: Row,
+        handle: StreamHandle,
+        seen: set[str],
+        actor: Actor,
+        headers: Headers,
+    ) -> AsyncIterator[Row]:
+        async def ended() -> Task:
+            now = await self._call(self._runs.get(run["thread_id"], run["run_id"], actor=actor))
+            return await self._task_now(agent, now, None, actor, headers)
+
+        return follow_run(
+            handle.subscriber,
+            assistant_id=str(agent.assistant_id),
+            thread_id=run["thread_id"],
+            run_id=run["run_id"],
+            seen=seen,
+            ended=ended,
+        )
 
 
 def _check_configuration(config: MessageSendConfiguration | None) -> None:

@@ -1,5 +1,5 @@
 """A2A methods on top of the runs, threads and streams services: ``message/send``,
-``message/stream``, ``tasks/get`` and ``tasks/cancel``.
+``message/stream``, ``tasks/get``, ``tasks/cancel`` and ``tasks/resubscribe``.
 
 Every call runs as the caller (``actor``): their ``assistants`` read handler decides which
 assistants answer, their ``threads`` ``create_run`` handler every run made here, their
@@ -28,16 +28,15 @@ from a2a.compat.v0_3.types import (
 
 from graphport.auth.actor import Actor
 from graphport.errors import (
-    AuthRejected,
-    Conflict,
-    Forbidden,
     GraphportError,
     InvalidInput,
     NotFound,
 )
 from graphport.protocols.a2a import card, tasks
 from graphport.protocols.a2a.messages import a2a_messages, graph_input, message_text, resume_value
+from graphport.protocols.a2a.refusals import answered, refused
 from graphport.protocols.a2a.streaming import follow_run, working_status
+from graphport.protocols.a2a.task_runs import TaskRuns
 from graphport.protocols.jsonrpc import (
     INTERNAL_ERROR,
     INVALID_PARAMS,
@@ -47,7 +46,6 @@ from graphport.protocols.jsonrpc import (
     parse_params,
 )
 from graphport.schemas.runs import RunCreateStateful
-from graphport.schemas.threads import ThreadStateUpdate
 from graphport.serialization import dumps
 from graphport.services.assistants import AssistantService
 from graphport.services.runs import RunService
@@ -58,9 +56,6 @@ from graphport.services.threads import ThreadService
 Row = dict[str, Any]
 Headers = Mapping[str, str] | None
 
-CANCELED_KEY = "a2a_task_state"  # run metadata: a task canceled while it waited for input
-TASK_NOT_FOUND = -32001
-TASK_NOT_CANCELABLE = -32002
 PUSH_NOT_SUPPORTED = -32003
 CONTENT_TYPE_NOT_SUPPORTED = -32005
 
@@ -87,15 +82,6 @@ def _plain(value: Any) -> Any:
     return orjson.loads(dumps(value))
 
 
-def _refused(exc: GraphportError) -> RpcError:
-    """A service's refusal as the JSON-RPC error an A2A client gets."""
-    if isinstance(exc, Forbidden | AuthRejected) and exc.status_code == 403:
-        return RpcError(INVALID_PARAMS, f"Access denied: {exc.detail}")
-    if exc.status_code >= 500:
-        return RpcError(INTERNAL_ERROR, exc.detail)
-    return RpcError(INVALID_PARAMS, exc.detail)
-
-
 class A2AService:
     def __init__(
         self,
@@ -107,9 +93,9 @@ class A2AService:
     ) -> None:
         self._assistants = assistants
         self._threads = threads
-        self._thread_state = thread_state
         self._runs = runs
         self._streams = streams
+        self._tasks = TaskRuns(runs, threads, thread_state)
 
     # -- the assistant -----------------------------------------------------------------------
 
@@ -143,7 +129,7 @@ class A2AService:
         except (NotFound, InvalidInput):
             raise RpcError(INVALID_PARAMS, f"Assistant {raw_id!r} not found") from None
         except GraphportError as exc:
-            raise _refused(exc) from None
+            raise refused(exc) from None
 
     # -- message/send --------------------------------------------------------------------------
 
@@ -160,16 +146,16 @@ class A2AService:
         if history_length is not None and history_length < 0:
             raise RpcError(INVALID_PARAMS, "historyLength must be 0 or more")
         if config is not None and config.blocking is False:
-            created = await self._call(
+            created = await answered(
                 self._runs.create(thread_id, prepared.body, actor=actor, headers=headers)
             )
             state = tasks.task_state(created["status"], interrupted=False)
             task = self._first_task(created, parsed.message, state)
             return dump_model(task)
-        created, output = await self._call(
+        created, output = await answered(
             self._runs.wait(thread_id, prepared.body, actor=actor, headers=headers)
         )
-        run = await self._call(self._runs.get(created["thread_id"], created["run_id"], actor=actor))
+        run = await answered(self._runs.get(created["thread_id"], created["run_id"], actor=actor))
         ended = self._ended_task(agent, run, _plain(output), history_length, prepared.earlier)
         return dump_model(ended)
 
@@ -227,7 +213,7 @@ class A2AService:
         caller may see (-32001), in that context (-32602)."""
         if message.task_id is None:
             return self._context(message)
-        run = await self._task_run(agent, message.task_id, actor)
+        run = await self._tasks.run_of(agent.assistant_id, message.task_id, actor)
         if message.context_id is not None and message.context_id != str(run["thread_id"]):
             raise RpcError(
                 INVALID_PARAMS,
@@ -244,16 +230,8 @@ class A2AService:
         except NotFound:
             return None
         except GraphportError as exc:
-            raise _refused(exc) from None
+            raise refused(exc) from None
         return thread
-
-    @staticmethod
-    async def _call(work: Any) -> Any:
-        """Await a service call, its refusals as JSON-RPC errors."""
-        try:
-            return await work
-        except GraphportError as exc:
-            raise _refused(exc) from None
 
     def _first_task(self, run: Row, message: Message, state: TaskState) -> Task:
         tid = tasks.task_id(run["thread_id"], run["run_id"])
@@ -303,108 +281,21 @@ class A2AService:
         its last checkpoint), trimmed to ``historyLength`` messages."""
         parsed = parse_params(TaskQueryParams, params)
         agent = await self.agent(raw_id, actor=actor, headers=headers)
-        run = await self._task_run(agent, parsed.id, actor)
+        run = await self._tasks.run_of(agent.assistant_id, parsed.id, actor)
         if parsed.history_length is not None and parsed.history_length < 0:
             raise RpcError(INVALID_PARAMS, "historyLength must be 0 or more")
-        return dump_model(await self._task_now(agent, run, parsed.history_length, actor, headers))
+        return dump_model(
+            await self._tasks.task_now(
+                agent.assistant_id, run, parsed.history_length, actor, headers
+            )
+        )
 
     async def cancel_task(self, raw_id: str, params: Any, *, actor: Actor, headers: Headers) -> Row:
-        """``tasks/cancel``: interrupt the task's run, or, for a task waiting for input,
-        drop its pending interrupts (the context is free for a new message) and mark it
-        canceled; the caller's ``threads`` update handler decides. -32002 once it ended."""
+        """``tasks/cancel`` (``TaskRuns.cancel``)."""
         parsed = parse_params(TaskIdParams, params)
         agent = await self.agent(raw_id, actor=actor, headers=headers)
-        run = await self._task_run(agent, parsed.id, actor)
-        thread_id, run_id = run["thread_id"], run["run_id"]
-        ended = RpcError(TASK_NOT_CANCELABLE, f"Task {parsed.id} is not cancelable: it ended")
-        try:
-            await self._runs.cancels.cancel(
-                thread_id, run_id, wait=True, action="interrupt", actor=actor
-            )
-            running = True
-        except NotFound:
-            running = False
-        except GraphportError as exc:
-            raise _refused(exc) from None
-        if not running:
-            task = await self._task_now(agent, run, None, actor, headers)
-            if task.status.state != TaskState.input_required:
-                raise ended
-            await self._call(self._drop_interrupts(thread_id, run_id, actor, headers))
-        run = await self._call(self._runs.get(thread_id, run_id, actor=actor))
-        return dump_model(await self._task_now(agent, run, None, actor, headers))
-
-    async def _drop_interrupts(
-        self, thread_id: UUID, run_id: UUID, actor: Actor, headers: Headers
-    ) -> None:
-        """End the thread's wait (a state update as ``__end__``), then mark the run's task
-        canceled in its metadata (``a2a_task_state``)."""
-        end = ThreadStateUpdate(values=None, as_node="__end__")
-        try:
-            await self._thread_state.update_state(thread_id, end, actor=actor, headers=headers)
-        except Conflict:  # an answer is being run meanwhile
-            raise RpcError(
-                TASK_NOT_CANCELABLE, "Task is not cancelable: its input is being answered"
-            ) from None
-        await self._runs.annotate(thread_id, run_id, {CANCELED_KEY: "canceled"}, actor=actor)
-
-    async def _task_run(self, agent: Agent, raw_task_id: str, actor: Actor) -> Row:
-        """The run behind a task id of this assistant; -32001 when there is none the
-        caller may see (another tenant's task included)."""
-        ids = tasks.parse_task_id(raw_task_id)
-        missing = RpcError(TASK_NOT_FOUND, f"Task not found: {raw_task_id}")
-        if ids is None:
-            raise missing
-        try:
-            run: Row = await self._runs.get(ids[0], ids[1], actor=actor)
-        except (NotFound, Forbidden, AuthRejected):
-            raise missing from None
-        except GraphportError as exc:
-            raise _refused(exc) from None
-        if run["assistant_id"] != agent.assistant_id:
-            raise missing
-        return run
-
-    async def _task_now(
-        self, agent: Agent, run: Row, history_length: int | None, actor: Actor, headers: Headers
-    ) -> Task:
-        thread_id, run_id = run["thread_id"], run["run_id"]
-        try:
-            found = await self._thread_state.history(
-                thread_id,
-                limit=1,
-                before=None,
-                metadata={"run_id": str(run_id)},
-                checkpoint=None,
-                actor=actor,
-                headers=headers,
-            )
-            thread = await self._threads.get(thread_id, actor=actor)
-        except NotFound:
-            raise RpcError(
-                TASK_NOT_FOUND, f"Task not found: {tasks.task_id(thread_id, run_id)}"
-            ) from None
-        except GraphportError as exc:
-            raise _refused(exc) from None
-        state = _plain(found[0]) if found else {"values": {}, "interrupts": []}
-        values = state["values"] if isinstance(state["values"], dict) else {}
-        interrupts = state.get("interrupts") or []
-        waiting = bool(interrupts) and thread["status"] == "interrupted"
-        state = tasks.task_state(run["status"], interrupted=waiting)
-        if (run.get("metadata") or {}).get(CANCELED_KEY) == "canceled":
-            state = TaskState.canceled
-        tid = tasks.task_id(thread_id, run_id)
-        return tasks.build_task(
-            thread_id=thread_id,
-            run_id=run_id,
-            assistant_id=str(agent.assistant_id),
-            state=state,
-            history=a2a_messages(values.get("messages"), task_id=tid, context_id=str(thread_id)),
-            interrupts=interrupts,
-            error=run.get("error"),
-            history_length=history_length,
-            timestamp=tasks.run_timestamp(run),
-        )
+        task = await self._tasks.cancel(agent.assistant_id, parsed.id, actor, headers)
+        return dump_model(task)
 
     # -- message/stream ---------------------------------------------------------------------------
 
@@ -418,7 +309,7 @@ class A2AService:
         agent = await self.agent(raw_id, actor=actor, headers=headers)
         prepared = await self._run_body(agent, parsed, actor)
         body = prepared.body.model_copy(update={"stream_mode": ["values"]})
-        handle = await self._call(
+        handle = await answered(
             self._streams.stream_new_run(prepared.thread_id, body, actor=actor, headers=headers)
         )
         return self._events(agent, parsed.message, handle, prepared.earlier, actor, headers)
@@ -454,8 +345,8 @@ class A2AService:
         ``message/stream`` (the final status at once when its run already ended)."""
         parsed = parse_params(TaskIdParams, params)
         agent = await self.agent(raw_id, actor=actor, headers=headers)
-        run = await self._task_run(agent, parsed.id, actor)
-        handle = await self._call(
+        run = await self._tasks.run_of(agent.assistant_id, parsed.id, actor)
+        handle = await answered(
             self._streams.join_run(
                 run["thread_id"],
                 run["run_id"],
@@ -471,7 +362,7 @@ class A2AService:
         self, agent: Agent, run: Row, handle: StreamHandle, actor: Actor, headers: Headers
     ) -> AsyncIterator[Row]:
         try:
-            task = await self._task_now(agent, run, None, actor, headers)
+            task = await self._tasks.task_now(agent.assistant_id, run, None, actor, headers)
             yield dump_model(task)
             seen = {m.message_id for m in task.history or []}
             async for item in self._follow(agent, run, handle, seen, actor, headers):
@@ -489,8 +380,8 @@ class A2AService:
         headers: Headers,
     ) -> AsyncIterator[Row]:
         async def ended() -> Task:
-            now = await self._call(self._runs.get(run["thread_id"], run["run_id"], actor=actor))
-            return await self._task_now(agent, now, None, actor, headers)
+            now = await answered(self._runs.get(run["thread_id"], run["run_id"], actor=actor))
+            return await self._tasks.task_now(agent.assistant_id, now, None, actor, headers)
 
         return follow_run(
             handle.subscriber,

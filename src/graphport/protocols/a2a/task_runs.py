@@ -1,0 +1,146 @@
+"""A2A tasks read from and acted on through their runs: find a task's run, say the task's
+state now, cancel it. The caller's ``threads`` handlers decide (read, update)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from uuid import UUID
+
+import orjson
+from a2a.compat.v0_3.types import Task, TaskState
+
+from graphport.auth.actor import Actor
+from graphport.errors import AuthRejected, Conflict, Forbidden, GraphportError, NotFound
+from graphport.protocols.a2a import tasks
+from graphport.protocols.a2a.messages import a2a_messages
+from graphport.protocols.a2a.refusals import answered, refused
+from graphport.protocols.jsonrpc import RpcError
+from graphport.schemas.threads import ThreadStateUpdate
+from graphport.serialization import dumps
+from graphport.services.runs import RunService
+from graphport.services.thread_state import ThreadStateService
+from graphport.services.threads import ThreadService
+
+Row = dict[str, Any]
+Headers = Mapping[str, str] | None
+
+CANCELED_KEY = "a2a_task_state"  # run metadata: a task canceled while it waited for input
+TASK_NOT_FOUND = -32001
+TASK_NOT_CANCELABLE = -32002
+
+
+class TaskRuns:
+    def __init__(
+        self, runs: RunService, threads: ThreadService, thread_state: ThreadStateService
+    ) -> None:
+        self._runs = runs
+        self._threads = threads
+        self._thread_state = thread_state
+
+    async def run_of(self, assistant_id: UUID, raw_task_id: str, actor: Actor) -> Row:
+        """The run behind a task id of the assistant; -32001 when there is none the
+        caller may see (another tenant's task included)."""
+        ids = tasks.parse_task_id(raw_task_id)
+        missing = RpcError(TASK_NOT_FOUND, f"Task not found: {raw_task_id}")
+        if ids is None:
+            raise missing
+        try:
+            run: Row = await self._runs.get(ids[0], ids[1], actor=actor)
+        except (NotFound, Forbidden, AuthRejected):
+            raise missing from None
+        except GraphportError as exc:
+            raise refused(exc) from None
+        if run["assistant_id"] != assistant_id:
+            raise missing
+        return run
+
+    async def task_now(
+        self,
+        assistant_id: UUID,
+        run: Row,
+        history_length: int | None,
+        actor: Actor,
+        headers: Headers,
+    ) -> Task:
+        """The run's task as it stands: its state from the run's status (and the thread's
+        wait), its conversation as the run's last checkpoint holds it."""
+        thread_id, run_id = run["thread_id"], run["run_id"]
+        try:
+            found = await self._thread_state.history(
+                thread_id,
+                limit=1,
+                before=None,
+                metadata={"run_id": str(run_id)},
+                checkpoint=None,
+                actor=actor,
+                headers=headers,
+            )
+            thread = await self._threads.get(thread_id, actor=actor)
+        except NotFound:
+            raise RpcError(
+                TASK_NOT_FOUND, f"Task not found: {tasks.task_id(thread_id, run_id)}"
+            ) from None
+        except GraphportError as exc:
+            raise refused(exc) from None
+        checkpoint = orjson.loads(dumps(found[0])) if found else {}
+        values = checkpoint.get("values")
+        values = values if isinstance(values, dict) else {}
+        interrupts = checkpoint.get("interrupts") or []
+        waiting = bool(interrupts) and thread["status"] == "interrupted"
+        state = tasks.task_state(run["status"], interrupted=waiting)
+        if (run.get("metadata") or {}).get(CANCELED_KEY) == "canceled":
+            state = TaskState.canceled
+        tid = tasks.task_id(thread_id, run_id)
+        return tasks.build_task(
+            thread_id=thread_id,
+            run_id=run_id,
+            assistant_id=str(assistant_id),
+            state=state,
+            history=a2a_messages(values.get("messages"), task_id=tid, context_id=str(thread_id)),
+            interrupts=interrupts,
+            error=run.get("error"),
+            history_length=history_length,
+            timestamp=tasks.run_timestamp(run),
+        )
+
+    async def cancel(
+        self, assistant_id: UUID, raw_task_id: str, actor: Actor, headers: Headers
+    ) -> Task:
+        """Interrupt the task's run, or, for a task waiting for input, drop its pending
+        interrupts (the context is free for a new message) and mark it canceled. -32002
+        once it ended."""
+        run = await self.run_of(assistant_id, raw_task_id, actor)
+        thread_id, run_id = run["thread_id"], run["run_id"]
+        try:
+            await self._runs.cancels.cancel(
+                thread_id, run_id, wait=True, action="interrupt", actor=actor
+            )
+            running = True
+        except NotFound:
+            running = False
+        except GraphportError as exc:
+            raise refused(exc) from None
+        if not running:
+            task = await self.task_now(assistant_id, run, None, actor, headers)
+            if task.status.state != TaskState.input_required:
+                raise RpcError(
+                    TASK_NOT_CANCELABLE, f"Task {raw_task_id} is not cancelable: it ended"
+                )
+            await answered(self._drop_interrupts(thread_id, run_id, actor, headers))
+        run = await answered(self._runs.get(thread_id, run_id, actor=actor))
+        return await self.task_now(assistant_id, run, None, actor, headers)
+
+    async def _drop_interrupts(
+        self, thread_id: UUID, run_id: UUID, actor: Actor, headers: Headers
+    ) -> None:
+        """End the thread's wait (a state update as ``__end__``), then mark the run's task
+        canceled in its metadata (``CANCELED_KEY``)."""
+        end = ThreadStateUpdate(values=None, as_node="__end__")
+        try:
+            await self._thread_state.update_state(thread_id, end, actor=actor, headers=headers)
+        except Conflict:  # an answer is being run meanwhile
+            raise RpcError(
+                TASK_NOT_CANCELABLE, "Task is not cancelable: its input is being answered"
+            ) from None
+        await self._runs.annotate(thread_id, run_id, {CANCELED_KEY: "canceled"}, actor=actor)

@@ -20,7 +20,8 @@ from graphport.auth.actor import Actor
 from graphport.errors import BadRequest, NotFound
 from graphport.execution.broker import Event
 from graphport.protocols.a2a.card import agent_card
-from graphport.protocols.a2a.service import PUSH_NOT_SUPPORTED, A2AService
+from graphport.protocols.a2a.requests import PUSH_NOT_SUPPORTED
+from graphport.protocols.a2a.service import A2AService
 from graphport.protocols.jsonrpc import (
     INVALID_REQUEST,
     METHOD_NOT_FOUND,

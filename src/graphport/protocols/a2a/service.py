@@ -11,14 +11,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import orjson
 from a2a.compat.v0_3.types import (
     Message,
-    MessageSendConfiguration,
     MessageSendParams,
-    Role,
     Task,
     TaskIdParams,
     TaskQueryParams,
@@ -32,20 +30,19 @@ from graphport.errors import (
     InvalidInput,
     NotFound,
 )
-from graphport.protocols.a2a import card, tasks
-from graphport.protocols.a2a.messages import a2a_messages, graph_input, message_text, resume_value
+from graphport.protocols.a2a import tasks
+from graphport.protocols.a2a.messages import a2a_messages
 from graphport.protocols.a2a.refusals import answered, refused
+from graphport.protocols.a2a.requests import RunRequests
 from graphport.protocols.a2a.streaming import follow_run, working_status
 from graphport.protocols.a2a.task_runs import TaskRuns
 from graphport.protocols.jsonrpc import (
     INTERNAL_ERROR,
     INVALID_PARAMS,
     RpcError,
-    accepts,
     dump_model,
     parse_params,
 )
-from graphport.schemas.runs import RunCreateStateful
 from graphport.serialization import dumps
 from graphport.services.assistants import AssistantService
 from graphport.services.runs import RunService
@@ -55,18 +52,6 @@ from graphport.services.threads import ThreadService
 
 Row = dict[str, Any]
 Headers = Mapping[str, str] | None
-
-PUSH_NOT_SUPPORTED = -32003
-CONTENT_TYPE_NOT_SUPPORTED = -32005
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """The run a message asks for, and the ids of the messages its context held before."""
-
-    body: RunCreateStateful
-    thread_id: UUID  # the context's
-    earlier: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -96,6 +81,7 @@ class A2AService:
         self._runs = runs
         self._streams = streams
         self._tasks = TaskRuns(runs, threads, thread_state)
+        self._requests = RunRequests(threads, self._tasks)
 
     # -- the assistant -----------------------------------------------------------------------
 
@@ -139,7 +125,7 @@ class A2AService:
         ``configuration.blocking`` is false."""
         parsed = parse_params(MessageSendParams, params)
         agent = await self.agent(raw_id, actor=actor, headers=headers)
-        prepared = await self._run_body(agent, parsed, actor)
+        prepared = await self._requests.prepare(agent.assistant_id, parsed, actor)
         thread_id = prepared.thread_id
         config = parsed.configuration
         history_length = config.history_length if config else None
@@ -158,80 +144,6 @@ class A2AService:
         run = await answered(self._runs.get(created["thread_id"], created["run_id"], actor=actor))
         ended = self._ended_task(agent, run, _plain(output), history_length, prepared.earlier)
         return dump_model(ended)
-
-    def _context(self, message: Message) -> UUID:
-        if message.context_id is None:
-            return uuid4()
-        try:
-            return UUID(message.context_id)
-        except ValueError:
-            raise RpcError(
-                INVALID_PARAMS, f"Invalid contextId {message.context_id!r}: a thread id (UUID)"
-            ) from None
-
-    async def _run_body(self, agent: Agent, params: MessageSendParams, actor: Actor) -> Prepared:
-        """The run a message asks for: its parts as the graph's input, or, on a context
-        waiting at an interrupt, an answer to it (a ``{"resume": ...}`` data part, or the
-        text of a message naming the waiting task), as on the official server. The
-        message's and the request's ``metadata`` become the run's. Raises ``RpcError``:
-        -32602 for a message that cannot start a run, -32003 when push notifications are
-        asked for, -32005 when none of the accepted output modes is one this agent gives."""
-        message = params.message
-        if message.role != Role.user:
-            raise RpcError(INVALID_PARAMS, "Only messages from the 'user' role start a run")
-        if not message.parts:
-            raise RpcError(INVALID_PARAMS, "Message must contain at least one part")
-        _check_configuration(params.configuration)
-        has_resume, resume = resume_value(message)
-        run_metadata = {
-            **(message.metadata or {}),
-            **(params.metadata or {}),
-            "a2a_message_id": message.message_id,
-        }
-        common: Row = {
-            "assistant_id": str(agent.assistant_id),
-            "if_not_exists": "create",
-            "metadata": run_metadata,
-        }
-        thread_id = await self._thread_of(agent, message, actor)
-        thread = await self._context_thread(thread_id, actor)
-        waiting = thread is not None and thread["status"] == "interrupted"
-        earlier = frozenset(_message_ids(thread["values"] if thread else None))
-        if has_resume:
-            if not waiting:
-                raise RpcError(INVALID_PARAMS, "Task is not awaiting input: nothing to resume")
-            body = RunCreateStateful(**common, command={"resume": resume})
-        elif waiting and message.task_id is not None and (text := message_text(message)):
-            body = RunCreateStateful(**common, command={"resume": text})
-        else:
-            body = RunCreateStateful(**common, input=graph_input(message))
-        return Prepared(body, thread_id, earlier)
-
-    async def _thread_of(self, agent: Agent, message: Message, actor: Actor) -> UUID:
-        """The message's context: its ``contextId``, else the thread of the task it names
-        (``taskId``), else a new one. A ``taskId`` must be a task of this assistant the
-        caller may see (-32001), in that context (-32602)."""
-        if message.task_id is None:
-            return self._context(message)
-        run = await self._tasks.run_of(agent.assistant_id, message.task_id, actor)
-        if message.context_id is not None and message.context_id != str(run["thread_id"]):
-            raise RpcError(
-                INVALID_PARAMS,
-                f"Task {message.task_id} is not in context {message.context_id}",
-            )
-        thread_id: UUID = run["thread_id"]
-        return thread_id
-
-    async def _context_thread(self, thread_id: UUID, actor: Actor) -> Row | None:
-        """The context's thread; None for a new one (or one the caller may not see:
-        creating the run then says it is not found)."""
-        try:
-            thread: Row = await self._threads.get(thread_id, actor=actor)
-        except NotFound:
-            return None
-        except GraphportError as exc:
-            raise refused(exc) from None
-        return thread
 
     def _first_task(self, run: Row, message: Message, state: TaskState) -> Task:
         tid = tasks.task_id(run["thread_id"], run["run_id"])
@@ -307,7 +219,7 @@ class A2AService:
         status update (``final: true``). Raises ``RpcError`` before the run is created."""
         parsed = parse_params(MessageSendParams, params)
         agent = await self.agent(raw_id, actor=actor, headers=headers)
-        prepared = await self._run_body(agent, parsed, actor)
+        prepared = await self._requests.prepare(agent.assistant_id, parsed, actor)
         body = prepared.body.model_copy(update={"stream_mode": ["values"]})
         handle = await answered(
             self._streams.stream_new_run(prepared.thread_id, body, actor=actor, headers=headers)
@@ -391,31 +303,6 @@ class A2AService:
             seen=seen,
             ended=ended,
         )
-
-
-def _check_configuration(config: MessageSendConfiguration | None) -> None:
-    if config is None:
-        return
-    if config.push_notification_config is not None:
-        raise RpcError(PUSH_NOT_SUPPORTED, "Push notifications are not supported")
-    modes = config.accepted_output_modes
-    if modes and not any(_gives(mode) for mode in modes):
-        raise RpcError(
-            CONTENT_TYPE_NOT_SUPPORTED,
-            f"Incompatible content types: this agent answers {', '.join(card.MODES)}",
-        )
-
-
-def _gives(mode: str) -> bool:
-    wanted = mode.split(";", 1)[0].strip().lower()
-    return any(accepts(wanted, given) for given in card.MODES)
-
-
-def _message_ids(values: Any) -> list[str]:
-    messages = values.get("messages") if isinstance(values, dict) else None
-    if not isinstance(messages, list):
-        return []
-    return [str(m["id"]) for m in messages if isinstance(m, dict) and m.get("id")]
 
 
 def _input_keys(schemas: Row) -> set[str]:

@@ -15,6 +15,7 @@ import pytest
 from langgraph_sdk import get_client
 from langgraph_sdk.client import LangGraphClient
 
+from tests.api.auth_helpers import clients
 from tests.server import FIXTURES, ServerProcess, create_database, drop_database, remove_logs
 
 AUTH_CONFIG = FIXTURES / "auth" / "langgraph.json"
@@ -129,3 +130,17 @@ def redis_uri() -> Iterator[str]:
         pytest.skip("needs Redis: set REDIS_URI or install redis-server")
     with started() as uri:
         yield uri
+
+
+@pytest.fixture
+async def users(auth_server: ServerProcess) -> AsyncIterator[dict[str, LangGraphClient]]:
+    """SDK clients of the custom-auth server, one per user (tests/api/auth_helpers)."""
+    async with clients(auth_server.url) as made:
+        yield made
+
+
+@pytest.fixture
+async def raw(auth_server: ServerProcess) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the custom-auth server without credentials."""
+    async with httpx.AsyncClient(base_url=auth_server.url, timeout=30) as made:
+        yield made

@@ -15,6 +15,7 @@ from langgraph_sdk.client import LangGraphClient
 from tests.api.auth_helpers import bearer
 from tests.protocols.a2a_helpers import JSON, error, result, user_message
 from tests.protocols.mcp_helpers import mcp_session
+from tests.server import ServerProcess
 
 BOTH = {"Accept": "application/json, text/event-stream"}
 
@@ -97,7 +98,7 @@ async def test_another_tenant_sees_neither_assistant_nor_task(
 
 
 async def test_a_read_only_user_is_refused_by_their_handlers(
-    raw: httpx.AsyncClient, server_url: str, acme_agent: str, tag: str
+    raw: httpx.AsyncClient, auth_server: ServerProcess, acme_agent: str, tag: str
 ) -> None:
     carol = bearer("carol")
     refused = await error(
@@ -111,7 +112,7 @@ async def test_a_read_only_user_is_refused_by_their_handlers(
     got = await result(raw, acme_agent, "tasks/get", {"id": task["id"]}, headers=carol)
     assert got["id"] == task["id"]
     # and MCP lists the tool but her call is refused, as a tool error
-    async with mcp_session(f"{server_url}/mcp", carol) as session:
+    async with mcp_session(f"{auth_server.url}/mcp", carol) as session:
         names = [t.name for t in (await session.list_tools()).tools]
         assert f"greeter-{tag}" in names
         called = (await session.call_tool(f"greeter-{tag}", {"messages": "hi"})).model_dump(
@@ -121,17 +122,17 @@ async def test_a_read_only_user_is_refused_by_their_handlers(
 
 
 async def test_mcp_lists_and_runs_only_what_the_caller_may(
-    server_url: str, acme_agent: str, tag: str
+    auth_server: ServerProcess, acme_agent: str, tag: str
 ) -> None:
     name = f"greeter-{tag}"
-    async with mcp_session(f"{server_url}/mcp", bearer("alice")) as session:
+    async with mcp_session(f"{auth_server.url}/mcp", bearer("alice")) as session:
         names = {t.name for t in (await session.list_tools()).tools}
         assert name in names
         called = (await session.call_tool(name, {"messages": "hi"})).model_dump(by_alias=True)
         assert called["isError"] is False
         messages = json.loads(called["content"][0]["text"])["messages"]
         assert messages[-1]["content"] == "hello alice"
-    async with mcp_session(f"{server_url}/mcp", bearer("bob")) as session:
+    async with mcp_session(f"{auth_server.url}/mcp", bearer("bob")) as session:
         names = {t.name for t in (await session.list_tools()).tools}
         assert name not in names
         answer: Any = None

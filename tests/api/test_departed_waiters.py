@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import signal
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -166,6 +167,15 @@ async def test_many_waits_leaving_at_once_cancel_their_runs(
     )
 
 
+def _rpc(method: str, params: Any) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
+
+
+def _a2a_message(context: str) -> dict[str, Any]:
+    parts = [{"kind": "text", "text": "hi"}]
+    return {"role": "user", "parts": parts, "messageId": "m", "contextId": context}
+
+
 async def test_departed_waiters_do_not_hold_up_a_shutdown(fresh_database: str) -> None:
     """No worker slots: the runs stay pending, so only waiters could keep the drain going."""
     grace = 20.0
@@ -178,6 +188,7 @@ async def test_departed_waiters_do_not_hold_up_a_shutdown(fresh_database: str) -
             thread_id = await _thread(http)
             run_id = (await http.post(f"/threads/{thread_id}/runs", json=SLOW)).json()["run_id"]
             other = await _thread(http)
+            context = str(uuid.uuid4())
             await asyncio.gather(
                 _leave(server.url, "GET", f"/threads/{thread_id}/runs/{run_id}/join"),
                 _leave(
@@ -186,6 +197,20 @@ async def test_departed_waiters_do_not_hold_up_a_shutdown(fresh_database: str) -
                     f"/threads/{other}/runs/wait",
                     SLOW,
                     once=_has_run(http, other),
+                ),
+                # A2A's blocking send and MCP's tool call wait on their runs the same way
+                _leave(
+                    server.url,
+                    "POST",
+                    "/a2a/agent_lingers",
+                    _rpc("message/send", {"message": _a2a_message(context)}),
+                    once=_has_run(http, context),
+                ),
+                _leave(
+                    server.url,
+                    "POST",
+                    "/mcp",
+                    _rpc("tools/call", {"name": "agent_lingers", "arguments": {"messages": "x"}}),
                 ),
             )
         assert server.proc is not None

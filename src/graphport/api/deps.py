@@ -15,6 +15,7 @@ from graphport.protocols.a2a.service import A2AService
 from graphport.protocols.mcp.service import MCPService
 from graphport.services.assistants import AssistantService
 from graphport.services.crons import CronService
+from graphport.services.run_waits import Departure
 from graphport.services.runs import RunService
 from graphport.services.store import StoreService
 from graphport.services.streams import StreamService
@@ -35,6 +36,17 @@ def get_actor(request: Request) -> Actor:
     if get_context(request).auth is not None:
         raise Unauthorized("Unauthorized")  # never anonymous when auth is configured
     return ANONYMOUS
+
+
+def departure_of(request: Request) -> Departure:
+    """Returns when the client closes the connection. The body is read by then, so the
+    next ASGI message is the disconnect (a GET's empty body may come first)."""
+
+    async def departed() -> None:
+        while (await request.receive())["type"] != "http.disconnect":
+            pass
+
+    return departed
 
 
 def get_headers(request: Request) -> Mapping[str, str]:

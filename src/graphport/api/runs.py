@@ -7,7 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, Response
 
-from graphport.api.deps import CurrentActor, RequestHeaders, Runs
+from graphport.api.deps import CurrentActor, RequestHeaders, Runs, departure_of
 from graphport.api.parsing import StrictRoute
 from graphport.api.responses import (
     BODY,
@@ -30,24 +30,12 @@ from graphport.schemas.runs import (
     RunSelection,
     RunStatus,
 )
-from graphport.services.run_waits import Departure
 from graphport.services.runs import run_json
 
 router = APIRouter(tags=["Thread Runs"], route_class=StrictRoute)
 stateless = APIRouter(prefix="/runs", tags=["Stateless Runs"], route_class=StrictRoute)
 
 Action = Annotated[Literal["interrupt", "rollback"], Query()]
-
-
-def _departure(request: Request) -> Departure:
-    """Returns when the client closes the connection. The body is read by then, so the
-    next ASGI message is the disconnect (a GET's empty body may come first)."""
-
-    async def departed() -> None:
-        while (await request.receive())["type"] != "http.disconnect":
-            pass
-
-    return departed
 
 
 def _run_headers(thread_id: UUID, run_id: UUID) -> dict[str, str]:
@@ -106,7 +94,7 @@ async def wait_run(
     headers: RequestHeaders,
 ) -> Response:
     created, output = await service.wait(
-        thread_id, body, actor=actor, departure=_departure(request), headers=headers
+        thread_id, body, actor=actor, departure=departure_of(request), headers=headers
     )
     return json_response(output, headers=_run_headers(thread_id, created["run_id"]))
 
@@ -144,7 +132,7 @@ async def join_run(
         thread_id,
         run_id,
         actor=actor,
-        departure=_departure(request),
+        departure=departure_of(request),
         cancel_on_disconnect=cancel_on_disconnect,
     )
     return json_response(output, headers=_run_headers(thread_id, run_id))
@@ -211,7 +199,7 @@ async def wait_stateless_run(
     headers: RequestHeaders,
 ) -> Response:
     created, output = await service.wait(
-        None, body, actor=actor, departure=_departure(request), headers=headers
+        None, body, actor=actor, departure=departure_of(request), headers=headers
     )
     return json_response(output, headers=_run_headers(created["thread_id"], created["run_id"]))
 

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.requests import ClientDisconnect
 
-from graphport.api.deps import A2A, CurrentActor, RequestHeaders
+from graphport.api.deps import A2A, CurrentActor, RequestHeaders, departure_of
 from graphport.api.responses import errors
 from graphport.api.sse import ProducedSSE, stream_headers
 from graphport.auth.actor import Actor
@@ -34,6 +34,7 @@ from graphport.protocols.jsonrpc import (
     rpc_response,
 )
 from graphport.serialization import dumps
+from graphport.services.run_waits import Departure
 
 router = APIRouter(tags=["A2A"])
 
@@ -118,7 +119,8 @@ async def a2a_post(
     if message.method in STREAMED:
         return await _stream(service, assistant_id, message, actor, headers)
     try:
-        result = await _call(service, assistant_id, message, actor, headers)
+        departure = departure_of(request)
+        result = await _call(service, assistant_id, message, actor, headers, departure)
     except RpcError as exc:
         return rpc_response(error_body(message.id, exc))
     return rpc_response(result_body(message.id, result))
@@ -130,9 +132,12 @@ async def _call(
     message: RpcMessage,
     actor: Actor,
     headers: Any,
+    departure: Departure,
 ) -> dict[str, Any]:
     if message.method == "message/send":
-        return await service.send(assistant_id, message.params, actor=actor, headers=headers)
+        return await service.send(
+            assistant_id, message.params, actor=actor, headers=headers, departure=departure
+        )
     if message.method == "tasks/get":
         return await service.get_task(assistant_id, message.params, actor=actor, headers=headers)
     if message.method == "tasks/cancel":

@@ -45,6 +45,7 @@ from graphport.protocols.jsonrpc import (
 )
 from graphport.serialization import dumps
 from graphport.services.assistants import AssistantService
+from graphport.services.run_waits import Departure
 from graphport.services.runs import RunService
 from graphport.services.streams import StreamHandle, StreamService
 from graphport.services.thread_state import ThreadStateService
@@ -119,10 +120,19 @@ class A2AService:
 
     # -- message/send --------------------------------------------------------------------------
 
-    async def send(self, raw_id: str, params: Any, *, actor: Actor, headers: Headers) -> Row:
+    async def send(
+        self,
+        raw_id: str,
+        params: Any,
+        *,
+        actor: Actor,
+        headers: Headers,
+        departure: Departure | None = None,
+    ) -> Row:
         """``message/send``: run the assistant on the message's context (a new thread
         without ``contextId``) and answer its task once the run ended, or at once when
-        ``configuration.blocking`` is false."""
+        ``configuration.blocking`` is false. ``departure``: returns when the client left
+        (the run goes on; nobody waits for it any more)."""
         parsed = parse_params(MessageSendParams, params)
         agent = await self.agent(raw_id, actor=actor, headers=headers)
         prepared = await self._requests.prepare(agent.assistant_id, parsed, actor)
@@ -139,7 +149,9 @@ class A2AService:
             task = self._first_task(created, parsed.message, state)
             return dump_model(task)
         created, output = await answered(
-            self._runs.wait(thread_id, prepared.body, actor=actor, headers=headers)
+            self._runs.wait(
+                thread_id, prepared.body, actor=actor, headers=headers, departure=departure
+            )
         )
         run = await answered(self._runs.get(created["thread_id"], created["run_id"], actor=actor))
         ended = self._ended_task(agent, run, _plain(output), history_length, prepared.earlier)

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Request, Response
 from starlette.requests import ClientDisconnect
 
-from graphport.api.deps import MCP, Context, CurrentActor, RequestHeaders
+from graphport.api.deps import MCP, Context, CurrentActor, RequestHeaders, departure_of
 from graphport.api.responses import errors
 from graphport.http_config import CorsConfig
 from graphport.protocols.jsonrpc import (
@@ -124,7 +124,10 @@ async def mcp_post(
     if message.is_response or not message.has_id or message.method is None:
         return Response(status_code=202)
     try:
-        result = await service.call(message.method, message.params, actor=actor, headers=headers)
+        departure = departure_of(request)
+        result = await service.call(
+            message.method, message.params, actor=actor, headers=headers, departure=departure
+        )
         body = result_body(message.id, result)
     except RpcError as exc:
         body = error_body(message.id, exc)

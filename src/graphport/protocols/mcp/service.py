@@ -29,6 +29,7 @@ from graphport.schemas.common import INT4_MAX
 from graphport.schemas.runs import RunCreateStateless
 from graphport.serialization import dumps_text
 from graphport.services.assistants import AssistantService
+from graphport.services.run_waits import Departure
 from graphport.services.runs import RunService
 from graphport.services.system import package_version
 
@@ -69,7 +70,15 @@ class MCPService:
         self._assistants = assistants
         self._runs = runs
 
-    async def call(self, method: str, params: Any, *, actor: Actor, headers: Headers) -> Row:
+    async def call(
+        self,
+        method: str,
+        params: Any,
+        *,
+        actor: Actor,
+        headers: Headers,
+        departure: Departure | None = None,
+    ) -> Row:
         """The result of request ``method``. Raises ``RpcError``: -32601 for a method
         this server does not offer, -32602 for bad params or an unknown tool."""
         if method == "initialize":
@@ -79,7 +88,7 @@ class MCPService:
         if method == "tools/list":
             return await self.list_tools(params, actor=actor, headers=headers)
         if method == "tools/call":
-            return await self.call_tool(params, actor=actor, headers=headers)
+            return await self.call_tool(params, actor=actor, headers=headers, departure=departure)
         raise RpcError(METHOD_NOT_FOUND, f"Method not found: {method}")
 
     def initialize(self, params: Any) -> Row:
@@ -154,9 +163,12 @@ class MCPService:
             ),
         )
 
-    async def call_tool(self, params: Any, *, actor: Actor, headers: Headers) -> Row:
+    async def call_tool(
+        self, params: Any, *, actor: Actor, headers: Headers, departure: Departure | None = None
+    ) -> Row:
         """Run the tool's assistant on a new thread and answer its output: as JSON text,
-        and as ``structuredContent`` when it is an object."""
+        and as ``structuredContent`` when it is an object. ``departure``: returns when the
+        client left (the run goes on)."""
         parsed = parse_params(mcp.CallToolRequestParams, params)
         assistant = await self._find(parsed.name, actor)
         arguments = parsed.arguments or {}
@@ -168,7 +180,9 @@ class MCPService:
                 assistant_id=str(assistant["assistant_id"]),
                 input=run_input(arguments, schemas.get("input_schema")),
             )
-            _, output = await self._runs.wait(None, body, actor=actor, headers=headers)
+            _, output = await self._runs.wait(
+                None, body, actor=actor, headers=headers, departure=departure
+            )
         except GraphportError as exc:
             return _tool_error(f"{exc.status_code}: {exc.detail}")
         if isinstance(output, dict) and "__error__" in output:

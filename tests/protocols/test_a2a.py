@@ -140,6 +140,18 @@ async def test_interrupt_asks_for_input_and_an_answer_resumes(
     )
     assert answered["status"]["state"] == "completed"
     assert _texts(answered["history"][-1]) == ["you said yes"]
+    # the answer continues the same task, which tasks/get now finds completed
+    assert answered["id"] == asked["id"]
+    assert answered["artifacts"][0]["parts"][0]["text"] == "you said yes"
+    got = await result(http, assistant, "tasks/get", {"id": asked["id"]})
+    assert got["status"]["state"] == "completed"
+    assert _texts(got["history"][-1]) == ["you said yes"]
+    # the run that answered is the task's, not a task of its own
+    thread_id, first_run = asked["id"].split(":")
+    runs = await client.runs.list(thread_id)
+    assert [r["metadata"].get("a2a_task_id") for r in runs] == [asked["id"], None]
+    later = f"{thread_id}:{runs[0]['run_id']}"
+    assert (await error(http, assistant, "tasks/get", {"id": later}))["code"] == -32001
     # nothing waits any more: another resume is refused
     refused = await error(
         http,
@@ -162,7 +174,7 @@ async def test_text_naming_the_waiting_task_answers_it(
         "message/send",
         {"message": user_message(text("sure"), contextId=context, taskId=asked["id"])},
     )
-    assert answered["status"]["state"] == "completed"
+    assert answered["status"]["state"] == "completed" and answered["id"] == asked["id"]
     assert _texts(answered["history"][-1]) == ["you said sure"]
     state = await client.threads.get_state(context)
     assert state["next"] == []
@@ -179,7 +191,7 @@ async def test_a_task_id_alone_finds_its_context(
         "message/send",
         {"message": user_message(text("fine"), taskId=asked["id"])},
     )
-    assert answered["contextId"] == asked["contextId"]
+    assert answered["contextId"] == asked["contextId"] and answered["id"] == asked["id"]
     assert answered["status"]["state"] == "completed"
     assert _texts(answered["history"][-1]) == ["you said fine"]
     # a task that is not this assistant's, or not in the context named, is refused
@@ -266,6 +278,13 @@ async def test_stream_of_an_interrupt_and_of_a_failure(
     ]
     assert results[2]["artifact"]["name"] == "Interrupt"
     assert results[-1]["status"]["state"] == "input-required" and results[-1]["final"] is True
+
+    context, task_id = results[0]["contextId"], results[0]["id"]
+    answer = user_message(data({"resume": "ok"}), contextId=context)
+    resumed = [f["result"] for f in await stream(http, asks, {"message": answer})]
+    assert {r.get("taskId", r.get("id")) for r in resumed} == {task_id}
+    assert resumed[-1]["status"]["state"] == "completed"
+    assert resumed[-2]["artifact"]["parts"][0]["text"] == "you said ok"
 
     fails = await _assistant(client, "agent_fails")
     results = [f["result"] for f in await stream(http, fails, {"message": user_message()})]
@@ -421,6 +440,10 @@ async def test_protocol_errors_are_json_rpc_errors_with_status_200(
     assert (await error(http, assistant, "tasks/list", {}))["code"] == -32601
     for params in ({}, {"message": "hi"}, {"message": {"role": "user"}}, [1]):
         assert (await error(http, assistant, "message/send", params))["code"] == -32602, params
+    # metadata a client sends cannot claim another task
+    claimed = {"message": user_message(metadata={"a2a_task_id": "x:y"})}
+    own = await result(http, assistant, "message/send", claimed)
+    assert own["id"] != "x:y"
     # what this agent cannot do is said, not ignored
     push = {"url": "https://example.invalid/hook"}
     pushed = {"message": user_message(), "configuration": {"pushNotificationConfig": push}}

@@ -11,16 +11,17 @@ from a2a.compat.v0_3.types import Message, MessageSendConfiguration, MessageSend
 
 from graphport.auth.actor import Actor
 from graphport.errors import GraphportError, NotFound
-from graphport.protocols.a2a import card
+from graphport.protocols.a2a import card, tasks
 from graphport.protocols.a2a.messages import graph_input, message_text, resume_value
 from graphport.protocols.a2a.refusals import refused
-from graphport.protocols.a2a.task_runs import TaskRuns
+from graphport.protocols.a2a.task_runs import CANCELED_KEY, TaskRuns
 from graphport.protocols.jsonrpc import INVALID_PARAMS, RpcError, accepts
 from graphport.schemas.runs import RunCreateStateful
 from graphport.services.threads import ThreadService
 
 Row = dict[str, Any]
 
+_OURS = frozenset({tasks.TASK_KEY, CANCELED_KEY, "a2a_message_id"})
 PUSH_NOT_SUPPORTED = -32003
 CONTENT_TYPE_NOT_SUPPORTED = -32005
 
@@ -56,10 +57,11 @@ class RunRequests:
         _check_configuration(params.configuration)
         has_resume, resume = resume_value(message)
         run_metadata = {
-            **(message.metadata or {}),
-            **(params.metadata or {}),
-            "a2a_message_id": message.message_id,
+            key: value
+            for key, value in {**(message.metadata or {}), **(params.metadata or {})}.items()
+            if key not in _OURS  # what the server records, a client does not set
         }
+        run_metadata["a2a_message_id"] = message.message_id
         common: Row = {
             "assistant_id": str(assistant_id),
             "if_not_exists": "create",
@@ -69,12 +71,16 @@ class RunRequests:
         thread = await self._context_thread(thread_id, actor)
         waiting = thread is not None and thread["status"] == "interrupted"
         earlier = frozenset(_message_ids(thread["values"] if thread else None))
-        if has_resume:
-            if not waiting:
-                raise RpcError(INVALID_PARAMS, "Task is not awaiting input: nothing to resume")
-            body = RunCreateStateful(**common, command={"resume": resume})
-        elif waiting and message.task_id is not None and (text := message_text(message)):
-            body = RunCreateStateful(**common, command={"resume": text})
+        if has_resume and not waiting:
+            raise RpcError(INVALID_PARAMS, "Task is not awaiting input: nothing to resume")
+        text = message_text(message)
+        if has_resume or (waiting and message.task_id is not None and text):
+            # the answer continues the waiting task: its run is that task's
+            task = message.task_id or await self._tasks.newest_task(thread_id, actor)
+            if task is not None:
+                run_metadata[tasks.TASK_KEY] = task
+            answer = resume if has_resume else text
+            body = RunCreateStateful(**common, command={"resume": answer})
         else:
             body = RunCreateStateful(**common, input=graph_input(message))
         return Prepared(body, thread_id, earlier)

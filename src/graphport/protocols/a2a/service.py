@@ -33,7 +33,7 @@ from graphport.errors import (
 from graphport.protocols.a2a import tasks
 from graphport.protocols.a2a.messages import a2a_messages
 from graphport.protocols.a2a.refusals import answered, refused
-from graphport.protocols.a2a.requests import RunRequests
+from graphport.protocols.a2a.requests import Prepared, RunRequests
 from graphport.protocols.a2a.streaming import follow_run, working_status
 from graphport.protocols.a2a.task_runs import TaskRuns
 from graphport.protocols.jsonrpc import (
@@ -158,7 +158,7 @@ class A2AService:
         return dump_model(ended)
 
     def _first_task(self, run: Row, message: Message, state: TaskState) -> Task:
-        tid = tasks.task_id(run["thread_id"], run["run_id"])
+        tid = tasks.run_task_id(run)
         sent = message.model_copy(update={"task_id": tid, "context_id": str(run["thread_id"])})
         return Task(
             id=tid,
@@ -180,10 +180,10 @@ class A2AService:
         values = output if isinstance(output, dict) else {}
         interrupts = values.get("__interrupt__") or []
         state = tasks.task_state(run["status"], interrupted=bool(interrupts))
-        tid = tasks.task_id(run["thread_id"], run["run_id"])
+        tid = tasks.run_task_id(run)
         return tasks.build_task(
-            thread_id=run["thread_id"],
-            run_id=run["run_id"],
+            task=tid,
+            context=str(run["thread_id"]),
             assistant_id=str(agent.assistant_id),
             state=state,
             history=a2a_messages(
@@ -236,14 +236,14 @@ class A2AService:
         handle = await answered(
             self._streams.stream_new_run(prepared.thread_id, body, actor=actor, headers=headers)
         )
-        return self._events(agent, parsed.message, handle, prepared.earlier, actor, headers)
+        return self._events(agent, parsed.message, handle, prepared, actor, headers)
 
     async def _events(
         self,
         agent: Agent,
         message: Message,
         handle: StreamHandle,
-        earlier: frozenset[str],
+        prepared: Prepared,
         actor: Actor,
         headers: Headers,
     ) -> AsyncIterator[Row]:
@@ -252,10 +252,10 @@ class A2AService:
             run_id, thread_id = handle.run_id, handle.thread_id
             if run_id is None or thread_id is None:
                 raise RpcError(INTERNAL_ERROR, "The stream has no run")
-            run = {"thread_id": thread_id, "run_id": run_id}
+            run = {"thread_id": thread_id, "run_id": run_id, "metadata": prepared.body.metadata}
             yield dump_model(self._first_task(run, message, TaskState.submitted))
-            yield working_status(tasks.task_id(thread_id, run_id), str(thread_id))
-            seen = {message.message_id, *earlier}
+            yield working_status(tasks.run_task_id(run), str(thread_id))
+            seen = {message.message_id, *prepared.earlier}
             async for item in self._follow(agent, run, handle, seen, actor, headers):
                 yield item
             left = False
@@ -310,8 +310,8 @@ class A2AService:
         return follow_run(
             handle.subscriber,
             assistant_id=str(agent.assistant_id),
-            thread_id=run["thread_id"],
-            run_id=run["run_id"],
+            task=tasks.run_task_id(run),
+            context=str(run["thread_id"]),
             seen=seen,
             ended=ended,
         )

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
-from uuid import UUID
 
 import orjson
 from a2a.compat.v0_3.types import (
@@ -35,8 +34,8 @@ async def follow_run(
     subscriber: Subscriber,
     *,
     assistant_id: str,
-    thread_id: UUID,
-    run_id: UUID,
+    task: str,
+    context: str,
     seen: set[str],
     ended: Callable[[], Awaitable[Task]],
 ) -> AsyncIterator[Row]:
@@ -44,7 +43,7 @@ async def follow_run(
     update per agent message whose id is not in ``seen`` (which it extends), then, from
     ``ended()`` (the task once the run ended), its interrupts as an artifact update when it
     waits for input, and its status, ``final``. An ``error`` event makes the task failed."""
-    tid, context = tasks.task_id(thread_id, run_id), str(thread_id)
+    tid = task
     error: Any = None
     while (event := await subscriber.queue.get()) is not END:
         subscriber.taken(event)
@@ -65,12 +64,12 @@ async def follow_run(
                     task_id=tid, context_id=context, artifact=artifact, last_chunk=True
                 )
                 yield dump_model(update)
-    task = await ended()
-    if task.status.state == TaskState.input_required:
-        for artifact in task.artifacts or []:
+    done = await ended()
+    if done.status.state == TaskState.input_required:
+        for artifact in done.artifacts or []:
             update = TaskArtifactUpdateEvent(task_id=tid, context_id=context, artifact=artifact)
             yield dump_model(update)
-    status = task.status
+    status = done.status
     if error is not None and status.state != TaskState.failed:
         status = tasks.failed_status(error, task=tid, context=context)
     final = TaskStatusUpdateEvent(task_id=tid, context_id=context, status=status, final=True)

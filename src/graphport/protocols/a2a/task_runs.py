@@ -27,6 +27,7 @@ Headers = Mapping[str, str] | None
 
 CANCELED_KEY = "a2a_task_state"  # run metadata: a task canceled while it waited for input
 TASK_NOT_FOUND = -32001
+_RECENT = 100  # runs of a thread looked through for a task's latest
 TASK_NOT_CANCELABLE = -32002
 
 
@@ -39,8 +40,9 @@ class TaskRuns:
         self._thread_state = thread_state
 
     async def run_of(self, assistant_id: UUID, raw_task_id: str, actor: Actor) -> Row:
-        """The run behind a task id of the assistant; -32001 when there is none the
-        caller may see (another tenant's task included)."""
+        """The latest run of a task of the assistant (the one that started it, or the last
+        that answered its input); -32001 when there is none the caller may see (another
+        tenant's task included)."""
         ids = tasks.parse_task_id(raw_task_id)
         missing = RpcError(TASK_NOT_FOUND, f"Task not found: {raw_task_id}")
         if ids is None:
@@ -51,9 +53,29 @@ class TaskRuns:
             raise missing from None
         except GraphportError as exc:
             raise refused(exc) from None
-        if run["assistant_id"] != assistant_id:
+        if run["assistant_id"] != assistant_id or tasks.run_task_id(run) != raw_task_id:
             raise missing
-        return run
+        return await self._latest(run, actor)
+
+    async def newest_task(self, thread_id: UUID, actor: Actor) -> str | None:
+        """The task of the thread's newest run (the one waiting for input, when the
+        thread waits); None without runs."""
+        newest = await answered(
+            self._runs.list_runs(thread_id, status=None, limit=1, offset=0, actor=actor)
+        )
+        return tasks.run_task_id(newest[0]) if newest else None
+
+    async def _latest(self, run: Row, actor: Actor) -> Row:
+        """The task's latest run: the last that answered its input, else the one that
+        started it."""
+        tid = tasks.run_task_id(run)
+        recent = await answered(
+            self._runs.list_runs(
+                run["thread_id"], status=None, limit=_RECENT, offset=0, actor=actor
+            )
+        )
+        later = [r for r in recent if (r.get("metadata") or {}).get(tasks.TASK_KEY) == tid]
+        return later[0] if later else run
 
     async def task_now(
         self,
@@ -78,9 +100,7 @@ class TaskRuns:
             )
             thread = await self._threads.get(thread_id, actor=actor)
         except NotFound:
-            raise RpcError(
-                TASK_NOT_FOUND, f"Task not found: {tasks.task_id(thread_id, run_id)}"
-            ) from None
+            raise RpcError(TASK_NOT_FOUND, f"Task not found: {tasks.run_task_id(run)}") from None
         except GraphportError as exc:
             raise refused(exc) from None
         checkpoint = orjson.loads(dumps(found[0])) if found else {}
@@ -91,10 +111,10 @@ class TaskRuns:
         state = tasks.task_state(run["status"], interrupted=waiting)
         if (run.get("metadata") or {}).get(CANCELED_KEY) == "canceled":
             state = TaskState.canceled
-        tid = tasks.task_id(thread_id, run_id)
+        tid = tasks.run_task_id(run)
         return tasks.build_task(
-            thread_id=thread_id,
-            run_id=run_id,
+            task=tid,
+            context=str(thread_id),
             assistant_id=str(assistant_id),
             state=state,
             history=a2a_messages(values.get("messages"), task_id=tid, context_id=str(thread_id)),

@@ -33,6 +33,7 @@ _STATES = {
     "error": TaskState.failed,
     "timeout": TaskState.failed,
 }
+TASK_KEY = "a2a_task_id"  # run metadata: the task a run continues (it answered its input)
 TERMINAL = {TaskState.completed, TaskState.canceled, TaskState.failed, TaskState.rejected}
 RESPONSE_ARTIFACT = "Assistant Response"
 INTERRUPT_ARTIFACT = "Interrupt"
@@ -40,6 +41,13 @@ INTERRUPT_ARTIFACT = "Interrupt"
 
 def task_id(thread_id: UUID | str, run_id: UUID | str) -> str:
     return f"{thread_id}:{run_id}"
+
+
+def run_task_id(run: Row) -> str:
+    """The task a run belongs to: the one it answered (``TASK_KEY`` in its metadata: a
+    task continues when its input is given), else the task it started."""
+    answered = (run.get("metadata") or {}).get(TASK_KEY)
+    return str(answered) if answered else task_id(run["thread_id"], run["run_id"])
 
 
 def parse_task_id(raw: str) -> tuple[UUID, UUID] | None:
@@ -85,8 +93,9 @@ def interrupt_artifact(task: str, interrupts: list[Row]) -> Artifact:
         Part(root=DataPart(data={"id": item.get("id"), "value": item.get("value")}))
         for item in interrupts
     ]
+    which = ",".join(str(item.get("id")) for item in interrupts)
     return Artifact(
-        artifact_id=str(uuid5(_NAMESPACE, f"{task}:interrupt")),
+        artifact_id=str(uuid5(_NAMESPACE, f"{task}:interrupt:{which}")),
         name=INTERRUPT_ARTIFACT,
         description="The agent needs input to continue",
         parts=parts,
@@ -111,8 +120,8 @@ def failed_status(
 
 def build_task(
     *,
-    thread_id: UUID,
-    run_id: UUID,
+    task: str,
+    context: str,
     assistant_id: str,
     state: TaskState,
     history: list[Message],
@@ -125,7 +134,7 @@ def build_task(
     ``history_length`` messages when given), the agent's last reply as an artifact once
     completed, the pending interrupts as one while input is required, the reason in the
     status message when it failed."""
-    tid, context = task_id(thread_id, run_id), str(thread_id)
+    tid = task
     artifacts: list[Artifact] = []
     status = TaskStatus(state=state, timestamp=timestamp or now())
     if state == TaskState.completed and (reply := last_agent_message(history, tid)) is not None:

@@ -9,6 +9,7 @@ import json
 import re
 import signal
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -310,3 +311,64 @@ async def test_stateless_runs_answer_from_any_api(cluster: Cluster) -> None:
         streamed = [f async for f in _frames(first, "POST", "/runs/stream", json=_slow(0.01))]
     assert [f.event for f in streamed] == ["metadata", "values", "values", "values"]
     assert streamed[-1].data["log"][-1] == "after"
+
+
+async def test_a2a_and_mcp_answer_from_an_api_whose_runs_run_on_workers(cluster: Cluster) -> None:
+    """A2A's send, stream, cancel and resubscribe and MCP's tool calls ride on the same
+    runs, broker and notices: they work from an API process that runs nothing itself."""
+    one, two = cluster.apis
+    json_rpc = {"Accept": "application/json"}
+    events = {"Accept": "text/event-stream"}
+
+    def rpc(method: str, params: Any) -> dict[str, Any]:
+        return {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
+
+    def message(**fields: Any) -> dict[str, Any]:
+        parts = [{"kind": "text", "text": "hi"}]
+        return {"role": "user", "parts": parts, "messageId": str(uuid.uuid4()), **fields}
+
+    async with (
+        httpx.AsyncClient(base_url=one.url, timeout=60) as first,
+        httpx.AsyncClient(base_url=two.url, timeout=60) as second,
+    ):
+        sent = await first.post(
+            "/a2a/agent_echoes", json=rpc("message/send", {"message": message()}), headers=json_rpc
+        )
+        task = sent.json()["result"]
+        assert task["status"]["state"] == "completed"
+        got = await second.post(
+            "/a2a/agent_echoes", json=rpc("tasks/get", {"id": task["id"]}), headers=json_rpc
+        )
+        assert got.json()["result"]["status"]["state"] == "completed"
+        streamed = await second.post(
+            "/a2a/agent_echoes",
+            json=rpc("message/stream", {"message": message(contextId=task["contextId"])}),
+            headers=events,
+        )
+        kinds = [
+            json.loads(line[5:])["result"]["kind"]
+            for line in streamed.text.splitlines()
+            if line.startswith("data:")
+        ]
+        assert kinds == [
+            "task",
+            "status-update",
+            "artifact-update",
+            "artifact-update",
+            "status-update",
+        ]
+        # a run started on one API, cancelled from the other
+        params = {"message": message(), "configuration": {"blocking": False}}
+        started = await first.post(
+            "/a2a/agent_lingers", json=rpc("message/send", params), headers=json_rpc
+        )
+        lingering = started.json()["result"]["id"]
+        cancelled = await second.post(
+            "/a2a/agent_lingers", json=rpc("tasks/cancel", {"id": lingering}), headers=json_rpc
+        )
+        assert cancelled.json()["result"]["status"]["state"] == "canceled"
+        tool = rpc("tools/call", {"name": "agent_echoes", "arguments": {"messages": "x"}})
+        called = await second.post(
+            "/mcp", json=tool, headers={"Accept": "application/json, text/event-stream"}
+        )
+        assert called.json()["result"]["structuredContent"]["messages"][1]["content"] == "echo: x"

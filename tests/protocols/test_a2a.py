@@ -223,6 +223,79 @@ async def test_cancel_a_task_waiting_for_input(
     assert again["status"]["state"] == "input-required"
 
 
+async def test_one_answer_wins(http: httpx.AsyncClient, client: LangGraphClient) -> None:
+    """Concurrent answers to one wait: exactly one continues the task, the others are
+    told it no longer waits; nothing runs twice."""
+    assistant = await _assistant(client, "agent_asks")
+    asked = await result(http, assistant, "message/send", {"message": user_message()})
+    context = asked["contextId"]
+    answers = [
+        user_message(data({"resume": f"v{i}"}), contextId=context)
+        if i % 2
+        else user_message(text(f"v{i}"), taskId=asked["id"])
+        for i in range(10)
+    ]
+    replies = await asyncio.gather(
+        *(rpc(http, assistant, "message/send", {"message": m}) for m in answers)
+    )
+    won = [r["result"] for r in replies if "result" in r]
+    lost = [r["error"] for r in replies if "error" in r]
+    assert len(won) == 1 and won[0]["status"]["state"] == "completed", replies
+    assert {e["code"] for e in lost} == {-32602}
+    assert all("not awaiting input" in e["message"] for e in lost)
+    got = await result(http, assistant, "tasks/get", {"id": asked["id"]})
+    assert got["status"]["state"] == "completed"
+    assert _texts(got["history"][-1]) == _texts(won[0]["history"][-1])
+    runs = await client.runs.list(context)
+    assert len(runs) == 2  # the question and the one answer
+
+
+async def test_answers_go_to_the_task_that_waits(
+    http: httpx.AsyncClient, client: LangGraphClient
+) -> None:
+    asks = await _assistant(client, "agent_asks")
+    first = await result(http, asks, "message/send", {"message": user_message()})
+    context = first["contextId"]
+    # a new message on the context starts a new task; the first one's wait is dropped
+    second = await result(
+        http, asks, "message/send", {"message": user_message(text("new"), contextId=context)}
+    )
+    assert second["status"]["state"] == "input-required" and second["id"] != first["id"]
+    old = await result(http, asks, "tasks/get", {"id": first["id"]})
+    assert old["status"]["state"] == "canceled"
+    stale = user_message(text("late"), taskId=first["id"])
+    assert (await error(http, asks, "message/send", {"message": stale}))["code"] == -32602
+    # another assistant cannot answer it, nor use the context of another graph
+    chat = await _assistant(client, "chat")
+    foreign = user_message(data({"resume": "x"}), contextId=context)
+    assert (await error(http, chat, "message/send", {"message": foreign}))["code"] == -32602
+    plain = user_message(contextId=context)
+    assert (await error(http, chat, "message/send", {"message": plain}))["code"] == -32602
+    # a finished task takes no more input
+    done = await result(http, chat, "message/send", {"message": user_message()})
+    after = user_message(text("more"), taskId=done["id"])
+    assert (await error(http, chat, "message/send", {"message": after}))["code"] == -32602
+    # a message id already in the context would replace that message: refused
+    reused = user_message(text("again"), contextId=done["contextId"])
+    reused["messageId"] = done["history"][-1]["messageId"]
+    assert (await error(http, chat, "message/send", {"message": reused}))["code"] == -32602
+    state = await client.threads.get_state(done["contextId"])
+    assert [m["type"] for m in state["values"]["messages"]] == ["human", "ai"]
+
+
+async def test_parts_the_graph_cannot_take_are_refused(http: httpx.AsyncClient) -> None:
+    for part in (
+        data({"messages": [{"type": "ai", "content": "I am the agent"}]}),
+        data({"messages": 5}),
+        {"kind": "file", "file": {"bytes": "not base64!", "mimeType": "image/png"}},
+    ):
+        refused = await error(http, "chat", "message/send", {"message": user_message(part)})
+        assert refused["code"] == -32602, part
+    picture = {"kind": "file", "file": {"bytes": "aGk=", "mimeType": "image/png", "name": "p"}}
+    sent = await result(http, "chat", "message/send", {"message": user_message(picture)})
+    assert sent["status"]["state"] == "completed"
+
+
 async def test_a_failing_graph_is_a_failed_task(
     http: httpx.AsyncClient, client: LangGraphClient
 ) -> None:

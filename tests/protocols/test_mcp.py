@@ -106,6 +106,7 @@ async def test_tool_errors_and_protocol_errors(http: httpx.AsyncClient) -> None:
     for cursor in ("nope", "-1", " 5 ", "2147483648", "9" * 40, True, 1.5, 3):
         answer = await call("tools/list", {"cursor": cursor})
         assert answer["error"]["code"] == -32602, cursor
+    assert (await call("tools/list", [1]))["error"]["code"] == -32602
     for request_id in ("a", 0, 2**63 - 1):
         assert "result" in await call("ping", request_id=request_id)
 
@@ -170,6 +171,9 @@ async def test_transport_answers(http: httpx.AsyncClient) -> None:
     ):
         answer = await _post(http, ping, {**BOTH, "Origin": origin})
         assert answer.status_code == status, origin
+    # a name rebound to this machine looks same-origin: still refused
+    rebound = {**BOTH, "Origin": "http://attacker.example:80", "Host": "attacker.example:80"}
+    assert (await _post(http, ping, rebound)).status_code == 403
     get = await http.get("/mcp")
     assert get.status_code == 405 and "POST" in get.headers["allow"]
     assert (await http.delete("/mcp")).status_code == 404

@@ -14,12 +14,10 @@ from sqlalchemy import (
     delete,
     exists,
     func,
-    literal,
     select,
     text,
     update,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import dialect as postgres_dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -236,12 +234,6 @@ async def end_pending(
         .returning(run.c.run_id)
     )
     return list(interrupted.scalars())
-
-
-async def merge_metadata(conn: AsyncConnection, *, run_id: UUID, patch: Row) -> None:
-    """Top-level keys of ``patch`` replace the run's stored ones (JSONB ``||``)."""
-    merged = run.c.metadata.op("||")(literal(patch, type_=JSONB))
-    await conn.execute(update(run).where(run.c.run_id == run_id).values(metadata=merged))
 
 
 async def request_cancel(conn: AsyncConnection, *, run_ids: list[UUID], action: str) -> list[UUID]:

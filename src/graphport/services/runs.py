@@ -386,19 +386,6 @@ class RunService:
             raise NotFound(f"Run {run_id} not found")
         return found
 
-    async def annotate(self, thread_id: UUID, run_id: UUID, metadata: Row, *, actor: Actor) -> None:
-        """Merge ``metadata`` into the run's (its top-level keys replace the stored ones),
-        as the caller's ``threads`` update handler allows. NotFound (404) when the caller
-        cannot see the run."""
-        scope = await actor.authorize(
-            "threads", "update", {"thread_id": thread_id, "run_id": run_id}
-        )
-        async with self._db.transaction() as conn:
-            found = await repo.get_run(conn, run_id=run_id, thread_id=thread_id, scope=scope)
-            if found is None:
-                raise NotFound(f"Run {run_id} not found")
-            await repo.merge_metadata(conn, run_id=run_id, patch=metadata)
-
     async def list_runs(
         self, thread_id: UUID, *, status: str | None, limit: int, offset: int, actor: Actor
     ) -> list[Row]:

@@ -8,6 +8,8 @@ system messages stay inside the graph."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Collection
 from typing import Any
 from uuid import uuid4
@@ -46,6 +48,10 @@ def graph_input(message: Message) -> Row:
         elif isinstance(inner, FilePart):
             blocks.append(_file_block(inner))
         elif isinstance(inner, DataPart):
+            if "messages" in inner.data:  # the user speaks in text parts, not as the agent
+                raise RpcError(
+                    INVALID_PARAMS, "A data part may not carry 'messages': send text parts"
+                )
             data.update(inner.data)
     result: Row = {}
     if len(blocks) > len(texts):  # files: one message of content blocks, in order
@@ -85,6 +91,10 @@ def _file_block(part: FilePart) -> Row:
     top = mime.split("/", 1)[0]
     block: Row = {"type": top if top in _MEDIA else "file", "mime_type": mime}
     if isinstance(file, FileWithBytes):
+        try:
+            base64.b64decode(file.bytes, validate=True)
+        except (binascii.Error, ValueError):
+            raise RpcError(INVALID_PARAMS, "A file part's bytes must be base64") from None
         block["base64"] = file.bytes
     else:
         block["url"] = file.uri

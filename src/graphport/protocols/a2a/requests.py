@@ -14,14 +14,14 @@ from graphport.errors import GraphportError, NotFound
 from graphport.protocols.a2a import card, tasks
 from graphport.protocols.a2a.messages import graph_input, message_text, resume_value
 from graphport.protocols.a2a.refusals import refused
-from graphport.protocols.a2a.task_runs import CANCELED_KEY, TaskRuns
+from graphport.protocols.a2a.task_runs import TaskRuns
 from graphport.protocols.jsonrpc import INVALID_PARAMS, RpcError, accepts
 from graphport.schemas.runs import RunCreateStateful
 from graphport.services.threads import ThreadService
 
 Row = dict[str, Any]
 
-_OURS = frozenset({tasks.TASK_KEY, CANCELED_KEY, "a2a_message_id"})
+_OURS = frozenset({tasks.TASK_KEY, "a2a_message_id"})
 PUSH_NOT_SUPPORTED = -32003
 CONTENT_TYPE_NOT_SUPPORTED = -32005
 
@@ -33,6 +33,7 @@ class Prepared:
     body: RunCreateStateful
     thread_id: UUID  # the context's
     earlier: frozenset[str]
+    task: str | None = None  # the task it answers (continues)
 
 
 class RunRequests:
@@ -41,14 +42,16 @@ class RunRequests:
         self._tasks = task_runs
 
     async def prepare(
-        self, assistant_id: UUID, params: MessageSendParams, actor: Actor
+        self, assistant_id: UUID, graph_id: str, params: MessageSendParams, actor: Actor
     ) -> Prepared:
         """The run a message asks for: its parts as the graph's input, or, on a context
         waiting at an interrupt, an answer to it (a ``{"resume": ...}`` data part, or the
         text of a message naming the waiting task), as on the official server. The
         message's and the request's ``metadata`` become the run's. Raises ``RpcError``:
         -32602 for a message that cannot start a run, -32003 when push notifications are
-        asked for, -32005 when none of the accepted output modes is one this agent gives."""
+        asked for, -32005 when none of the accepted output modes is one this agent gives.
+        An answer must name (or leave out) the task of this assistant that waits, and wins
+        alone: once one is queued or given, others are refused (-32602)."""
         message = params.message
         if message.role != Role.user:
             raise RpcError(INVALID_PARAMS, "Only messages from the 'user' role start a run")
@@ -69,21 +72,58 @@ class RunRequests:
         }
         thread_id = await self._thread_of(assistant_id, message, actor)
         thread = await self._context_thread(thread_id, actor)
-        waiting = thread is not None and thread["status"] == "interrupted"
+        _check_context(thread, graph_id)
         earlier = frozenset(_message_ids(thread["values"] if thread else None))
-        if has_resume and not waiting:
-            raise RpcError(INVALID_PARAMS, "Task is not awaiting input: nothing to resume")
-        text = message_text(message)
-        if has_resume or (waiting and message.task_id is not None and text):
-            # the answer continues the waiting task: its run is that task's
-            task = message.task_id or await self._tasks.newest_task(thread_id, actor)
-            if task is not None:
-                run_metadata[tasks.TASK_KEY] = task
-            answer = resume if has_resume else text
-            body = RunCreateStateful(**common, command={"resume": answer})
-        else:
+        if message.message_id in earlier:  # LangChain would replace that message with it
+            raise RpcError(
+                INVALID_PARAMS,
+                f"messageId {message.message_id!r} is already in this context: "
+                "each message needs an id of its own",
+            )
+        if message.task_id is None and not has_resume:
             body = RunCreateStateful(**common, input=graph_input(message))
-        return Prepared(body, thread_id, earlier)
+            return Prepared(body, thread_id, earlier)
+        task = await self._waiting_task(thread_id, thread, assistant_id, message, actor)
+        answer = resume if has_resume else message_text(message)
+        if answer is None:
+            raise RpcError(INVALID_PARAMS, "An answer is text, or a data part {'resume': value}")
+        run_metadata[tasks.TASK_KEY] = task  # the answer continues the waiting task
+        # Exactly one answer: refused once another is queued (reject) or was given (strict).
+        body = RunCreateStateful(
+            **common,
+            command={"resume": answer},
+            strict_resume=True,
+            multitask_strategy="reject",
+        )
+        return Prepared(body, thread_id, earlier, task)
+
+    async def _waiting_task(
+        self,
+        thread_id: UUID,
+        thread: Row | None,
+        assistant_id: UUID,
+        message: Message,
+        actor: Actor,
+    ) -> str:
+        """The task of this assistant that waits for input in the context (the thread's
+        newest run's), which a message naming a task must name. -32602 otherwise."""
+        newest = None
+        if thread is not None and thread["status"] == "interrupted":
+            newest = await self._tasks.newest_run(thread_id, actor)
+        waiting = None
+        if newest is not None and newest["assistant_id"] == assistant_id:
+            waiting = tasks.run_task_id(newest)
+        if message.task_id is not None and message.task_id != waiting:
+            raise RpcError(
+                INVALID_PARAMS,
+                f"Task {message.task_id} is not awaiting input: send without taskId to start "
+                "a new task",
+            )
+        if waiting is None:
+            raise RpcError(
+                INVALID_PARAMS, "Task is not awaiting input: no task of this agent waits here"
+            )
+        return waiting
 
     async def _thread_of(self, assistant_id: UUID, message: Message, actor: Actor) -> UUID:
         """The message's context: its ``contextId``, else the thread of the task it names
@@ -139,6 +179,18 @@ def _check_configuration(config: MessageSendConfiguration | None) -> None:
 def _gives(mode: str) -> bool:
     wanted = mode.split(";", 1)[0].strip().lower()
     return any(accepts(wanted, given) for given in card.MODES)
+
+
+def _check_context(thread: Row | None, graph_id: str) -> None:
+    """A context is one agent's conversation: a thread of another graph is refused (its
+    state is not this graph's)."""
+    if thread is None:
+        return
+    owner = (thread.get("metadata") or {}).get("graph_id")
+    if owner is not None and owner != graph_id:
+        raise RpcError(
+            INVALID_PARAMS, f"Context {thread['thread_id']} is a conversation of graph {owner!r}"
+        )
 
 
 def _message_ids(values: Any) -> list[str]:

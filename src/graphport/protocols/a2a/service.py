@@ -8,9 +8,9 @@ Protocol errors are ``RpcError``s, answered in-band (HTTP 200)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 import orjson
@@ -26,6 +26,7 @@ from a2a.compat.v0_3.types import (
 
 from graphport.auth.actor import Actor
 from graphport.errors import (
+    Conflict,
     GraphportError,
     InvalidInput,
     NotFound,
@@ -51,6 +52,7 @@ from graphport.services.streams import StreamHandle, StreamService
 from graphport.services.thread_state import ThreadStateService
 from graphport.services.threads import ThreadService
 
+T = TypeVar("T")
 Row = dict[str, Any]
 Headers = Mapping[str, str] | None
 
@@ -135,23 +137,26 @@ class A2AService:
         (the run goes on; nobody waits for it any more)."""
         parsed = parse_params(MessageSendParams, params)
         agent = await self.agent(raw_id, actor=actor, headers=headers)
-        prepared = await self._requests.prepare(agent.assistant_id, parsed, actor)
+        prepared = await self._requests.prepare(
+            agent.assistant_id, agent.row["graph_id"], parsed, actor
+        )
         thread_id = prepared.thread_id
         config = parsed.configuration
         history_length = config.history_length if config else None
         if history_length is not None and history_length < 0:
             raise RpcError(INVALID_PARAMS, "historyLength must be 0 or more")
         if config is not None and config.blocking is False:
-            created = await answered(
-                self._runs.create(thread_id, prepared.body, actor=actor, headers=headers)
+            created = await _started(
+                prepared, self._runs.create(thread_id, prepared.body, actor=actor, headers=headers)
             )
             state = tasks.task_state(created["status"], interrupted=False)
             task = self._first_task(created, parsed.message, state)
             return dump_model(task)
-        created, output = await answered(
+        created, output = await _started(
+            prepared,
             self._runs.wait(
                 thread_id, prepared.body, actor=actor, headers=headers, departure=departure
-            )
+            ),
         )
         run = await answered(self._runs.get(created["thread_id"], created["run_id"], actor=actor))
         ended = self._ended_task(agent, run, _plain(output), history_length, prepared.earlier)
@@ -231,10 +236,13 @@ class A2AService:
         status update (``final: true``). Raises ``RpcError`` before the run is created."""
         parsed = parse_params(MessageSendParams, params)
         agent = await self.agent(raw_id, actor=actor, headers=headers)
-        prepared = await self._requests.prepare(agent.assistant_id, parsed, actor)
+        prepared = await self._requests.prepare(
+            agent.assistant_id, agent.row["graph_id"], parsed, actor
+        )
         body = prepared.body.model_copy(update={"stream_mode": ["values"]})
-        handle = await answered(
-            self._streams.stream_new_run(prepared.thread_id, body, actor=actor, headers=headers)
+        handle = await _started(
+            prepared,
+            self._streams.stream_new_run(prepared.thread_id, body, actor=actor, headers=headers),
         )
         return self._events(agent, parsed.message, handle, prepared, actor, headers)
 
@@ -253,7 +261,9 @@ class A2AService:
             if run_id is None or thread_id is None:
                 raise RpcError(INTERNAL_ERROR, "The stream has no run")
             run = {"thread_id": thread_id, "run_id": run_id, "metadata": prepared.body.metadata}
-            yield dump_model(self._first_task(run, message, TaskState.submitted))
+            # an answer continues its task, which is past submitted
+            first = TaskState.working if prepared.task else TaskState.submitted
+            yield dump_model(self._first_task(run, message, first))
             yield working_status(tasks.run_task_id(run), str(thread_id))
             seen = {message.message_id, *prepared.earlier}
             async for item in self._follow(agent, run, handle, seen, actor, headers):
@@ -315,6 +325,21 @@ class A2AService:
             seen=seen,
             ended=ended,
         )
+
+
+async def _started(prepared: Prepared, work: Awaitable[T]) -> T:
+    """Create the run a message asks for. An answer refused because another was queued
+    (409) or given (422) meanwhile: the task no longer awaits input."""
+    try:
+        return await work
+    except (Conflict, InvalidInput) as exc:
+        if prepared.task is None:
+            raise refused(exc) from None
+        raise RpcError(
+            INVALID_PARAMS, f"Task {prepared.task} is not awaiting input: it was answered"
+        ) from None
+    except GraphportError as exc:
+        raise refused(exc) from None
 
 
 def _input_keys(schemas: Row) -> set[str]:

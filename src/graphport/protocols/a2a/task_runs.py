@@ -25,7 +25,6 @@ from graphport.services.threads import ThreadService
 Row = dict[str, Any]
 Headers = Mapping[str, str] | None
 
-CANCELED_KEY = "a2a_task_state"  # run metadata: a task canceled while it waited for input
 TASK_NOT_FOUND = -32001
 _RECENT = 100  # runs of a thread looked through for a task's latest
 TASK_NOT_CANCELABLE = -32002
@@ -57,13 +56,12 @@ class TaskRuns:
             raise missing
         return await self._latest(run, actor)
 
-    async def newest_task(self, thread_id: UUID, actor: Actor) -> str | None:
-        """The task of the thread's newest run (the one waiting for input, when the
-        thread waits); None without runs."""
+    async def newest_run(self, thread_id: UUID, actor: Actor) -> Row | None:
+        """The thread's newest run (the one waiting for input, when the thread waits)."""
         newest = await answered(
             self._runs.list_runs(thread_id, status=None, limit=1, offset=0, actor=actor)
         )
-        return tasks.run_task_id(newest[0]) if newest else None
+        return newest[0] if newest else None
 
     async def _latest(self, run: Row, actor: Actor) -> Row:
         """The task's latest run: the last that answered its input, else the one that
@@ -107,9 +105,11 @@ class TaskRuns:
         values = checkpoint.get("values")
         values = values if isinstance(values, dict) else {}
         interrupts = checkpoint.get("interrupts") or []
-        waiting = bool(interrupts) and thread["status"] == "interrupted"
+        pending = {i.get("id") for found in (thread["interrupts"] or {}).values() for i in found}
+        waiting = any(i.get("id") in pending for i in interrupts)
         state = tasks.task_state(run["status"], interrupted=waiting)
-        if (run.get("metadata") or {}).get(CANCELED_KEY) == "canceled":
+        if interrupts and not waiting and run["status"] == "success":
+            # its wait was dropped: canceled, or left for a new task of the context
             state = TaskState.canceled
         tid = tasks.run_task_id(run)
         return tasks.build_task(
@@ -128,8 +128,8 @@ class TaskRuns:
         self, assistant_id: UUID, raw_task_id: str, actor: Actor, headers: Headers
     ) -> Task:
         """Interrupt the task's run, or, for a task waiting for input, drop its pending
-        interrupts (the context is free for a new message) and mark it canceled. -32002
-        once it ended."""
+        interrupts (the context is free for a new message; the task reads canceled).
+        -32002 once it ended."""
         run = await self.run_of(assistant_id, raw_task_id, actor)
         thread_id, run_id = run["thread_id"], run["run_id"]
         try:
@@ -147,15 +147,13 @@ class TaskRuns:
                 raise RpcError(
                     TASK_NOT_CANCELABLE, f"Task {raw_task_id} is not cancelable: it ended"
                 )
-            await answered(self._drop_interrupts(thread_id, run_id, actor, headers))
+            await answered(self._drop_interrupts(thread_id, actor, headers))
         run = await answered(self._runs.get(thread_id, run_id, actor=actor))
         return await self.task_now(assistant_id, run, None, actor, headers)
 
-    async def _drop_interrupts(
-        self, thread_id: UUID, run_id: UUID, actor: Actor, headers: Headers
-    ) -> None:
-        """End the thread's wait (a state update as ``__end__``), then mark the run's task
-        canceled in its metadata (``CANCELED_KEY``)."""
+    async def _drop_interrupts(self, thread_id: UUID, actor: Actor, headers: Headers) -> None:
+        """End the thread's wait (a state update as ``__end__``): the task reads canceled
+        from then on (``task_now``)."""
         end = ThreadStateUpdate(values=None, as_node="__end__")
         try:
             await self._thread_state.update_state(thread_id, end, actor=actor, headers=headers)
@@ -163,4 +161,3 @@ class TaskRuns:
             raise RpcError(
                 TASK_NOT_CANCELABLE, "Task is not cancelable: its input is being answered"
             ) from None
-        await self._runs.annotate(thread_id, run_id, {CANCELED_KEY: "canceled"}, actor=actor)

@@ -64,17 +64,15 @@ _BODY: dict[str, Any] = {
 
 
 def trusted_origin(origin: str | None, request: Request, cors: CorsConfig | None) -> bool:
-    """Whether a browser's ``Origin`` may drive tools here, as MCP requires servers to check
-    (a page whose name was rebound to this machine must not). No ``Origin`` (not a
-    browser), the server's own origin, a loopback page calling a loopback server, or an
-    origin ``http.cors`` names explicitly (``allow_origins`` without ``*``, or
-    ``allow_origin_regex``)."""
+    """Whether a browser's ``Origin`` may drive tools here, as MCP requires servers to check:
+    a page whose name was rebound to this machine must not, and it looks same-origin (its
+    ``Host`` is its own name), so only names the operator gave count. No ``Origin`` (not a
+    browser), a loopback page calling a loopback server, or an origin ``http.cors`` names
+    (``allow_origins``, ``*`` aside, or ``allow_origin_regex``)."""
     if origin is None:
         return True
     host = request.headers.get("host", "")
     parts = urlsplit(origin)
-    if parts.netloc and parts.netloc == host:
-        return True
     if parts.hostname in _LOOPBACK and urlsplit(f"//{host}").hostname in _LOOPBACK:
         return True
     if cors is not None:

@@ -107,8 +107,9 @@ class MCPService:
 
     async def list_tools(self, params: Any, *, actor: Actor, headers: Headers) -> Row:
         """One page of tools (``PAGE_SIZE`` assistants); ``nextCursor`` while more follow."""
-        cursor = params.get("cursor") if isinstance(params, dict) else None
-        offset = _offset(cursor)
+        if params is not None and not isinstance(params, dict):
+            raise RpcError(INVALID_PARAMS, "Invalid params: expected an object")
+        offset = _offset((params or {}).get("cursor"))
         page = await self._assistants.search(_page(PAGE_SIZE, offset), actor=actor)
         earlier = await self._names_before(offset, actor)
         tools: list[mcp.Tool] = []

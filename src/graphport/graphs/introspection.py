@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from langgraph.channels.base import BaseChannel
 from langgraph.pregel import Pregel
@@ -38,6 +39,23 @@ def graph_schemas(graph: AnyPregel) -> dict[str, JsonSchema]:
         "config_schema": _safe("config", lambda: _config_jsonschema(graph)),
         "context_schema": _safe("context", graph.get_context_jsonschema),
     }
+
+
+# A model's JSON schema, by the model LangGraph made for a graph's input (it hands back the
+# same class each time): A2A and MCP read it on every request, and it costs ~10 ms to build.
+_INPUT_SCHEMAS: WeakKeyDictionary[type, JsonSchema] = WeakKeyDictionary()
+
+
+def input_schema(graph: AnyPregel) -> JsonSchema:
+    """The graph's input JSON schema (as in ``graph_schemas``), built once per input model.
+    Callers must not change it."""
+    try:
+        model = graph.get_input_schema()
+    except Exception:
+        return _safe("input", graph.get_input_jsonschema)
+    if model not in _INPUT_SCHEMAS:
+        _INPUT_SCHEMAS[model] = _safe("input", graph.get_input_jsonschema)
+    return _INPUT_SCHEMAS[model]
 
 
 async def subgraph_schemas(

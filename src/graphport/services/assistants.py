@@ -291,10 +291,20 @@ class AssistantService:
         return schemas
 
     async def with_schemas(
-        self, assistant_id: UUID, *, actor: Actor, headers: Headers = None, to_run: bool = False
+        self, assistant_id: UUID, *, actor: Actor, headers: Headers = None
     ) -> tuple[Row, dict[str, Any]]:
-        """The assistant (as ``get``) and its graph's schemas (as ``schemas``). ``to_run``:
-        found as a run finds it, a graph's own assistant whatever the read handler says."""
+        """The assistant (as ``get``) and its graph's schemas (as ``schemas``)."""
+        assistant = await self.get(assistant_id, actor=actor)
+        async with self._graph_of(assistant, actor, headers) as graph:
+            schemas = {"graph_id": assistant["graph_id"], **introspection.graph_schemas(graph)}
+        return assistant, schemas
+
+    async def with_input_schema(
+        self, assistant_id: UUID, *, actor: Actor, headers: Headers = None, to_run: bool = False
+    ) -> tuple[Row, introspection.JsonSchema]:
+        """The assistant (as ``get``) and its graph's input JSON schema (None when the
+        graph cannot say it; not to be changed). ``to_run``: found as a run finds it, a
+        graph's own assistant whatever the read handler says."""
         if to_run:
             system = assistant_id in self._registry.system_assistant_ids
             scope = await run_assistant_scope(actor, assistant_id, system=system)
@@ -303,8 +313,7 @@ class AssistantService:
         else:
             assistant = await self.get(assistant_id, actor=actor)
         async with self._graph_of(assistant, actor, headers) as graph:
-            schemas = {"graph_id": assistant["graph_id"], **introspection.graph_schemas(graph)}
-        return assistant, schemas
+            return assistant, introspection.input_schema(graph)
 
     async def subgraphs(
         self,

@@ -96,8 +96,8 @@ class A2AService:
         assistant), else as reads do (the agent card). Raises ``RpcError`` -32602 when the
         caller cannot see it or its graph's input has no ``messages`` (A2A speaks in
         messages)."""
-        row, schemas = await self.described(raw_id, actor=actor, headers=headers, to_run=to_run)
-        keys = _input_keys(schemas)
+        row, schema = await self.described(raw_id, actor=actor, headers=headers, to_run=to_run)
+        keys = _input_keys(schema)
         if "messages" not in keys:
             raise RpcError(
                 INVALID_PARAMS,
@@ -108,11 +108,12 @@ class A2AService:
 
     async def described(
         self, raw_id: str, *, actor: Actor, headers: Headers, to_run: bool
-    ) -> tuple[Row, Row]:
-        """The assistant and its schemas. Raises ``RpcError`` -32602 when unknown or hidden."""
+    ) -> tuple[Row, Row | None]:
+        """The assistant and its input schema. Raises ``RpcError`` -32602 when unknown or
+        hidden."""
         try:
             assistant_id = self._assistants.resolve_id(raw_id)
-            return await self._assistants.with_schemas(
+            return await self._assistants.with_input_schema(
                 assistant_id, actor=actor, headers=headers, to_run=to_run
             )
         except (NotFound, InvalidInput):
@@ -342,7 +343,6 @@ async def _started(prepared: Prepared, work: Awaitable[T]) -> T:
         raise refused(exc) from None
 
 
-def _input_keys(schemas: Row) -> set[str]:
-    schema = schemas.get("input_schema") or {}
+def _input_keys(schema: Any) -> set[str]:
     properties = schema.get("properties") if isinstance(schema, dict) else None
     return set(properties) if isinstance(properties, dict) else set()

@@ -148,7 +148,7 @@ class MCPService:
         """The tool of an assistant; None when its graph cannot be loaded. A graph that
         cannot say its input schema takes any object."""
         try:
-            _, schemas = await self._assistants.with_schemas(
+            _, schema = await self._assistants.with_input_schema(
                 assistant["assistant_id"], actor=actor, headers=headers
             )
         except GraphportError:
@@ -158,7 +158,7 @@ class MCPService:
             title=str(assistant["name"]),
             description=assistant.get("description")
             or f"Runs the {assistant['name']} assistant (graph {assistant['graph_id']})",
-            inputSchema=input_schema(schemas["input_schema"]),
+            inputSchema=input_schema(schema),
             annotations=mcp.ToolAnnotations(
                 readOnlyHint=False, destructiveHint=False, idempotentHint=False, openWorldHint=True
             ),
@@ -174,12 +174,12 @@ class MCPService:
         assistant = await self._find(parsed.name, actor)
         arguments = parsed.arguments or {}
         try:
-            _, schemas = await self._assistants.with_schemas(
+            _, schema = await self._assistants.with_input_schema(
                 assistant["assistant_id"], actor=actor, headers=headers
             )
             body = RunCreateStateless(
                 assistant_id=str(assistant["assistant_id"]),
-                input=run_input(arguments, schemas.get("input_schema")),
+                input=run_input(arguments, schema),
             )
             _, output = await self._runs.wait(
                 None, body, actor=actor, headers=headers, departure=departure

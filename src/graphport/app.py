@@ -42,6 +42,7 @@ from graphport.execution.worker import WorkerDeps
 from graphport.graphs.registry import GraphRegistry
 from graphport.protocols.a2a.service import A2AService
 from graphport.protocols.mcp.service import MCPService
+from graphport.protocols.thread_events.service import ThreadEventsService
 from graphport.roles import broker_warning, run_slots, runs_background_work
 from graphport.roles import describe as describe_role
 from graphport.scheduling.crons import CronScheduler
@@ -127,6 +128,7 @@ async def build_context(
         crons=crons,
         a2a=A2AService(assistant_service, threads, thread_state, runs, streams),
         mcp=MCPService(assistant_service, runs),
+        thread_events=ThreadEventsService(runs, threads, streams),
         auth=auth,
         drain=drain,
     )

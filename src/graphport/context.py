@@ -24,6 +24,7 @@ from graphport.settings import Settings
 if TYPE_CHECKING:  # they import the API's request reader, which imports this module
     from graphport.protocols.a2a.service import A2AService
     from graphport.protocols.mcp.service import MCPService
+    from graphport.protocols.thread_events.service import ThreadEventsService
 
 
 @dataclass
@@ -43,5 +44,6 @@ class AppContext:
     crons: CronService
     a2a: A2AService
     mcp: MCPService
+    thread_events: ThreadEventsService
     auth: AuthSetup | None = None
     drain: ShutdownDrain | None = None  # the run engine's shutdown (SIGTERM)

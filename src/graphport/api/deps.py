@@ -13,6 +13,7 @@ from graphport.context import AppContext
 from graphport.errors import Unauthorized
 from graphport.protocols.a2a.service import A2AService
 from graphport.protocols.mcp.service import MCPService
+from graphport.protocols.thread_events.service import ThreadEventsService
 from graphport.services.assistants import AssistantService
 from graphport.services.crons import CronService
 from graphport.services.run_waits import Departure
@@ -90,6 +91,10 @@ def get_mcp_service(request: Request) -> MCPService:
     return get_context(request).mcp
 
 
+def get_thread_events_service(request: Request) -> ThreadEventsService:
+    return get_context(request).thread_events
+
+
 CurrentActor = Annotated[Actor, Depends(get_actor)]
 RequestHeaders = Annotated[Mapping[str, str], Depends(get_headers)]
 Context = Annotated[AppContext, Depends(get_context)]
@@ -102,3 +107,4 @@ Store = Annotated[StoreService, Depends(get_store_service)]
 Crons = Annotated[CronService, Depends(get_cron_service)]
 A2A = Annotated[A2AService, Depends(get_a2a_service)]
 MCP = Annotated[MCPService, Depends(get_mcp_service)]
+ThreadEvents = Annotated[ThreadEventsService, Depends(get_thread_events_service)]

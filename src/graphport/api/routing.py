@@ -18,6 +18,7 @@ from graphport.api import assistants, crons, runs, store, streams, system, threa
 from graphport.http_config import CorsConfig, HttpConfig
 from graphport.protocols.a2a import routes as a2a_routes
 from graphport.protocols.mcp import routes as mcp_routes
+from graphport.protocols.thread_events import routes as thread_event_routes
 
 EXPOSED_HEADERS = [
     "Location",
@@ -42,6 +43,7 @@ def _routers(http: HttpConfig) -> list[tuple[APIRouter, bool]]:
         (streams.stateless, http.disable_runs),
         (store.router, http.disable_store),
         (crons.router, http.disable_runs),
+        (thread_event_routes.router, http.disable_runs),
         (a2a_routes.router, http.disable_a2a),
         (mcp_routes.router, http.disable_mcp),
     ]

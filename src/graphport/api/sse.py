@@ -120,9 +120,10 @@ class ProducedSSE(SSEResponse):
         *,
         on_close: OnClose | None = None,
         headers: dict[str, str] | None = None,
+        with_ids: bool = False,
     ) -> None:
         super().__init__(
-            Subscriber(), with_ids=False, on_close=on_close or _nothing, headers=headers
+            Subscriber(), with_ids=with_ids, on_close=on_close or _nothing, headers=headers
         )
         self._events = events
 

@@ -65,6 +65,7 @@ ErrorFor = Callable[[UUID | None], Any]
 
 THREAD_MODES = ("lifecycle", "run_modes", "state_update")
 STATE_UPDATE = "state_update"  # a thread event: its state written by a client
+PROTOCOL_EVENT = "protocol"  # a thread event streaming event (protocols/thread_events)
 
 
 def run_filter(modes: Iterable[str] | None) -> Accepts | None:
@@ -87,6 +88,8 @@ def thread_filter(modes: Iterable[str] | None) -> Accepts:
     wanted = set(modes or ("run_modes",))
 
     def accepts(item: Event) -> bool:
+        if item.event == PROTOCOL_EVENT:  # thread event streaming's, for its streams only
+            return PROTOCOL_EVENT in wanted
         if item.event == STATE_UPDATE:
             return STATE_UPDATE in wanted
         return "run_modes" in wanted or ("lifecycle" in wanted and item.event == "metadata")

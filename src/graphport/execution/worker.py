@@ -19,6 +19,7 @@ from graphport.execution.control import RunControl
 from graphport.execution.events import RunEvents
 from graphport.execution.inputs import interrupt_nodes, run_config, run_context, run_input
 from graphport.execution.stream_modes import StreamTranslator
+from graphport.execution.thread_runs import failed_end, is_thread_run, stream_thread_run
 from graphport.graphs.outputs import OutputShape
 from graphport.graphs.registry import AnyPregel, GraphRegistry
 from graphport.graphs.state_format import thread_interrupts, thread_status
@@ -92,7 +93,9 @@ class RunWorker:
             status = "rollback"  # a rollback came while the interrupt stopped the graph
         events = self._deps.events
         try:
-            if error is not None and await self._streamed(run):
+            if is_thread_run(run) and status != "success":
+                await failed_end(run, status, error, events)
+            elif error is not None and await self._streamed(run):
                 await events.publish(run_id, run["thread_id"], "error", error)
             await events.flush()
             return await self._finish(run, status, error, driven, pending)
@@ -125,6 +128,9 @@ class RunWorker:
             graph_input = run_input(run, resume_from_checkpoint=resume)
             if isinstance(graph_input, Command) and graph_input.update:
                 await self._check_update(graph, run, graph_input)
+            if is_thread_run(run):
+                await stream_thread_run(graph, run, graph_input, config, options, deps.events)
+                return _Driven(shape)
             if await self._streamed(run):
                 await self._stream(graph, run, graph_input, config, options)
                 return _Driven(shape)

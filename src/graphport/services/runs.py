@@ -115,11 +115,14 @@ class RunService:
         run_id: UUID | None = None,
         cron_id: UUID | None = None,
         headers: Mapping[str, str] | None = None,
+        thread_events: bool = False,
     ) -> Row:
         """Queue a run. ``thread_id`` None: a stateless run on a thread of its own.
         ``run_id``: the new run's id, when the caller must know it beforehand; ``cron_id``:
         the cron firing it; ``headers``: the request's, some of which the run's
-        ``configurable`` receives (``HeaderSelection``).
+        ``configurable`` receives (``HeaderSelection``); ``thread_events``: a run of thread
+        event streaming (``run.start``), which streams LangGraph's protocol events to its
+        thread (execution/thread_runs.py).
 
         When this process has a free worker slot and the thread is idle, the run is inserted
         already running and started here: no claim round trip, no wake-up delay."""
@@ -154,7 +157,9 @@ class RunService:
                 values["kwargs"]["config"] = stamp_config(config, values, actor, cron_id)
                 # Background and streamed runs produce events (a join may come at any time);
                 # a run someone waits on only does when a stream joins before it starts.
-                values["kwargs"]["observable"] = observable
+                values["kwargs"]["observable"] = observable or thread_events
+                if thread_events:
+                    values["kwargs"]["thread_events"] = True
                 created, reserved = await self._insert(conn, values, body, may_start=not busy)
         except BaseException:
             if reserved:
@@ -162,7 +167,7 @@ class RunService:
             raise
         if stopped is not None:
             self.cancels.signal(stopped)
-        if observable or body.stream_resumable:
+        if observable or thread_events or body.stream_resumable:
             await self._broker.prepare(
                 created["run_id"],
                 created["thread_id"],

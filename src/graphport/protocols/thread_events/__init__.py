@@ -1,2 +1,2 @@
-"""Thread event streaming ("protocol v2", issue 17): the wire layer so far — command
-envelopes, stream request bodies, channel and namespace filters. Not routed yet."""
+"""Thread event streaming ("protocol v2"): ``POST /threads/{id}/commands`` and
+``POST /threads/{id}/stream/events`` (SSE), on LangGraph's ``astream_events(version="v3")``."""

@@ -1,0 +1,78 @@
+"""Runs started over thread event streaming (``run.start``, ``input.respond``): driven with
+LangGraph's ``astream_events(version="v3")``, every protocol event published to the thread
+(as ``protocol`` broker events), between a root ``lifecycle`` ``running`` and the run's end:
+``input.requested`` per pending interrupt then ``interrupted``, or ``completed``; a run that
+fails or is cancelled ends with ``failed`` (``failed_end``)."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+from uuid import UUID
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.stream.transformers import (
+    CheckpointsTransformer,
+    CustomTransformer,
+    TasksTransformer,
+    UpdatesTransformer,
+)
+
+from graphport.execution.events import RunEvents
+from graphport.graphs.registry import AnyPregel
+from graphport.protocols.thread_events.events import (
+    PROTOCOL_EVENT,
+    from_langgraph,
+    input_requested,
+    lifecycle,
+)
+
+Row = dict[str, Any]
+
+# the channels beside those v3 always streams (values, messages, lifecycle, subgraphs)
+_TRANSFORMERS = (UpdatesTransformer, CustomTransformer, CheckpointsTransformer, TasksTransformer)
+
+
+def is_thread_run(run: Row) -> bool:
+    return bool(run["kwargs"].get("thread_events"))
+
+
+async def stream_thread_run(
+    graph: AnyPregel,
+    run: Row,
+    graph_input: Any,
+    config: RunnableConfig,
+    options: Row,
+    events: RunEvents,
+) -> None:
+    run_id, thread_id = run["run_id"], run["thread_id"]
+
+    async def publish(event: Row) -> None:
+        await events.publish(run_id, thread_id, PROTOCOL_EVENT, event)
+
+    await publish(lifecycle(run_id, "running", run["graph_id"]))
+    with warnings.catch_warnings():  # "the v3 streaming protocol is experimental"
+        warnings.simplefilter("ignore")
+        stream = await graph.astream_events(
+            graph_input, config, version="v3", transformers=list(_TRANSFORMERS), **options
+        )
+    index = 0
+    async with stream as running:
+        async for event in running:
+            index += 1
+            await publish(from_langgraph(dict(event), run_id, index))
+        interrupts = await running.interrupts()
+    for item in interrupts:
+        value = {"id": getattr(item, "id", None), "value": getattr(item, "value", item)}
+        await publish(input_requested(run_id, value))
+    await publish(lifecycle(run_id, "interrupted" if interrupts else "completed", run["graph_id"]))
+
+
+async def failed_end(run: Row, status: str, error: Row | None, events: RunEvents) -> None:
+    """The root ``failed`` lifecycle event of a thread run that did not succeed: its error,
+    or ``cause: "cancelled"`` for one stopped by a client (the official server sends
+    nothing then, and its clients wait for ever)."""
+    run_id: UUID = run["run_id"]
+    extra: Row = {"error": error} if error is not None else {"cause": "cancelled"}
+    event = lifecycle(run_id, "failed", run["graph_id"], **extra)
+    await events.publish(run_id, run["thread_id"], PROTOCOL_EVENT, event)

@@ -1,0 +1,153 @@
+"""Thread event streaming routes: ``POST /threads/{thread_id}/commands`` (one command, JSON)
+and ``POST /threads/{thread_id}/stream/events`` (SSE), with the official server's answers:
+a command that cannot be read is a 400 error envelope, a refused one a 200 error envelope;
+a stream body that is not JSON or asks for no or unknown channels is a 400 ``{"detail"}``;
+``GET`` on the stream is 405."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+from uuid import UUID
+
+import orjson
+from fastapi import APIRouter, Request, Response
+
+from graphport.api.deps import CurrentActor, RequestHeaders, ThreadEvents
+from graphport.api.responses import errors
+from graphport.api.sse import ProducedSSE, stream_headers
+from graphport.errors import BadRequest
+from graphport.execution.broker import END, PROTOCOL_EVENT, Event
+from graphport.protocols.thread_events.commands import (
+    CommandError,
+    failure,
+    read_command,
+    success,
+)
+from graphport.protocols.thread_events.events import envelope
+from graphport.protocols.thread_events.filters import EventFilter, FilterError, read_since
+from graphport.serialization import dumps
+from graphport.services.streams import StreamHandle
+
+router = APIRouter(tags=["Thread Streams"])
+
+_COMMAND_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["id", "method"],
+                    "properties": {
+                        "id": {"type": "integer"},
+                        "method": {"type": "string"},
+                        "params": {"type": "object"},
+                    },
+                }
+            }
+        },
+    }
+}
+_STREAM_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["channels"],
+                    "properties": {
+                        "channels": {"type": "array", "items": {"type": "string"}},
+                        "namespaces": {
+                            "type": "array",
+                            "items": {"type": "array", "items": {"type": "string"}},
+                        },
+                        "depth": {"type": "integer", "minimum": 0},
+                        "since": {"type": "integer", "minimum": 0},
+                    },
+                }
+            }
+        },
+    }
+}
+_ENVELOPE = {"application/json": {"schema": {"type": "object"}}}
+
+
+def _json(body: dict[str, Any], status_code: int = 200) -> Response:
+    return Response(dumps(body), status_code=status_code, media_type="application/json")
+
+
+@router.post(
+    "/threads/{thread_id}/commands",
+    summary="Thread event streaming command",
+    response_model=None,
+    responses={
+        200: {"description": "The command's success or error envelope", "content": _ENVELOPE},
+        400: {"description": "Not a command (error envelope, id null)", "content": _ENVELOPE},
+        **errors(413, 422),
+    },
+    openapi_extra=_COMMAND_BODY,
+)
+async def thread_command(
+    thread_id: UUID,
+    request: Request,
+    service: ThreadEvents,
+    actor: CurrentActor,
+    headers: RequestHeaders,
+) -> Response:
+    """One command: ``run.start``, ``input.respond``, ``agent.getTree``,
+    ``subscription.subscribe|unsubscribe|reconnect``."""
+    try:
+        command = read_command(await request.body())
+    except CommandError as exc:
+        return _json(failure(None, exc), status_code=400)
+    try:
+        result = await service.command(thread_id, command, actor=actor, headers=headers)
+    except CommandError as exc:
+        return _json(failure(command.id, exc))
+    return _json(success(command.id, result, 0))
+
+
+@router.post(
+    "/threads/{thread_id}/stream/events",
+    summary="Thread event stream",
+    response_class=ProducedSSE,
+    responses={
+        200: {"description": "SSE: the thread's events", "content": {"text/event-stream": {}}},
+        **errors(400, 404, 413, 422),
+    },
+    openapi_extra=_STREAM_BODY,
+)
+async def thread_event_stream(
+    thread_id: UUID, request: Request, service: ThreadEvents, actor: CurrentActor
+) -> ProducedSSE:
+    """The thread's events on the channels (namespaces, depth) asked for: those kept after
+    ``since`` (all, without it), then live, until the client leaves."""
+    try:
+        body = orjson.loads(await request.body())
+    except orjson.JSONDecodeError:
+        raise BadRequest("Invalid JSON body") from None
+    try:
+        keep = EventFilter.read(body)
+        since = read_since(body)
+    except FilterError as exc:
+        raise BadRequest(str(exc)) from None
+    handle = await service.open_stream(thread_id, since=since, actor=actor)
+    return ProducedSSE(
+        _events(handle, keep),
+        on_close=handle.on_close,
+        headers=stream_headers(None, None),
+        with_ids=True,
+    )
+
+
+async def _events(handle: StreamHandle, keep: EventFilter) -> AsyncIterator[Event]:
+    subscriber = handle.subscriber
+    while (event := await subscriber.queue.get()) is not END:
+        subscriber.taken(event)
+        if event.event != PROTOCOL_EVENT:
+            continue  # the thread's end (deleted) comes as an error, then END
+        data = orjson.loads(event.data)
+        if keep.matches(data):
+            yield Event(event.id, str(data.get("method")), dumps(envelope(event.id, data)))

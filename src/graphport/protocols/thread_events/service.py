@@ -1,0 +1,193 @@
+"""Thread event streaming's commands and streams, on the runs, threads and streams services.
+
+Every command runs as the caller: ``run.start`` and ``input.respond`` create runs through
+their ``threads`` ``create_run`` handler; a stream is a thread stream (their ``threads``
+read handler), replayed from the thread's first kept event, then live."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any
+from uuid import UUID, uuid4
+
+from graphport.auth.actor import Actor
+from graphport.errors import GraphportError, NotFound
+from graphport.execution.broker import PROTOCOL_EVENT
+from graphport.protocols.thread_events.commands import (
+    INVALID_ARGUMENT,
+    NO_SUCH_INTERRUPT,
+    NO_SUCH_RUN,
+    NO_SUCH_SUBSCRIPTION,
+    UNKNOWN_ERROR,
+    Command,
+    CommandError,
+    unknown,
+)
+from graphport.protocols.thread_events.filters import EventFilter, FilterError
+from graphport.schemas.runs import RunCreateStateful
+from graphport.services.runs import RunService
+from graphport.services.streams import StreamHandle, StreamService
+from graphport.services.threads import ThreadService
+
+Row = dict[str, Any]
+Headers = Mapping[str, str] | None
+
+BUSY_WAIT_SECONDS = 5.0  # run.start's resume rule waits that long for a busy thread
+
+
+def _refused(exc: GraphportError) -> CommandError:
+    return CommandError(UNKNOWN_ERROR, f"{exc.status_code}: {exc.detail}")
+
+
+class ThreadEventsService:
+    def __init__(self, runs: RunService, threads: ThreadService, streams: StreamService) -> None:
+        self._runs = runs
+        self._threads = threads
+        self._streams = streams
+
+    async def command(
+        self, thread_id: UUID, command: Command, *, actor: Actor, headers: Headers
+    ) -> Row:
+        """The result of one command sent over HTTP. Raises ``CommandError``."""
+        method, params = command.method, command.params
+        if method == "run.start":
+            return await self.start_run(thread_id, params, actor=actor, headers=headers)
+        if method == "input.respond":
+            return await self.respond(thread_id, params, actor=actor, headers=headers)
+        if method == "agent.getTree":
+            raise CommandError(NO_SUCH_RUN, "No active run is bound to this thread.")
+        if method in ("subscription.subscribe", "subscription.reconnect"):
+            _subscription_filter(method, params)
+            return {"subscription_id": str(uuid4()), "replayed_events": 0}
+        if method == "subscription.unsubscribe":
+            raise CommandError(NO_SUCH_SUBSCRIPTION, "No such subscription on this request.")
+        raise unknown(method)
+
+    async def start_run(
+        self, thread_id: UUID, params: Row, *, actor: Actor, headers: Headers
+    ) -> Row:
+        """``run.start``: a run on the thread (created if missing). When the thread waits at
+        interrupts (waiting up to ``BUSY_WAIT_SECONDS`` while it is busy) and ``input`` is
+        not null, the input answers them (``Command(resume=input)``), as on the official
+        server."""
+        assistant_id = params.get("assistant_id")
+        if not isinstance(assistant_id, str) or not assistant_id:
+            raise CommandError(INVALID_ARGUMENT, "run.start requires an assistant_id.")
+        strategy = params.get("multitask_strategy") or params.get("multitaskStrategy")
+        fields: Row = {
+            "assistant_id": assistant_id,
+            "config": params.get("config"),
+            "metadata": params.get("metadata"),
+            "if_not_exists": "create",
+            "multitask_strategy": strategy or "enqueue",
+        }
+        graph_input = params.get("input")
+        if graph_input is not None and await self._waits(thread_id, actor):
+            fields["command"] = {"resume": graph_input}
+        else:
+            fields["input"] = graph_input
+        try:
+            body = RunCreateStateful.model_validate(fields)
+        except ValueError as exc:
+            raise CommandError(INVALID_ARGUMENT, f"run.start: {exc}") from None
+        created = await self._create(thread_id, body, actor, headers)
+        return {"run_id": str(created["run_id"])}
+
+    async def respond(self, thread_id: UUID, params: Row, *, actor: Actor, headers: Headers) -> Row:
+        """``input.respond``: answer pending interrupts by id (one, or a batch in
+        ``responses``), with the thread's assistant; ``update`` and ``goto`` go with it."""
+        answers = _answers(params)
+        try:
+            thread = await self._threads.get(thread_id, actor=actor)
+        except NotFound:
+            raise CommandError(NO_SUCH_RUN, "No interrupted run is bound to this thread.") from None
+        except GraphportError as exc:
+            raise _refused(exc) from None
+        pending = {i.get("id") for found in (thread["interrupts"] or {}).values() for i in found}
+        if not pending:
+            raise CommandError(NO_SUCH_RUN, "No interrupted run is bound to this thread.")
+        for interrupt_id in answers:
+            if interrupt_id not in pending:
+                raise CommandError(NO_SUCH_INTERRUPT, f"No pending interrupt {interrupt_id}.")
+        assistant_id = (thread.get("metadata") or {}).get("assistant_id")
+        if not assistant_id:
+            raise CommandError(NO_SUCH_RUN, "No interrupted run is bound to this thread.")
+        command: Row = {"resume": answers}
+        for key in ("update", "goto"):
+            if params.get(key) is not None:
+                command[key] = params[key]
+        fields = {
+            "assistant_id": str(assistant_id),
+            "command": command,
+            "config": params.get("config"),
+            "metadata": params.get("metadata"),
+        }
+        try:
+            body = RunCreateStateful.model_validate(fields)
+        except ValueError as exc:
+            raise CommandError(INVALID_ARGUMENT, f"input.respond: {exc}") from None
+        await self._create(thread_id, body, actor, headers)
+        return {}
+
+    async def _create(
+        self, thread_id: UUID, body: RunCreateStateful, actor: Actor, headers: Headers
+    ) -> Row:
+        try:
+            return await self._runs.create(
+                thread_id, body, actor=actor, headers=headers, thread_events=True
+            )
+        except GraphportError as exc:
+            raise _refused(exc) from None
+
+    async def _waits(self, thread_id: UUID, actor: Actor) -> bool:
+        """Whether the thread waits at interrupts (it does not exist: no)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + BUSY_WAIT_SECONDS
+        while True:
+            try:
+                thread = await self._threads.get(thread_id, actor=actor)
+            except NotFound:
+                return False
+            except GraphportError as exc:
+                raise _refused(exc) from None
+            if thread["status"] != "busy" or loop.time() >= deadline:
+                return bool(thread["status"] == "interrupted")
+            await asyncio.sleep(0.05)
+
+    async def open_stream(
+        self, thread_id: UUID, *, since: int | None, actor: Actor
+    ) -> StreamHandle:
+        """The thread's protocol events: those kept after ``since`` (all kept without it),
+        then live. Raises ``NotFound``."""
+        last = str(since) if since is not None else "-1"
+        return await self._streams.join_thread(
+            thread_id, last_event_id=last, modes=[PROTOCOL_EVENT], actor=actor
+        )
+
+
+def _answers(params: Row) -> Row:
+    responses = params.get("responses")
+    if responses is not None:
+        if not isinstance(responses, list) or not responses:
+            raise CommandError(INVALID_ARGUMENT, "input.respond responses must be a list.")
+        found: Row = {}
+        for item in responses:
+            if not isinstance(item, dict) or not isinstance(item.get("interrupt_id"), str):
+                raise CommandError(INVALID_ARGUMENT, "Each response needs an interrupt_id.")
+            found[item["interrupt_id"]] = item.get("response")
+        return found
+    interrupt_id = params.get("interrupt_id")
+    if not isinstance(interrupt_id, str) or "response" not in params:
+        raise CommandError(INVALID_ARGUMENT, "input.respond requires interrupt_id and response.")
+    return {interrupt_id: params["response"]}
+
+
+def _subscription_filter(method: str, params: Row) -> EventFilter:
+    try:
+        found = EventFilter.read(params)
+    except FilterError:
+        raise CommandError(INVALID_ARGUMENT, f"{method} received an unsupported channel.") from None
+    if method == "subscription.reconnect" and not isinstance(params.get("since"), int):
+        raise CommandError(INVALID_ARGUMENT, "subscription.reconnect requires since.")
+    return found

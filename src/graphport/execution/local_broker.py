@@ -17,6 +17,7 @@ from graphport.execution.broker import (
     EARLY_JOIN_SECONDS,
     END,
     ENDED_MEMORY_SECONDS,
+    PROTOCOL_EVENT,
     THREAD_HISTORY,
     ErrorFor,
     Event,
@@ -190,8 +191,16 @@ class LocalBroker:
                 del self._runs[run_id]
 
     def _to_thread(self, thread_id: UUID, event: str, encoded: bytes) -> None:
+        """A thread's event, kept while someone streams the thread; thread event
+        streaming's (``PROTOCOL_EVENT``) always, for their streams replay from the start
+        (swept after the retention, as idle histories are)."""
         thread = self._threads.get(thread_id)
-        if thread is None or not thread.subscribers:
+        if event == PROTOCOL_EVENT:
+            if thread is None:
+                thread = self._threads[thread_id] = _ThreadChannel(thread_id)
+            if not thread.subscribers:
+                thread.idle_since = time.monotonic()
+        elif thread is None or not thread.subscribers:
             return
         item = Event(thread.next_id, event, encoded)
         thread.next_id += 1

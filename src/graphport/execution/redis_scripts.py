@@ -78,7 +78,7 @@ for i = 8, #ARGV, 4 do
   send(r, n, ev, data)
   local tk = p .. 't:' .. thread
   if watched[tk] == nil then watched[tk] = redis.call('EXISTS', tk .. ':w') == 1 end
-  if watched[tk] then
+  if watched[tk] or ev == 'protocol' then  -- thread event streaming replays from the start
     local tn = redis.call('HINCRBY', tk, 'n', 1)
     redis.call('PEXPIRE', tk, ttl)
     redis.call('XADD', tk .. ':s', 'MAXLEN', '~', cap, tn .. '-0', 'e', ev, 'd', data)

@@ -128,7 +128,7 @@ async def build_context(
         crons=crons,
         a2a=A2AService(assistant_service, threads, thread_state, runs, streams),
         mcp=MCPService(assistant_service, runs),
-        thread_events=ThreadEventsService(runs, threads, streams),
+        thread_events=ThreadEventsService(runs, threads, streams, broker),
         auth=auth,
         drain=drain,
     )

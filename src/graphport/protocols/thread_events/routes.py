@@ -11,11 +11,13 @@ from typing import Any
 from uuid import UUID
 
 import orjson
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Request, Response, WebSocket
 
 from graphport.api.deps import CurrentActor, RequestHeaders, ThreadEvents
 from graphport.api.responses import errors
 from graphport.api.sse import ProducedSSE, stream_headers
+from graphport.auth.actor import ANONYMOUS
+from graphport.auth.middleware import ACTOR_KEY
 from graphport.errors import BadRequest
 from graphport.execution.broker import END, PROTOCOL_EVENT, Event
 from graphport.protocols.thread_events.commands import (
@@ -26,6 +28,7 @@ from graphport.protocols.thread_events.commands import (
 )
 from graphport.protocols.thread_events.events import envelope
 from graphport.protocols.thread_events.filters import EventFilter, FilterError, read_since
+from graphport.protocols.thread_events.socket import ThreadSocket
 from graphport.serialization import dumps
 from graphport.services.streams import StreamHandle
 
@@ -140,6 +143,15 @@ async def thread_event_stream(
         headers=stream_headers(None, None),
         with_ids=True,
     )
+
+
+@router.websocket("/threads/{thread_id}/stream/events")
+async def thread_event_socket(websocket: WebSocket, thread_id: UUID) -> None:
+    """Commands and events in-band (see ``socket.ThreadSocket``)."""
+    context = websocket.app.state.context
+    actor = websocket.scope.get(ACTOR_KEY) or ANONYMOUS
+    socket = ThreadSocket(websocket, context.thread_events, thread_id, actor, websocket.headers)
+    await socket.serve()
 
 
 async def _events(handle: StreamHandle, keep: EventFilter) -> AsyncIterator[Event]:

@@ -13,7 +13,7 @@ from uuid import UUID, uuid4
 
 from graphport.auth.actor import Actor
 from graphport.errors import GraphportError, NotFound
-from graphport.execution.broker import PROTOCOL_EVENT
+from graphport.execution.broker import PROTOCOL_EVENT, Broker, Subscriber
 from graphport.protocols.thread_events.commands import (
     INVALID_ARGUMENT,
     NO_SUCH_INTERRUPT,
@@ -41,10 +41,13 @@ def _refused(exc: GraphportError) -> CommandError:
 
 
 class ThreadEventsService:
-    def __init__(self, runs: RunService, threads: ThreadService, streams: StreamService) -> None:
+    def __init__(
+        self, runs: RunService, threads: ThreadService, streams: StreamService, broker: Broker
+    ) -> None:
         self._runs = runs
         self._threads = threads
         self._streams = streams
+        self._broker = broker
 
     async def command(
         self, thread_id: UUID, command: Command, *, actor: Actor, headers: Headers
@@ -164,6 +167,22 @@ class ThreadEventsService:
         return await self._streams.join_thread(
             thread_id, last_event_id=last, modes=[PROTOCOL_EVENT], actor=actor
         )
+
+    async def follow(self, thread_id: UUID) -> Subscriber:
+        """The thread's protocol events, all kept then live, whether or not the thread
+        exists yet (a WebSocket opens before its ``run.start``): deliver them only after
+        ``check_read``. ``unfollow`` when done."""
+        return await self._broker.subscribe_thread(
+            thread_id, last_event_id="-1", modes=[PROTOCOL_EVENT]
+        )
+
+    def unfollow(self, subscriber: Subscriber) -> None:
+        self._broker.unsubscribe(subscriber)
+
+    async def check_read(self, thread_id: UUID, actor: Actor) -> None:
+        """Raises ``NotFound`` (or the read handler's refusal) unless the caller may read
+        the thread."""
+        await self._threads.get(thread_id, actor=actor)
 
 
 def _answers(params: Row) -> Row:

@@ -268,3 +268,82 @@ async def test_error_shapes_are_the_official_servers(http: httpx.AsyncClient) ->
     assert (await http.get(stream)).status_code == 405
     missing = await http.post(f"/threads/{fresh}/stream/events", json={"channels": ["values"]})
     assert missing.status_code == 404
+
+
+async def test_the_sdk_over_a_websocket(server: ServerProcess, client: LangGraphClient) -> None:
+    async with client.threads.stream(assistant_id="agent_asks", transport="websocket") as thread:
+        await thread.run.start(input=HUMAN)
+        for _ in range(200):
+            if thread.interrupts:
+                break
+            await asyncio.sleep(0.05)
+        assert [i["value"] for i in thread.interrupts] == [{"question": "proceed?"}]
+        await thread.run.respond("over the socket")
+        output = await asyncio.wait_for(thread.output, 30)
+    assert output["messages"][-1]["content"] == "you said over the socket"
+
+
+async def test_websocket_frames(server: ServerProcess) -> None:
+    import websockets
+
+    thread_id = str(uuid.uuid4())
+    url = server.url.replace("http://", "ws://") + f"/threads/{thread_id}/stream/events"
+    async with websockets.connect(url) as socket:
+
+        async def ask(frame: Any) -> dict[str, Any]:
+            await socket.send(frame if isinstance(frame, str) else json.dumps(frame))
+            while True:  # replies come in order; events may come between
+                answer = json.loads(await asyncio.wait_for(socket.recv(), 20))
+                if answer["type"] != "event":
+                    return dict(answer)
+
+        bad = await ask("not json")
+        assert (bad["type"], bad["id"], bad["error"]) == ("error", None, "invalid_argument")
+        tree = await ask({"id": 1, "method": "agent.getTree", "params": {}})
+        assert tree["error"] == "no_such_run"
+        # two subscriptions that both match lifecycle: each event comes once
+        one = await ask(
+            {"id": 2, "method": "subscription.subscribe", "params": {"channels": ["lifecycle"]}}
+        )
+        two = await ask(
+            {
+                "id": 3,
+                "method": "subscription.subscribe",
+                "params": {"channels": ["lifecycle", "values"]},
+            }
+        )
+        assert one["result"]["replayed_events"] == 0 and two["type"] == "success"
+        started = await ask(
+            {"id": 4, "method": "run.start", "params": {"assistant_id": "chat", "input": HUMAN}}
+        )
+        assert started["type"] == "success"
+        seen: list[dict[str, Any]] = []
+        while not (
+            seen
+            and seen[-1]["method"] == "lifecycle"
+            and seen[-1]["params"]["data"]["event"] == "completed"
+        ):
+            seen.append(json.loads(await asyncio.wait_for(socket.recv(), 20)))
+        seqs = [e["seq"] for e in seen]
+        assert len(seqs) == len(set(seqs)) and seqs == sorted(seqs)
+        assert {e["method"] for e in seen} == {"lifecycle", "values"}
+        tree = await ask({"id": 5, "method": "agent.getTree", "params": {}})
+        assert tree["result"]["tree"]["status"] == "completed"
+        assert tree["result"]["tree"]["namespace"] == []
+        # a new subscription replays what this connection did not get yet
+        more = await ask(
+            {"id": 6, "method": "subscription.subscribe", "params": {"channels": ["messages"]}}
+        )
+        assert more["result"]["replayed_events"] > 0
+        gone = await ask(
+            {"id": 7, "method": "subscription.unsubscribe", "params": {"subscription_id": "x"}}
+        )
+        assert gone["error"] == "no_such_subscription"
+        dropped = await ask(
+            {
+                "id": 8,
+                "method": "subscription.unsubscribe",
+                "params": {"subscription_id": one["result"]["subscription_id"]},
+            }
+        )
+        assert dropped["type"] == "success"

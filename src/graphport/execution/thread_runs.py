@@ -33,6 +33,12 @@ Row = dict[str, Any]
 _TRANSFORMERS = (UpdatesTransformer, CustomTransformer, CheckpointsTransformer, TasksTransformer)
 
 
+def _transformers(graph: AnyPregel) -> list[Any]:
+    """Ours, less those the graph compiled in already (a projection is registered once)."""
+    own = set(getattr(graph, "stream_transformers", None) or ())
+    return [factory for factory in _TRANSFORMERS if factory not in own]
+
+
 def is_thread_run(run: Row) -> bool:
     return bool(run["kwargs"].get("thread_events"))
 
@@ -54,7 +60,7 @@ async def stream_thread_run(
     with warnings.catch_warnings():  # "the v3 streaming protocol is experimental"
         warnings.simplefilter("ignore")
         stream = await graph.astream_events(
-            graph_input, config, version="v3", transformers=list(_TRANSFORMERS), **options
+            graph_input, config, version="v3", transformers=_transformers(graph), **options
         )
     index = 0
     async with stream as running:

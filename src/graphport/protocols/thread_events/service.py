@@ -101,12 +101,11 @@ class ThreadEventsService:
         """``input.respond``: answer pending interrupts by id (one, or a batch in
         ``responses``), with the thread's assistant; ``update`` and ``goto`` go with it."""
         answers = _answers(params)
-        try:
-            thread = await self._threads.get(thread_id, actor=actor)
-        except NotFound:
-            raise CommandError(NO_SUCH_RUN, "No interrupted run is bound to this thread.") from None
-        except GraphportError as exc:
-            raise _refused(exc) from None
+        # its input.requested reached the client as the run ended, maybe before the end
+        # was recorded: the thread may be busy still
+        thread = await self._settled(thread_id, actor)
+        if thread is None:
+            raise CommandError(NO_SUCH_RUN, "No interrupted run is bound to this thread.")
         pending = {i.get("id") for found in (thread["interrupts"] or {}).values() for i in found}
         if not pending:
             raise CommandError(NO_SUCH_RUN, "No interrupted run is bound to this thread.")
@@ -145,18 +144,24 @@ class ThreadEventsService:
 
     async def _waits(self, thread_id: UUID, actor: Actor) -> bool:
         """Whether the thread waits at interrupts (it does not exist: no)."""
+        thread = await self._settled(thread_id, actor)
+        return thread is not None and thread["status"] == "interrupted"
+
+    async def _settled(self, thread_id: UUID, actor: Actor) -> Row | None:
+        """The thread once no run is in flight on it (waiting ``BUSY_WAIT_SECONDS`` at
+        most); None when it does not exist."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + BUSY_WAIT_SECONDS
         while True:
             try:
-                thread = await self._threads.get(thread_id, actor=actor)
+                thread: Row = await self._threads.get(thread_id, actor=actor)
             except NotFound:
-                return False
+                return None
             except GraphportError as exc:
                 raise _refused(exc) from None
             if thread["status"] != "busy" or loop.time() >= deadline:
-                return bool(thread["status"] == "interrupted")
-            await asyncio.sleep(0.05)
+                return thread
+            await asyncio.sleep(0.02)
 
     async def open_stream(
         self, thread_id: UUID, *, since: int | None, actor: Actor

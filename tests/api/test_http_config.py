@@ -107,6 +107,8 @@ def _group(path: str) -> str | None:
     parts = path.split("/")
     if parts[1] == "threads" and parts[3:4] == ["runs"]:
         return "disable_runs"
+    if parts[1] == "threads" and parts[3:] in (["commands"], ["stream", "events"]):
+        return "disable_runs"  # thread event streaming, as the official server groups it
     if parts[1] == ".well-known":
         return "disable_a2a"
     groups = {"assistants", "threads", "runs", "store", "a2a", "mcp"}

@@ -99,6 +99,8 @@ def test_every_error_is_an_error_response(document: Document) -> None:
     errors = 0
     for method, path, operation in operations(document):
         for status, response in operation["responses"].items():
+            if path.endswith("/commands") and status == "400":
+                continue  # thread event streaming's own error envelope (id null)
             if int(status) >= 400:
                 errors += 1
                 assert response["content"] == {

@@ -116,6 +116,7 @@ async def thread_command(
     "/threads/{thread_id}/stream/events",
     summary="Thread event stream",
     response_class=ProducedSSE,
+    status_code=200,
     responses={
         200: {"description": "SSE: the thread's events", "content": {"text/event-stream": {}}},
         **errors(400, 404, 413, 422),

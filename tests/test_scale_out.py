@@ -372,3 +372,41 @@ async def test_a2a_and_mcp_answer_from_an_api_whose_runs_run_on_workers(cluster:
             "/mcp", json=tool, headers={"Accept": "application/json, text/event-stream"}
         )
         assert called.json()["result"]["structuredContent"]["messages"][1]["content"] == "echo: x"
+
+
+async def test_thread_event_streams_from_any_api(cluster: Cluster) -> None:
+    """A run started over thread event streaming on one API runs on a worker; its thread's
+    events stream from the other API, and replay from the start on the first."""
+    one, two = cluster.apis
+    thread_id = str(uuid.uuid4())
+    body = {"channels": ["lifecycle", "values", "input"]}
+
+    async def events(url: str) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        async with (
+            asyncio.timeout(30),
+            httpx.AsyncClient(base_url=url, timeout=30) as http,
+            http.stream("POST", f"/threads/{thread_id}/stream/events", json=body) as stream,
+        ):
+            async for line in stream.aiter_lines():
+                if line.startswith("data:"):
+                    found.append(json.loads(line[5:]))
+                    data = found[-1]["params"]["data"]
+                    if found[-1]["method"] == "lifecycle" and data.get("event") == "interrupted":
+                        return found
+        return found
+
+    async with httpx.AsyncClient(base_url=one.url, timeout=30) as first:
+        command = {
+            "id": 1,
+            "method": "run.start",
+            "params": {"assistant_id": "agent_asks", "input": {"messages": "hi"}},
+        }
+        started = await first.post(f"/threads/{thread_id}/commands", json=command)
+        assert started.json()["type"] == "success"
+    streamed = await events(two.url)
+    methods = [e["method"] for e in streamed]
+    assert methods[0] == "lifecycle" and methods[-2:] == ["input.requested", "lifecycle"]
+    replayed = await events(one.url)
+    assert [e["event_id"] for e in replayed] == [e["event_id"] for e in streamed]
+    assert [e["seq"] for e in replayed] == [e["seq"] for e in streamed]

@@ -5,7 +5,9 @@ through either protocol are the caller's, and another tenant's assistants and ta
 
 from __future__ import annotations
 
+import asyncio
 import json
+import uuid
 from typing import Any
 
 import httpx
@@ -142,3 +144,57 @@ async def test_mcp_lists_and_runs_only_what_the_caller_may(
             assert "Unknown tool" in str(exc)
         else:
             assert answer.model_dump(by_alias=True)["isError"] is True
+
+
+async def test_thread_event_streaming_is_the_callers(
+    raw: httpx.AsyncClient, auth_server: ServerProcess
+) -> None:
+    import websockets
+    from websockets.exceptions import InvalidStatus
+
+    thread_id = str(uuid.uuid4())
+    start = {
+        "id": 1,
+        "method": "run.start",
+        "params": {"assistant_id": "chatty", "input": {"messages": "hi"}},
+    }
+    url = f"/threads/{thread_id}/commands"
+    refused = await raw.post(url, json=start, headers=bearer("carol"))
+    assert refused.json()["error"] == "unknown_error"
+    assert refused.json()["message"].startswith("403")
+    assert (await raw.post(url, json=start)).status_code == 401
+    started = await raw.post(url, json=start, headers=bearer("alice"))
+    assert started.json()["type"] == "success"
+    body = {"channels": ["values", "lifecycle"]}
+    stream = f"/threads/{thread_id}/stream/events"
+    hidden = await raw.post(stream, json=body, headers=bearer("bob"))
+    assert hidden.status_code == 404
+    # alice reads it; the graph saw her
+    seen = False
+    async with raw.stream("POST", stream, json=body, headers=bearer("alice")) as events:
+        assert events.status_code == 200
+        async for line in events.aiter_lines():
+            if line.startswith("data:") and '"completed"' in line:
+                break
+            if line.startswith("data:") and "hello alice" in line:
+                seen = True
+    assert seen
+    # the WebSocket: authenticated at its handshake; another tenant gets nothing
+    socket_url = auth_server.url.replace("http://", "ws://") + stream
+    with pytest.raises(InvalidStatus):  # refused before it opens
+        async with websockets.connect(socket_url):
+            pass
+    subscribe = {"id": 1, "method": "subscription.subscribe", "params": body}
+    async with websockets.connect(socket_url, additional_headers=bearer("alice")) as socket:
+        await socket.send(json.dumps(subscribe))
+        frames = []
+        while not frames or frames[-1]["type"] == "event":  # the replay, then the reply
+            frames.append(json.loads(await asyncio.wait_for(socket.recv(), 20)))
+        assert frames[-1]["type"] == "success"
+        assert frames[-1]["result"]["replayed_events"] == len(frames) - 1 > 0
+    async with websockets.connect(socket_url, additional_headers=bearer("bob")) as socket:
+        await socket.send(json.dumps(subscribe))
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            while True:
+                json.loads(await asyncio.wait_for(socket.recv(), 20))
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4404

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 
 from starlette.authentication import AuthCredentials
@@ -65,13 +66,29 @@ class AuthenticationMiddleware:
         await self.app(scope, receive, send)
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Only a custom app (``http.app``) serves WebSockets, and authentication reads
-        HTTP requests: one that needs credentials is refused (closed before it opens)."""
-        if scope["app"].state.context.auth is None or self._public(scope):
+        """The thread event WebSocket authenticates its handshake as a GET (headers, no
+        body); a refusal closes it before it opens (HTTP 403). A custom app's WebSockets
+        that need credentials are refused (their handshake is not ours to read)."""
+        setup: AuthSetup | None = scope["app"].state.context.auth
+        if setup is None or self._public(scope):
             await self.app(scope, receive, send)
             return
-        logger.warning("refused a WebSocket to %s: it needs authentication", scope["path"])
-        await send({"type": "websocket.close", "code": 1008})
+        if not _THREAD_SOCKET.fullmatch(scope["path"]):
+            logger.warning("refused a WebSocket to %s: it needs authentication", scope["path"])
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        try:
+            actor = await _socket_actor(setup, scope)
+        except GraphportError as exc:
+            logger.info("refused a WebSocket to %s: %s", scope["path"], exc.detail)
+            await send({"type": "websocket.close", "code": 4000 + exc.status_code})
+            return
+        scope[ACTOR_KEY] = actor
+        scope["user"], scope["auth"] = actor.user, AuthCredentials(actor.permissions)
+        await self.app(scope, receive, send)
+
+
+_THREAD_SOCKET = re.compile(r"/threads/[^/]+/stream/events")
 
 
 async def _actor(setup: AuthSetup, scope: Scope, receive: Receive) -> tuple[Actor, Receive]:
@@ -87,6 +104,19 @@ async def _actor(setup: AuthSetup, scope: Scope, receive: Receive) -> tuple[Acto
             body, receive = await _buffer_body(receive)
         data = await authenticate(scope, body)
     return Actor.signed_in(data, setup.authorizer), receive
+
+
+async def _socket_actor(setup: AuthSetup, scope: Scope) -> Actor:
+    """The caller of a WebSocket handshake, authenticated as a GET without a body."""
+    as_get = {**scope, "type": "http", "method": "GET"}
+    authenticate = setup.authenticator
+    if setup.studio and header(scope, b"x-auth-scheme") == _STUDIO_SCHEME:
+        data = user_json(studio_user())
+    elif authenticate is None:
+        data = user_json({"identity": "anonymous", "is_authenticated": False})
+    else:
+        data = await authenticate(as_get, None)
+    return Actor.signed_in(data, setup.authorizer)
 
 
 async def _buffer_body(receive: Receive) -> tuple[bytes, Receive]:

@@ -347,3 +347,60 @@ async def test_websocket_frames(server: ServerProcess) -> None:
             }
         )
         assert dropped["type"] == "success"
+
+
+async def test_one_answer_per_interrupt(http: httpx.AsyncClient) -> None:
+    thread_id = await _run_to_end(http, "agent_asks", HUMAN)
+    watched = await _events(
+        http, thread_id, {"channels": ["input", "lifecycle"]}, until="interrupted"
+    )
+    [asked] = [e for e in watched if e["method"] == "input.requested"]
+    interrupt_id = asked["params"]["data"]["interrupt_id"]
+    answers = await asyncio.gather(
+        *(
+            _command(
+                http,
+                thread_id,
+                "input.respond",
+                {"interrupt_id": interrupt_id, "response": f"r{i}"},
+                i,
+            )
+            for i in range(5)
+        )
+    )
+    kinds = sorted(a["type"] for _, a in answers)
+    assert kinds == ["error"] * 4 + ["success"], answers
+    assert {a["error"] for _, a in answers if a["type"] == "error"} <= {
+        "no_such_interrupt",
+        "no_such_run",
+    }
+    runs = (await http.get(f"/threads/{thread_id}/runs")).json()
+    assert len(runs) == 2
+
+
+async def test_binary_frames_are_refused_and_leave_nothing_open(
+    http: httpx.AsyncClient, server: ServerProcess
+) -> None:
+    import websockets
+
+    async def open_streams() -> float:
+        text = (await http.get("/metrics", params={"format": "prometheus"})).text
+        line = next(ln for ln in text.splitlines() if ln.startswith("graphport_open_streams"))
+        return float(line.split()[-1])
+
+    before = await open_streams()
+    url = server.url.replace("http://", "ws://") + f"/threads/{uuid.uuid4()}/stream/events"
+    for _ in range(3):
+        async with websockets.connect(url) as socket:
+            await socket.send(b"\x01")
+            answer = json.loads(await asyncio.wait_for(socket.recv(), 10))
+            assert (answer["type"], answer["id"], answer["error"]) == (
+                "error",
+                None,
+                "invalid_argument",
+            )
+    for _ in range(50):
+        if await open_streams() <= before:
+            break
+        await asyncio.sleep(0.1)
+    assert await open_streams() <= before

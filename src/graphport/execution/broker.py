@@ -23,6 +23,7 @@ from uuid import UUID
 from graphport.execution.events import RunEvents
 
 THREAD_HISTORY = 10_000  # events a thread stream can replay with Last-Event-ID
+THREAD_HISTORY_BYTES = 32 * 1024 * 1024  # and their bytes at most (the oldest go first)
 # How long an ended run is remembered: a join that read the run as in flight just before
 # it ended (its end announced meanwhile) must still find it ended.
 ENDED_MEMORY_SECONDS = 60.0

@@ -19,6 +19,7 @@ from graphport.execution.broker import (
     ENDED_MEMORY_SECONDS,
     PROTOCOL_EVENT,
     THREAD_HISTORY,
+    THREAD_HISTORY_BYTES,
     ErrorFor,
     Event,
     Subscriber,
@@ -75,10 +76,21 @@ class _RunChannel:
 @dataclass
 class _ThreadChannel:
     thread_id: UUID
-    history: deque[Event] = field(default_factory=lambda: deque(maxlen=THREAD_HISTORY))
+    history: deque[Event] = field(default_factory=deque)
     subscribers: set[Subscriber] = field(default_factory=set)
     next_id: int = 1
     idle_since: float | None = None
+    history_bytes: int = 0
+
+    def keep(self, item: Event) -> None:
+        """Keep ``item``, the oldest going past ``THREAD_HISTORY`` events or
+        ``THREAD_HISTORY_BYTES`` bytes."""
+        self.history.append(item)
+        self.history_bytes += len(item.data)
+        while len(self.history) > THREAD_HISTORY or (
+            self.history_bytes > THREAD_HISTORY_BYTES and len(self.history) > 1
+        ):
+            self.history_bytes -= len(self.history.popleft().data)
 
 
 class LocalBroker:
@@ -204,7 +216,7 @@ class LocalBroker:
             return
         item = Event(thread.next_id, event, encoded)
         thread.next_id += 1
-        thread.history.append(item)
+        thread.keep(item)
         for subscriber in thread.subscribers:
             subscriber.offer(item)
 

@@ -12,7 +12,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from graphport.auth.actor import Actor
-from graphport.errors import GraphportError, NotFound
+from graphport.errors import Conflict, GraphportError, InvalidInput, NotFound
 from graphport.execution.broker import PROTOCOL_EVENT, Broker, Subscriber
 from graphport.protocols.thread_events.commands import (
     INVALID_ARGUMENT,
@@ -88,6 +88,8 @@ class ThreadEventsService:
         graph_input = params.get("input")
         if graph_input is not None and await self._waits(thread_id, actor):
             fields["command"] = {"resume": graph_input}
+            fields["strict_resume"] = True  # one answer wins, as for input.respond
+            fields["multitask_strategy"] = "reject"
         else:
             fields["input"] = graph_input
         try:
@@ -125,11 +127,20 @@ class ThreadEventsService:
             "config": params.get("config"),
             "metadata": params.get("metadata"),
         }
+        fields["strict_resume"] = True  # one answer per interrupt: refused once one is
+        fields["multitask_strategy"] = "reject"  # queued (reject) or given (strict)
         try:
             body = RunCreateStateful.model_validate(fields)
         except ValueError as exc:
             raise CommandError(INVALID_ARGUMENT, f"input.respond: {exc}") from None
-        await self._create(thread_id, body, actor, headers)
+        try:
+            await self._runs.create(
+                thread_id, body, actor=actor, headers=headers, thread_events=True
+            )
+        except (Conflict, InvalidInput):
+            raise CommandError(NO_SUCH_INTERRUPT, "The interrupt was answered already.") from None
+        except GraphportError as exc:
+            raise _refused(exc) from None
         return {}
 
     async def _create(
@@ -212,6 +223,9 @@ def _subscription_filter(method: str, params: Row) -> EventFilter:
         found = EventFilter.read(params)
     except FilterError:
         raise CommandError(INVALID_ARGUMENT, f"{method} received an unsupported channel.") from None
-    if method == "subscription.reconnect" and not isinstance(params.get("since"), int):
+    since = params.get("since")
+    if method == "subscription.reconnect" and (
+        isinstance(since, bool) or not isinstance(since, int) or since < 0
+    ):
         raise CommandError(INVALID_ARGUMENT, "subscription.reconnect requires since.")
     return found

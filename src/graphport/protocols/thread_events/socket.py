@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -40,6 +41,8 @@ from graphport.protocols.thread_events.events import envelope
 from graphport.protocols.thread_events.filters import EventFilter, FilterError
 from graphport.protocols.thread_events.service import ThreadEventsService
 from graphport.serialization import dumps
+
+logger = logging.getLogger(__name__)
 
 Row = dict[str, Any]
 
@@ -91,17 +94,28 @@ class ThreadSocket:
         try:
             await asyncio.wait(loops, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for task in loops:
-                task.cancel()
-            for task in loops:
-                with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, _Closed):
-                    await task
-            self._service.unfollow(subscriber)
+            try:
+                for task in loops:
+                    task.cancel()
+                for task in loops:
+                    try:
+                        await task
+                    except (asyncio.CancelledError, WebSocketDisconnect, _Closed):
+                        pass
+                    except Exception:  # a loop's failure must not keep the subscription
+                        logger.exception("a thread event socket failed")
+            finally:
+                self._service.unfollow(subscriber)
 
     async def _read(self) -> None:
         while True:
-            frame = await self._ws.receive_text()
+            message = await self._ws.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            frame = message.get("text")
             try:
+                if frame is None:  # a binary frame: commands are JSON text
+                    raise CommandError(INVALID_ARGUMENT, "Commands are JSON text frames.")
                 command = read_command(frame)
             except CommandError as exc:
                 await self._send(failure(None, exc))
@@ -177,10 +191,14 @@ class ThreadSocket:
                 state = self._state
                 state.history.append((item.id, event))
                 state.last_seq = item.id
+                if len(state.sent) > 2 * HISTORY:  # what left the history is not sent again
+                    oldest = state.history[0][0]
+                    state.sent = {seq for seq in state.sent if seq >= oldest}
                 self._observe(event)
                 if any(keep.matches(event) for keep in state.subscriptions.values()):
                     await self._deliver(item.id, event)
-        await self._ws.close(CLOSE_ENDED)
+        with contextlib.suppress(RuntimeError, WebSocketDisconnect):  # it may be gone
+            await self._ws.close(CLOSE_ENDED)
 
     def _observe(self, event: Row) -> None:
         run = self._state.run

@@ -287,24 +287,16 @@ class AssistantService:
     async def schemas(
         self, assistant_id: UUID, *, actor: Actor, headers: Headers = None
     ) -> dict[str, Any]:
-        _, schemas = await self.with_schemas(assistant_id, actor=actor, headers=headers)
-        return schemas
-
-    async def with_schemas(
-        self, assistant_id: UUID, *, actor: Actor, headers: Headers = None
-    ) -> tuple[Row, dict[str, Any]]:
-        """The assistant (as ``get``) and its graph's schemas (as ``schemas``)."""
         assistant = await self.get(assistant_id, actor=actor)
         async with self._graph_of(assistant, actor, headers) as graph:
-            schemas = {"graph_id": assistant["graph_id"], **introspection.graph_schemas(graph)}
-        return assistant, schemas
+            return {"graph_id": assistant["graph_id"], **introspection.graph_schemas(graph)}
 
     async def with_input_schema(
         self, assistant_id: UUID, *, actor: Actor, headers: Headers = None, to_run: bool = False
     ) -> tuple[Row, introspection.JsonSchema]:
-        """The assistant (as ``get``) and its graph's input JSON schema (None when the
-        graph cannot say it; not to be changed). ``to_run``: found as a run finds it, a
-        graph's own assistant whatever the read handler says."""
+        """The assistant (as ``get``) and its graph's input JSON schema (``input_schema_of``).
+        ``to_run``: found as a run finds it, a graph's own assistant whatever the read
+        handler says."""
         if to_run:
             system = assistant_id in self._registry.system_assistant_ids
             scope = await run_assistant_scope(actor, assistant_id, system=system)
@@ -312,8 +304,15 @@ class AssistantService:
                 assistant = await self._get(conn, assistant_id, scope)
         else:
             assistant = await self.get(assistant_id, actor=actor)
+        return assistant, await self.input_schema_of(assistant, actor=actor, headers=headers)
+
+    async def input_schema_of(
+        self, assistant: Row, *, actor: Actor, headers: Headers = None
+    ) -> introspection.JsonSchema:
+        """The input JSON schema of an assistant already read (None when its graph cannot
+        say it; not to be changed). NotFound (404) when its graph is not loaded."""
         async with self._graph_of(assistant, actor, headers) as graph:
-            return assistant, introspection.input_schema(graph)
+            return introspection.input_schema(graph)
 
     async def subgraphs(
         self,

@@ -148,9 +148,7 @@ class MCPService:
         """The tool of an assistant; None when its graph cannot be loaded. A graph that
         cannot say its input schema takes any object."""
         try:
-            _, schema = await self._assistants.with_input_schema(
-                assistant["assistant_id"], actor=actor, headers=headers
-            )
+            schema = await self._assistants.input_schema_of(assistant, actor=actor, headers=headers)
         except GraphportError:
             return None
         return mcp.Tool(
@@ -174,9 +172,7 @@ class MCPService:
         assistant = await self._find(parsed.name, actor)
         arguments = parsed.arguments or {}
         try:
-            _, schema = await self._assistants.with_input_schema(
-                assistant["assistant_id"], actor=actor, headers=headers
-            )
+            schema = await self._assistants.input_schema_of(assistant, actor=actor, headers=headers)
             body = RunCreateStateless(
                 assistant_id=str(assistant["assistant_id"]),
                 input=run_input(arguments, schema),

@@ -158,6 +158,17 @@ EVENT_STREAM: Responses = {
 }
 
 
+def hand_read_body(schema: dict[str, Any]) -> dict[str, Any]:
+    """``openapi_extra`` documenting the JSON body of an operation that reads its body
+    itself (a protocol's envelope, not a request model): ``schema`` is its JSON schema."""
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": schema}},
+        }
+    }
+
+
 def json_response(
     content: Any, *, status_code: int = 200, headers: dict[str, str] | None = None
 ) -> Response:

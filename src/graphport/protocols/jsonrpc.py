@@ -7,10 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
-from starlette.responses import Response
 
 from graphport.api.parsing import BodyRejected, parse_body
-from graphport.serialization import dumps
 
 PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
@@ -113,10 +111,6 @@ def result_body(request_id: RequestId, result: Any) -> dict[str, Any]:
 
 def error_body(request_id: RequestId, error: RpcError) -> dict[str, Any]:
     return {"jsonrpc": "2.0", "id": request_id, "error": error.body()}
-
-
-def rpc_response(body: dict[str, Any], status_code: int = 200) -> Response:
-    return Response(dumps(body), status_code=status_code, media_type="application/json")
 
 
 def accepts(accept: str | None, media_type: str) -> bool:

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.requests import ClientDisconnect
 
 from graphport.api.deps import A2A, CurrentActor, RequestHeaders, departure_of
-from graphport.api.responses import errors
+from graphport.api.responses import errors, hand_read_body, json_response
 from graphport.api.sse import ProducedSSE, stream_headers
 from graphport.auth.actor import Actor
 from graphport.errors import BadRequest, NotFound
@@ -31,7 +31,6 @@ from graphport.protocols.jsonrpc import (
     error_body,
     read_message,
     result_body,
-    rpc_response,
 )
 from graphport.serialization import dumps
 from graphport.services.run_waits import Departure
@@ -46,25 +45,18 @@ PUSH_CONFIG = (
     "tasks/pushNotificationConfig/list",
     "tasks/pushNotificationConfig/delete",
 )
-_RPC_BODY: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "required": ["jsonrpc", "method"],
-                    "properties": {
-                        "jsonrpc": {"type": "string", "enum": ["2.0"]},
-                        "id": {"type": ["string", "integer", "null"]},
-                        "method": {"type": "string", "enum": list(METHODS)},
-                        "params": {"type": "object"},
-                    },
-                }
-            }
+_RPC_BODY = hand_read_body(
+    {
+        "type": "object",
+        "required": ["jsonrpc", "method"],
+        "properties": {
+            "jsonrpc": {"type": "string", "enum": ["2.0"]},
+            "id": {"type": ["string", "integer", "null"]},
+            "method": {"type": "string", "enum": list(METHODS)},
+            "params": {"type": "object"},
         },
     }
-}
+)
 _RPC_ANSWERS: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "A JSON-RPC response (a result or an error); ``message/stream``: SSE "
@@ -105,7 +97,7 @@ async def a2a_post(
     try:
         message = read_message(await request.body())
     except RpcError as exc:
-        return rpc_response(error_body(exc.request_id, exc))
+        return json_response(error_body(exc.request_id, exc))
     except ClientDisconnect:
         return Response(status_code=499)  # nobody reads it
     media = "text/event-stream" if message.method in STREAMED else "application/json"
@@ -115,15 +107,15 @@ async def a2a_post(
         return Response(status_code=202)  # a client's answer: nothing to do with it
     if not message.has_id:  # A2A defines no notifications: say so rather than run it unseen
         error = RpcError(INVALID_REQUEST, "Invalid request: A2A methods need an 'id'")
-        return rpc_response(error_body(None, error))
+        return json_response(error_body(None, error))
     if message.method in STREAMED:
         return await _stream(service, assistant_id, message, actor, headers)
     try:
         departure = departure_of(request)
         result = await _call(service, assistant_id, message, actor, headers, departure)
     except RpcError as exc:
-        return rpc_response(error_body(message.id, exc))
-    return rpc_response(result_body(message.id, result))
+        return json_response(error_body(message.id, exc))
+    return json_response(result_body(message.id, result))
 
 
 async def _call(

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Request, Response
 from starlette.requests import ClientDisconnect
 
 from graphport.api.deps import MCP, Context, CurrentActor, RequestHeaders, departure_of
-from graphport.api.responses import errors
+from graphport.api.responses import errors, hand_read_body, json_response
 from graphport.http_config import CorsConfig
 from graphport.protocols.jsonrpc import (
     INVALID_REQUEST,
@@ -28,7 +28,6 @@ from graphport.protocols.jsonrpc import (
     error_body,
     read_message,
     result_body,
-    rpc_response,
 )
 from graphport.protocols.mcp.service import PROTOCOL_VERSIONS
 from graphport.serialization import dumps
@@ -55,12 +54,7 @@ _ANSWERS: dict[int | str, dict[str, Any]] = {
         },
     ),
 }
-_BODY: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {"application/json": {"schema": {"type": "object"}}},
-    }
-}
+_BODY = hand_read_body({"type": "object"})
 
 
 def trusted_origin(origin: str | None, request: Request, cors: CorsConfig | None) -> bool:
@@ -84,7 +78,7 @@ def trusted_origin(origin: str | None, request: Request, cors: CorsConfig | None
 
 
 def _refused(error: RpcError) -> Response:
-    return rpc_response({"detail": error.message}, status_code=400)
+    return json_response({"detail": error.message}, status_code=400)
 
 
 @router.post(
@@ -100,7 +94,7 @@ async def mcp_post(
     """One MCP message: ``initialize``, ``ping``, ``tools/list``, ``tools/call``,
     notifications."""
     if not trusted_origin(request.headers.get("origin"), request, context.config.http.cors):
-        return rpc_response({"detail": "Origin not allowed for MCP"}, status_code=403)
+        return json_response({"detail": "Origin not allowed for MCP"}, status_code=403)
     accept = request.headers.get("accept")
     wants_json = accepts(accept, "application/json")
     if not wants_json and not accepts(accept, "text/event-stream"):
@@ -130,7 +124,7 @@ async def mcp_post(
     except RpcError as exc:
         body = error_body(message.id, exc)
     if wants_json:
-        return rpc_response(body)
+        return json_response(body)
     event = b"event: message\r\ndata: " + dumps(body) + b"\r\n\r\n"
     return Response(event, media_type="text/event-stream", headers={"Cache-Control": "no-store"})
 
@@ -142,4 +136,6 @@ async def mcp_get() -> Response:
 
 @router.delete("/mcp", include_in_schema=False)
 async def mcp_delete() -> Response:
-    return rpc_response({"detail": "Session not found: this MCP server keeps no sessions"}, 404)
+    return json_response(
+        {"detail": "Session not found: this MCP server keeps no sessions"}, status_code=404
+    )

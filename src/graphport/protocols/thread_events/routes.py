@@ -7,14 +7,13 @@ a stream body that is not JSON or asks for no or unknown channels is a 400 ``{"d
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 from uuid import UUID
 
 import orjson
 from fastapi import APIRouter, Request, Response, WebSocket
 
 from graphport.api.deps import CurrentActor, RequestHeaders, ThreadEvents
-from graphport.api.responses import errors
+from graphport.api.responses import errors, hand_read_body, json_response
 from graphport.api.sse import ProducedSSE, stream_headers
 from graphport.auth.actor import ANONYMOUS
 from graphport.auth.middleware import ACTOR_KEY
@@ -34,51 +33,33 @@ from graphport.services.streams import StreamHandle
 
 router = APIRouter(tags=["Thread Streams"])
 
-_COMMAND_BODY: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "required": ["id", "method"],
-                    "properties": {
-                        "id": {"type": "integer"},
-                        "method": {"type": "string"},
-                        "params": {"type": "object"},
-                    },
-                }
-            }
+_COMMAND_BODY = hand_read_body(
+    {
+        "type": "object",
+        "required": ["id", "method"],
+        "properties": {
+            "id": {"type": "integer"},
+            "method": {"type": "string"},
+            "params": {"type": "object"},
         },
     }
-}
-_STREAM_BODY: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "required": ["channels"],
-                    "properties": {
-                        "channels": {"type": "array", "items": {"type": "string"}},
-                        "namespaces": {
-                            "type": "array",
-                            "items": {"type": "array", "items": {"type": "string"}},
-                        },
-                        "depth": {"type": "integer", "minimum": 0},
-                        "since": {"type": "integer", "minimum": 0},
-                    },
-                }
-            }
+)
+_STREAM_BODY = hand_read_body(
+    {
+        "type": "object",
+        "required": ["channels"],
+        "properties": {
+            "channels": {"type": "array", "items": {"type": "string"}},
+            "namespaces": {
+                "type": "array",
+                "items": {"type": "array", "items": {"type": "string"}},
+            },
+            "depth": {"type": "integer", "minimum": 0},
+            "since": {"type": "integer", "minimum": 0},
         },
     }
-}
+)
 _ENVELOPE = {"application/json": {"schema": {"type": "object"}}}
-
-
-def _json(body: dict[str, Any], status_code: int = 200) -> Response:
-    return Response(dumps(body), status_code=status_code, media_type="application/json")
 
 
 @router.post(
@@ -104,12 +85,12 @@ async def thread_command(
     try:
         command = read_command(await request.body())
     except CommandError as exc:
-        return _json(failure(None, exc), status_code=400)
+        return json_response(failure(None, exc), status_code=400)
     try:
         result = await service.command(thread_id, command, actor=actor, headers=headers)
     except CommandError as exc:
-        return _json(failure(command.id, exc))
-    return _json(success(command.id, result, 0))
+        return json_response(failure(command.id, exc))
+    return json_response(success(command.id, result, 0))
 
 
 @router.post(

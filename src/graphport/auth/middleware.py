@@ -93,30 +93,31 @@ _THREAD_SOCKET = re.compile(r"/threads/[^/]+/stream/events")
 
 async def _actor(setup: AuthSetup, scope: Scope, receive: Receive) -> tuple[Actor, Receive]:
     authenticate = setup.authenticator
-    if setup.studio and header(scope, b"x-auth-scheme") == _STUDIO_SCHEME:
+    body = None
+    if authenticate is not None and authenticate.wants_body and not _studio(setup, scope):
+        body, receive = await _buffer_body(receive)
+    return await _signed_in(setup, scope, body), receive
+
+
+async def _socket_actor(setup: AuthSetup, scope: Scope) -> Actor:
+    """The caller of a WebSocket handshake, authenticated as a GET without a body."""
+    return await _signed_in(setup, {**scope, "type": "http", "method": "GET"}, None)
+
+
+async def _signed_in(setup: AuthSetup, scope: Scope, body: bytes | None) -> Actor:
+    authenticate = setup.authenticator
+    if _studio(setup, scope):
         data = user_json(studio_user())
     elif authenticate is None:
         # handlers without an authenticate function: everyone is the same anonymous user
         data = user_json({"identity": "anonymous", "is_authenticated": False})
     else:
-        body = None
-        if authenticate.wants_body:
-            body, receive = await _buffer_body(receive)
         data = await authenticate(scope, body)
-    return Actor.signed_in(data, setup.authorizer), receive
-
-
-async def _socket_actor(setup: AuthSetup, scope: Scope) -> Actor:
-    """The caller of a WebSocket handshake, authenticated as a GET without a body."""
-    as_get = {**scope, "type": "http", "method": "GET"}
-    authenticate = setup.authenticator
-    if setup.studio and header(scope, b"x-auth-scheme") == _STUDIO_SCHEME:
-        data = user_json(studio_user())
-    elif authenticate is None:
-        data = user_json({"identity": "anonymous", "is_authenticated": False})
-    else:
-        data = await authenticate(as_get, None)
     return Actor.signed_in(data, setup.authorizer)
+
+
+def _studio(setup: AuthSetup, scope: Scope) -> bool:
+    return setup.studio and header(scope, b"x-auth-scheme") == _STUDIO_SCHEME
 
 
 async def _buffer_body(receive: Receive) -> tuple[bytes, Receive]:

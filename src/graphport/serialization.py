@@ -86,6 +86,11 @@ def dumps(value: Any) -> bytes:
     return replace_nul_escapes(out) if _NUL_ESCAPE in out else out
 
 
+def json_values(value: Any) -> Any:
+    """``value`` as the JSON values ``dumps`` writes (LangChain messages as dicts, ...)."""
+    return orjson.loads(dumps(value))
+
+
 def dumps_text(value: Any) -> str:
     """``dumps`` as text, for drivers that take JSON as ``str`` (SQLAlchemy, psycopg)."""
     return dumps(value).decode()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import orjson
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from psycopg import AsyncConnection
@@ -21,7 +20,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from graphport.db.locks import setup_under_lock
 from graphport.db.urls import psycopg_conninfo
-from graphport.serialization import dumps, loads_stored, normalise
+from graphport.serialization import dumps, json_values, loads_stored, normalise
 
 logger = logging.getLogger(__name__)
 
@@ -104,4 +103,4 @@ class TolerantSerializer(JsonPlusSerializer):
             return super().dumps_typed(normalise(obj))
         except (TypeError, ValueError, RecursionError) as exc:
             logger.warning("checkpointing %s as plain JSON data: %s", type(obj).__name__, exc)
-        return super().dumps_typed(orjson.loads(dumps(obj)))
+        return super().dumps_typed(json_values(obj))

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from uuid import UUID
 
-import orjson
 from a2a.compat.v0_3.types import (
     Message,
     MessageSendParams,
@@ -44,7 +43,7 @@ from graphport.protocols.jsonrpc import (
     dump_model,
     parse_params,
 )
-from graphport.serialization import dumps
+from graphport.serialization import json_values
 from graphport.services.assistants import AssistantService
 from graphport.services.run_waits import Departure
 from graphport.services.runs import RunService
@@ -63,11 +62,6 @@ class Agent:
 
     assistant_id: UUID
     row: Row
-
-
-def _plain(value: Any) -> Any:
-    """JSON values only (LangChain messages serialised as the API returns them)."""
-    return orjson.loads(dumps(value))
 
 
 class A2AService:
@@ -160,7 +154,7 @@ class A2AService:
             ),
         )
         run = await answered(self._runs.get(created["thread_id"], created["run_id"], actor=actor))
-        ended = self._ended_task(agent, run, _plain(output), history_length, prepared.earlier)
+        ended = self._ended_task(agent, run, json_values(output), history_length, prepared.earlier)
         return dump_model(ended)
 
     def _first_task(self, run: Row, message: Message, state: TaskState) -> Task:

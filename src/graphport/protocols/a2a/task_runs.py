@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
-import orjson
 from a2a.compat.v0_3.types import Task, TaskState
 
 from graphport.auth.actor import Actor
@@ -17,7 +16,7 @@ from graphport.protocols.a2a.messages import a2a_messages
 from graphport.protocols.a2a.refusals import answered, refused
 from graphport.protocols.jsonrpc import RpcError
 from graphport.schemas.threads import ThreadStateUpdate
-from graphport.serialization import dumps
+from graphport.serialization import json_values
 from graphport.services.runs import RunService
 from graphport.services.thread_state import ThreadStateService
 from graphport.services.threads import ThreadService
@@ -101,7 +100,7 @@ class TaskRuns:
             raise RpcError(TASK_NOT_FOUND, f"Task not found: {tasks.run_task_id(run)}") from None
         except GraphportError as exc:
             raise refused(exc) from None
-        checkpoint = orjson.loads(dumps(found[0])) if found else {}
+        checkpoint = json_values(found[0]) if found else {}
         values = checkpoint.get("values")
         values = values if isinstance(values, dict) else {}
         interrupts = checkpoint.get("interrupts") or []

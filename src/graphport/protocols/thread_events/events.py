@@ -11,10 +11,8 @@ import time
 from typing import Any
 from uuid import UUID
 
-import orjson
-
 from graphport.execution.broker import PROTOCOL_EVENT
-from graphport.serialization import dumps
+from graphport.serialization import json_values
 
 Row = dict[str, Any]
 __all__ = ["PROTOCOL_EVENT", "envelope", "from_langgraph", "input_requested", "lifecycle"]
@@ -40,7 +38,7 @@ def from_langgraph(event: Row, run_id: UUID, index: int) -> Row:
     shaped: Row = {
         "namespace": namespace,
         "timestamp": params.get("timestamp") or now_ms(),
-        "data": orjson.loads(dumps(data)),
+        "data": json_values(data),
     }
     if "node" in params:
         shaped["node"] = params["node"]

@@ -13,6 +13,8 @@ from typing import Any
 
 import orjson
 
+from graphport.protocols.thread_events.filters import EventFilter, FilterError
+
 INVALID_ARGUMENT = "invalid_argument"
 UNKNOWN_COMMAND = "unknown_command"
 NO_SUCH_RUN = "no_such_run"
@@ -100,3 +102,19 @@ def failure(command_id: int | None, error: CommandError) -> dict[str, Any]:
 
 def unknown(method: str) -> CommandError:
     return CommandError(UNKNOWN_COMMAND, f"Unknown protocol command: {method}")
+
+
+def read_subscription(method: str, params: dict[str, Any]) -> tuple[EventFilter, int]:
+    """What ``subscription.subscribe`` / ``subscription.reconnect`` ask for: the filter, and
+    the ``since`` cursor (0 for a subscribe). Raises ``CommandError`` (``invalid_argument``)
+    with the official server's texts."""
+    try:
+        found = EventFilter.read(params)
+    except FilterError:
+        raise CommandError(INVALID_ARGUMENT, f"{method} received an unsupported channel.") from None
+    if method != "subscription.reconnect":
+        return found, 0
+    since = params.get("since")
+    if isinstance(since, bool) or not isinstance(since, int) or since < 0:
+        raise CommandError(INVALID_ARGUMENT, "subscription.reconnect requires since.")
+    return found, since

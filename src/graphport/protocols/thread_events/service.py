@@ -22,9 +22,9 @@ from graphport.protocols.thread_events.commands import (
     UNKNOWN_ERROR,
     Command,
     CommandError,
+    read_subscription,
     unknown,
 )
-from graphport.protocols.thread_events.filters import EventFilter, FilterError
 from graphport.schemas.runs import RunCreateStateful
 from graphport.services.runs import RunService
 from graphport.services.streams import StreamHandle, StreamService
@@ -61,7 +61,7 @@ class ThreadEventsService:
         if method == "agent.getTree":
             raise CommandError(NO_SUCH_RUN, "No active run is bound to this thread.")
         if method in ("subscription.subscribe", "subscription.reconnect"):
-            _subscription_filter(method, params)
+            read_subscription(method, params)
             return {"subscription_id": str(uuid4()), "replayed_events": 0}
         if method == "subscription.unsubscribe":
             raise CommandError(NO_SUCH_SUBSCRIPTION, "No such subscription on this request.")
@@ -216,16 +216,3 @@ def _answers(params: Row) -> Row:
     if not isinstance(interrupt_id, str) or "response" not in params:
         raise CommandError(INVALID_ARGUMENT, "input.respond requires interrupt_id and response.")
     return {interrupt_id: params["response"]}
-
-
-def _subscription_filter(method: str, params: Row) -> EventFilter:
-    try:
-        found = EventFilter.read(params)
-    except FilterError:
-        raise CommandError(INVALID_ARGUMENT, f"{method} received an unsupported channel.") from None
-    since = params.get("since")
-    if method == "subscription.reconnect" and (
-        isinstance(since, bool) or not isinstance(since, int) or since < 0
-    ):
-        raise CommandError(INVALID_ARGUMENT, "subscription.reconnect requires since.")
-    return found

@@ -35,10 +35,11 @@ from graphport.protocols.thread_events.commands import (
     CommandError,
     failure,
     read_command,
+    read_subscription,
     success,
 )
 from graphport.protocols.thread_events.events import envelope
-from graphport.protocols.thread_events.filters import EventFilter, FilterError
+from graphport.protocols.thread_events.filters import EventFilter
 from graphport.protocols.thread_events.service import ThreadEventsService
 from graphport.serialization import dumps
 
@@ -149,18 +150,8 @@ class ThreadSocket:
         return result
 
     async def _subscribe(self, method: str, params: Row) -> Row:
-        try:
-            keep = EventFilter.read(params)
-        except FilterError:
-            raise CommandError(
-                INVALID_ARGUMENT, f"{method} received an unsupported channel."
-            ) from None
-        since = 0
+        keep, since = read_subscription(method, params)
         if method == "subscription.reconnect":
-            raw = params.get("since")
-            if isinstance(raw, bool) or not isinstance(raw, int) or raw < 0:
-                raise CommandError(INVALID_ARGUMENT, "subscription.reconnect requires since.")
-            since = raw
             oldest = self._state.history[0][0] if self._state.history else None
             if oldest is not None and since + 1 < oldest:
                 raise CommandError(

@@ -1,8 +1,11 @@
-// Build the page (app/) with esbuild, serve it on a local port and drive it in headless
+// Build the pages (app/) with esbuild, serve them on a local port and drive them in headless
 // Chromium against a live graphport server: send a message, watch the reply stream in, answer
-// the interrupt as agent-chat-ui does, reload and see the thread's history.
+// the interrupt, reload and see the thread's history. Three runs of that scenario: the
+// agent-chat-ui page (langgraph-sdk's useStream over runs/stream), then the @langchain/react page
+// over the thread event protocol, on its default SSE transport and on the WebSocket.
 // Usage: node drive.mjs <api-url> <out-dir> <chromium-path>
-// Prints "SUMMARY <json>" (requests, console messages); any failed check exits non-zero.
+// Prints "SUMMARY <json>" (per page: requests, sockets, console messages); any failed check
+// exits non-zero.
 import assert from "node:assert/strict";
 import { copyFile, readFile } from "node:fs/promises";
 import { createServer } from "node:http";
@@ -27,7 +30,7 @@ const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
 
 async function bundle() {
   await build({
-    entryPoints: [join(here, "app", "main.jsx")],
+    entryPoints: [join(here, "app", "main.jsx"), join(here, "app", "v2.jsx")],
     bundle: true,
     outdir: outDir,
     format: "esm",
@@ -38,7 +41,9 @@ async function bundle() {
     define: { "process.env.NODE_ENV": '"production"' },
     logLevel: "warning",
   });
-  await copyFile(join(here, "app", "index.html"), join(outDir, "index.html"));
+  for (const html of ["index.html", "v2.html"]) {
+    await copyFile(join(here, "app", html), join(outDir, html));
+  }
 }
 
 function serve() {
@@ -80,9 +85,9 @@ function observeStreams() {
   };
 }
 
-/** Every request the page makes, with how it ended; every console message and page error. */
+/** Every request and WebSocket the page opens, with how it ended; console messages, errors. */
 function record(page) {
-  const log = { requests: [], console: [], pageErrors: [] };
+  const log = { requests: [], sockets: [], console: [], pageErrors: [] };
   const entries = new Map();
   page.on("request", (request) => {
     const url = new URL(request.url());
@@ -100,22 +105,52 @@ function record(page) {
   page.on("requestfailed", (request) => {
     entries.get(request).end = request.failure()?.errorText ?? "failed";
   });
+  page.on("websocket", (socket) => {
+    const path = new URL(socket.url()).pathname.replace(UUID, "{id}");
+    const entry = { path, sent: 0, received: 0, end: "open" };
+    log.sockets.push(entry);
+    socket.on("framesent", () => (entry.sent += 1));
+    socket.on("framereceived", () => (entry.received += 1));
+    socket.on("socketerror", (error) => (entry.end = `error: ${error}`));
+    socket.on("close", () => (entry.end = entry.end === "open" ? "closed" : entry.end));
+  });
   page.on("console", (message) => log.console.push({ type: message.type(), text: message.text() }));
   page.on("pageerror", (error) => log.pageErrors.push(String(error)));
   return log;
 }
 
-/** The failed requests, less event streams reported aborted that the page read to the end. */
+/** Waits until every request but a live event stream has ended, and none began for 500 ms
+ * (Playwright's networkidle never comes while a thread event stream is open). */
+async function quiet(page, log) {
+  let seen = -1;
+  for (let tries = 0; tries < 100; tries += 1) {
+    const pending = log.requests.filter((r) => r.end === undefined && r.status === undefined);
+    if (pending.length === 0 && log.requests.length === seen) return;
+    seen = log.requests.length;
+    await page.waitForTimeout(500);
+  }
+  throw new Error("requests still pending after 50 s");
+}
+
+/** The failed requests. Chromium reports an event stream the page read to its end as aborted,
+ * and a thread event stream the page was still reading when it reloaded or closed is aborted
+ * by the page: neither is a failure. `streams` is what the page saw of its event streams. */
 function failures(requests, streams) {
   const readToEnd = streams.filter((s) => s.end === "eof");
+  const live = streams.filter((s) => s.end === "reading" && s.url.endsWith("/stream/events"));
   const failed = [];
   for (const request of requests) {
     const at = readToEnd.findIndex((s) => s.url === request.url && s.method === request.method);
+    const open = live.findIndex((s) => s.url === request.url && s.method === request.method);
+    const aborted = request.end === "net::ERR_ABORTED" || request.end === undefined;
     if (request.end === "net::ERR_ABORTED" && request.status === 200 && at !== -1) {
       readToEnd.splice(at, 1);
       request.end = "read to the end (reported net::ERR_ABORTED)";
+    } else if (aborted && request.status === 200 && open !== -1) {
+      live.splice(open, 1);
+      request.end = "live thread stream, closed by the page";
     }
-    const ended = request.end === "finished" || request.end?.startsWith("read to the end");
+    const ended = request.end === "finished" || /^(read to the end|live thread)/.test(request.end);
     if (!ended || !(request.status < 400)) failed.push(request);
   }
   return failed;
@@ -141,7 +176,7 @@ async function streamsOf(page) {
   return page.evaluate(() => window.__streams.map((s) => ({ ...s })));
 }
 
-async function scenario(page, pageUrl, streams) {
+async function scenario(page, pageUrl, log, streams) {
   await page.goto(pageUrl);
   await page.waitForSelector("#draft");
   await page.fill("#draft", "hello browser");
@@ -162,7 +197,7 @@ async function scenario(page, pageUrl, streams) {
   const threadId = new URL(page.url()).searchParams.get("threadId");
   assert.match(threadId ?? "", UUID);
 
-  // agent-chat-ui's answer: submit({}, { command: { resume: [HumanResponse] } })
+  // the answer: a resume command (agent-chat-ui) or respond() (@langchain/react)
   await page.click("#respond");
   await page.waitForSelector("#interrupt", { state: "detached", timeout: 20000 });
   await settled(page, 3);
@@ -172,7 +207,7 @@ async function scenario(page, pageUrl, streams) {
     ["ai", "Sent (response: ship it)"],
   ];
   assert.deepEqual(await shownMessages(page), finished);
-  await page.waitForLoadState("networkidle");
+  await quiet(page, log);
 
   streams.push(...(await streamsOf(page)));
   // a reload reads the thread's history from the URL's thread id
@@ -182,7 +217,7 @@ async function scenario(page, pageUrl, streams) {
   assert.equal(await page.$("#interrupt"), null);
   assert.equal(await page.$("#error"), null);
   assert.equal(new URL(page.url()).searchParams.get("threadId"), threadId);
-  await page.waitForLoadState("networkidle");
+  await quiet(page, log);
   streams.push(...(await streamsOf(page)));
   return threadId;
 }
@@ -198,6 +233,60 @@ async function checkServerSide(threadId) {
   );
 }
 
+/** One page, in a browser context of its own; returns its summary. */
+async function drive(browser, { name, path, transport }) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.addInitScript(observeStreams);
+  const log = record(page);
+  const streams = [];
+  const started = Date.now();
+  const summarize = () => {
+    const requests = log.requests.map(({ url, ...kept }) => kept);
+    return { name, ms: Date.now() - started, ...log, requests, streams: streams.length };
+  };
+  try {
+    const query = new URLSearchParams({ api: apiUrl, ...(transport ? { transport } : {}) });
+    const threadId = await scenario(page, `${pageOrigin}${path}?${query}`, log, streams);
+    await checkServerSide(threadId);
+  } catch (error) {
+    error.summary = summarize(); // what the page did up to the failure
+    throw error;
+  } finally {
+    await context.close();
+  }
+  const failed = failures(log.requests, streams);
+  const summary = summarize();
+  assert.deepEqual(failed, [], `${name}: failed requests`);
+  // runs/stream: a stream per run; thread events: one thread-wide stream or socket (a reload
+  // hydrates from the thread's state and opens none until the next submit)
+  const carriers = transport === "websocket" ? summary.sockets : streams;
+  assert.ok(carriers.length >= (path === "/" ? 2 : 1), `${name}: ${JSON.stringify(carriers)}`);
+  assert.ok(
+    streams.every((s) => s.end === "eof" || (s.end === "reading" && s.url.endsWith("/stream/events"))),
+    `${name}: event streams that broke: ${JSON.stringify(streams)}`,
+  );
+  if (transport === "websocket") {
+    assert.ok(summary.sockets.every((s) => s.received > 0 && !s.end.startsWith("error")), name);
+  }
+  assert.deepEqual(log.pageErrors, [], `${name}: page errors`);
+  assert.deepEqual(
+    log.console.filter((m) => m.type === "error" || m.type === "warning"),
+    [],
+    `${name}: console errors and warnings`,
+  );
+  return summary;
+}
+
+const PAGES = [
+  { name: "useStream (langgraph-sdk/react), runs/stream", path: "/" },
+  { name: "useStream (@langchain/react), thread events over SSE", path: "/v2.html" },
+  {
+    name: "useStream (@langchain/react), thread events over WebSocket",
+    path: "/v2.html",
+    transport: "websocket",
+  },
+];
 const timings = {};
 const timed = async (name, action) => {
   const started = Date.now();
@@ -211,35 +300,18 @@ const pageOrigin = `http://127.0.0.1:${server.address().port}`;
 const browser = await timed("launchMs", () =>
   chromium.launch({ executablePath, headless: true, args: FLAGS }),
 );
-const streams = [];
-const page = await browser.newPage();
-await page.addInitScript(observeStreams);
-const log = record(page);
-const report = () => {
-  const requests = log.requests.map(({ url, ...kept }) => kept);
-  const summary = { pageOrigin, apiUrl, timings, ...log, requests, streams: streams.length };
-  console.log(`SUMMARY ${JSON.stringify(summary)}`);
-};
+const pages = [];
+const report = () => console.log(`SUMMARY ${JSON.stringify({ pageOrigin, apiUrl, timings, pages })}`);
 try {
-  const pageUrl = `${pageOrigin}/?api=${encodeURIComponent(apiUrl)}`;
-  const threadId = await timed("scenarioMs", () => scenario(page, pageUrl, streams));
-  await checkServerSide(threadId);
+  for (const spec of PAGES) pages.push(await drive(browser, spec));
 } catch (error) {
-  report(); // what the page did up to the failure
+  if (error.summary) pages.push(error.summary);
+  report();
   throw error;
 } finally {
   await timed("closeMs", () => browser.close());
   server.close();
 }
-const failed = failures(log.requests, streams);
 report();
-assert.deepEqual(failed, [], "failed requests");
-assert.ok(streams.length >= 2 && streams.every((s) => s.end === "eof"), JSON.stringify(streams));
-assert.deepEqual(log.pageErrors, [], "page errors");
-assert.deepEqual(
-  log.console.filter((m) => m.type === "error" || m.type === "warning"),
-  [],
-  "console errors and warnings",
-);
 console.log("ok: browser scenario passed");
 process.exit(0); // not waiting for idle keep-alive sockets to time out

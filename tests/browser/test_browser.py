@@ -1,7 +1,9 @@
-"""A real browser against a live server: a React page on ``useStream`` from
-``@langchain/langgraph-sdk/react``, bundled with esbuild from npm packages (no CDN), served on
-a port of its own (another origin than the API's: CORS is exercised) and driven in headless
-Chromium through playwright-core (drive.mjs). Skips when no chromium binary is found."""
+"""A real browser against a live server: React pages on ``useStream``, bundled with esbuild
+from npm packages (no CDN), served on a port of their own (another origin than the API's: CORS
+is exercised) and driven in headless Chromium through playwright-core (drive.mjs). One page uses
+``@langchain/langgraph-sdk/react`` (runs/stream, as agent-chat-ui does), the other
+``@langchain/react`` (the thread event protocol, over SSE and over the WebSocket). Skips when no
+chromium binary is found."""
 
 from __future__ import annotations
 
@@ -51,12 +53,20 @@ def test_chat_page_streams_interrupts_and_reloads(
     )
     assert "ok: browser scenario passed" in output, output
     summary = json.loads(output.split("SUMMARY ", 1)[1].splitlines()[0])
-    requests = Counter(
-        f"{r['method']} {'page' if r['origin'] == summary['pageOrigin'] else 'api'} {r['path']}"
-        f" {r.get('status')} {r.get('end')}"
-        for r in summary["requests"]
-    )
-    print(f"{len(summary['requests'])} requests:")
-    for line, count in requests.items():
-        print(f"  {count} x {line}")
-    print(f"console: {summary['console']}; page errors: {summary['pageErrors']}")
+    assert [page["name"] for page in summary["pages"]] == [
+        "useStream (langgraph-sdk/react), runs/stream",
+        "useStream (@langchain/react), thread events over SSE",
+        "useStream (@langchain/react), thread events over WebSocket",
+    ]
+    for page in summary["pages"]:
+        requests = Counter(
+            f"{r['method']} {'page' if r['origin'] == summary['pageOrigin'] else 'api'}"
+            f" {r['path']} {r.get('status')} {r.get('end')}"
+            for r in page["requests"]
+        )
+        print(f"{page['name']}: {page['ms']} ms, {len(page['requests'])} requests:")
+        for line, count in requests.items():
+            print(f"  {count} x {line}")
+        for socket in page["sockets"]:
+            print(f"  WebSocket {socket}")
+        print(f"  console: {page['console']}; page errors: {page['pageErrors']}")

@@ -266,8 +266,27 @@ async def test_error_shapes_are_the_official_servers(http: httpx.AsyncClient) ->
         "channels contains unsupported entries: bogus. Allowed: values,"
     )
     assert (await http.get(stream)).status_code == 405
-    missing = await http.post(f"/threads/{fresh}/stream/events", json={"channels": ["values"]})
-    assert missing.status_code == 404
+
+
+async def test_a_stream_opened_before_its_thread_exists_waits_for_it(
+    server: ServerProcess, http: httpx.AsyncClient
+) -> None:
+    """As on the official server (PROTOCOL_V2.md: the SDKs open the stream first)."""
+    thread_id = str(uuid.uuid4())
+    body = {"channels": ["lifecycle"]}
+    async with http.stream("POST", f"/threads/{thread_id}/stream/events", json=body) as events:
+        assert events.status_code == 200
+        status, started = await _command(
+            http, thread_id, "run.start", {"assistant_id": "chat", "input": HUMAN}
+        )
+        assert started["type"] == "success"
+        phases = []
+        async for line in events.aiter_lines():
+            if line.startswith("data:"):
+                phases.append(json.loads(line[5:])["params"]["data"]["event"])
+                if phases[-1] == "completed":
+                    break
+    assert phases[0] == "running" and phases[-1] == "completed"
 
 
 async def test_the_sdk_over_a_websocket(server: ServerProcess, client: LangGraphClient) -> None:

@@ -27,9 +27,9 @@ from graphport.protocols.thread_events.commands import (
 )
 from graphport.protocols.thread_events.events import envelope
 from graphport.protocols.thread_events.filters import EventFilter, FilterError, read_since
+from graphport.protocols.thread_events.service import ThreadStream
 from graphport.protocols.thread_events.socket import ThreadSocket
 from graphport.serialization import dumps
-from graphport.services.streams import StreamHandle
 
 router = APIRouter(tags=["Thread Streams"])
 
@@ -108,7 +108,8 @@ async def thread_event_stream(
     thread_id: UUID, request: Request, service: ThreadEvents, actor: CurrentActor
 ) -> ProducedSSE:
     """The thread's events on the channels (namespaces, depth) asked for: those kept after
-    ``since`` (all, without it), then live, until the client leaves."""
+    ``since`` (all, without it), then live, until the client leaves. The thread need not
+    exist yet: the stream waits for it, as on the official server."""
     try:
         body = orjson.loads(await request.body())
     except orjson.JSONDecodeError:
@@ -118,10 +119,10 @@ async def thread_event_stream(
         since = read_since(body)
     except FilterError as exc:
         raise BadRequest(str(exc)) from None
-    handle = await service.open_stream(thread_id, since=since, actor=actor)
+    stream = await service.open_stream(thread_id, since=since, actor=actor)
     return ProducedSSE(
-        _events(handle, keep),
-        on_close=handle.on_close,
+        _events(stream, keep),
+        on_close=stream.handle.on_close,
         headers=stream_headers(None, None),
         with_ids=True,
     )
@@ -136,12 +137,18 @@ async def thread_event_socket(websocket: WebSocket, thread_id: UUID) -> None:
     await socket.serve()
 
 
-async def _events(handle: StreamHandle, keep: EventFilter) -> AsyncIterator[Event]:
-    subscriber = handle.subscriber
+async def _events(stream: ThreadStream, keep: EventFilter) -> AsyncIterator[Event]:
+    """The stream's events on its channels. One opened before its thread existed (or on a
+    thread hidden from the caller) waits; at the first event it checks again, and ends,
+    sending nothing, when the caller may still not read the thread."""
+    subscriber = stream.handle.subscriber
+    readable = stream.readable
     while (event := await subscriber.queue.get()) is not END:
         subscriber.taken(event)
         if event.event != PROTOCOL_EVENT:
             continue  # the thread's end (deleted) comes as an error, then END
+        if not readable and not (readable := await stream.check()):
+            return
         data = orjson.loads(event.data)
         if keep.matches(data):
             yield Event(event.id, str(data.get("method")), dumps(envelope(event.id, data)))

@@ -7,7 +7,9 @@ read handler), replayed from the thread's first kept event, then live."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -176,13 +178,27 @@ class ThreadEventsService:
 
     async def open_stream(
         self, thread_id: UUID, *, since: int | None, actor: Actor
-    ) -> StreamHandle:
+    ) -> ThreadStream:
         """The thread's protocol events: those kept after ``since`` (all kept without it),
-        then live. Raises ``NotFound``."""
+        then live. The thread need not exist yet (the SDKs open the stream before
+        ``run.start``, and the official server waits for it): its events flow once the caller
+        may read it (``ThreadStream.readable``). Raises the read handler's refusal."""
         last = str(since) if since is not None else "-1"
-        return await self._streams.join_thread(
-            thread_id, last_event_id=last, modes=[PROTOCOL_EVENT], actor=actor
+        # subscribed before the thread is read: a delete committed after the read ends it
+        subscriber = await self._broker.subscribe_thread(
+            thread_id, last_event_id=last, modes=[PROTOCOL_EVENT]
         )
+        try:
+            readable = await self.may_read(thread_id, actor)
+        except BaseException:
+            self._broker.unsubscribe(subscriber)
+            raise
+
+        async def close(_left: bool) -> None:
+            self._broker.unsubscribe(subscriber)
+
+        handle = StreamHandle(subscriber, with_ids=True, on_close=close)
+        return ThreadStream(handle, readable, partial(self.may_read, thread_id, actor))
 
     async def follow(self, thread_id: UUID) -> Subscriber:
         """The thread's protocol events, all kept then live, whether or not the thread
@@ -199,6 +215,26 @@ class ThreadEventsService:
         """Raises ``NotFound`` (or the read handler's refusal) unless the caller may read
         the thread."""
         await self._threads.get(thread_id, actor=actor)
+
+    async def may_read(self, thread_id: UUID, actor: Actor) -> bool:
+        """Whether the caller may read the thread: False when it is missing or hidden from
+        them (the same answer); a refusal of the read handler is raised."""
+        try:
+            await self.check_read(thread_id, actor)
+        except NotFound:
+            return False
+        return True
+
+
+@dataclass(frozen=True)
+class ThreadStream:
+    """An SSE subscription to a thread's events. ``readable``: the caller could read the
+    thread when it opened; else ``check`` says whether they may now (before the first event
+    goes out: the thread did not exist yet, or is hidden from them)."""
+
+    handle: StreamHandle
+    readable: bool
+    check: Callable[[], Awaitable[bool]]
 
 
 def _answers(params: Row) -> Row:

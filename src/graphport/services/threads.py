@@ -151,6 +151,18 @@ class ThreadService:
             shown["ttl"] = None if ttl is None else {**ttl, "expires_at": found["expires_at"]}
         return shown
 
+    async def visible(self, thread_id: UUID, *, actor: Actor) -> bool:
+        """Whether the caller's ``threads`` read handler lets them see the thread's events.
+        The thread is read only when the handler filters; without a filter nothing is hidden
+        and the answer is True, even for a thread not created yet (its events come once it
+        is). Raises the handler's refusal."""
+        scope = await actor.authorize("threads", "read", {"thread_id": thread_id})
+        if not scope:
+            return True
+        async with self._db.transaction() as conn:
+            found = await repo.get_thread(conn, thread_id=thread_id, scope=scope)
+        return found is not None
+
     async def update(self, thread_id: UUID, body: ThreadPatch, *, actor: Actor) -> Row:
         ttl, expires_at = self._ttl(body.ttl) if body.ttl is not None else (None, None)
         asked: Row = {"thread_id": thread_id, "metadata": dict(body.metadata or {})}

@@ -12,7 +12,6 @@ from typing import Any
 from uuid import UUID
 
 from graphport.execution.broker import PROTOCOL_EVENT
-from graphport.serialization import json_values
 
 Row = dict[str, Any]
 __all__ = ["PROTOCOL_EVENT", "envelope", "from_langgraph", "input_requested", "lifecycle"]
@@ -23,9 +22,9 @@ def now_ms() -> int:
 
 
 def from_langgraph(event: Row, run_id: UUID, index: int) -> Row:
-    """A LangGraph protocol event as it travels: JSON values (messages as plain dicts), a
-    ``messages`` event's data without the metadata LangGraph pairs it with, and an
-    ``event_id`` stable across connections (``<run_id>:<index>``)."""
+    """A LangGraph protocol event as it travels (the broker writes it as JSON: messages
+    become plain dicts there): a ``messages`` event's data without the metadata LangGraph
+    pairs it with, and an ``event_id`` stable across connections (``<run_id>:<index>``)."""
     params = event.get("params") or {}
     method, data = event.get("method"), params.get("data")
     namespace = list(params.get("namespace") or [])
@@ -38,7 +37,7 @@ def from_langgraph(event: Row, run_id: UUID, index: int) -> Row:
     shaped: Row = {
         "namespace": namespace,
         "timestamp": params.get("timestamp") or now_ms(),
-        "data": json_values(data),
+        "data": data,
     }
     if "node" in params:
         shaped["node"] = params["node"]

@@ -189,7 +189,7 @@ class ThreadEventsService:
             thread_id, last_event_id=last, modes=[PROTOCOL_EVENT]
         )
         try:
-            readable = await self.may_read(thread_id, actor)
+            readable = await self.may_follow(thread_id, actor)
         except BaseException:
             self._broker.unsubscribe(subscriber)
             raise
@@ -198,12 +198,12 @@ class ThreadEventsService:
             self._broker.unsubscribe(subscriber)
 
         handle = StreamHandle(subscriber, with_ids=True, on_close=close)
-        return ThreadStream(handle, readable, partial(self.may_read, thread_id, actor))
+        return ThreadStream(handle, readable, partial(self.may_follow, thread_id, actor))
 
     async def follow(self, thread_id: UUID) -> Subscriber:
         """The thread's protocol events, all kept then live, whether or not the thread
         exists yet (a WebSocket opens before its ``run.start``): deliver them only after
-        ``check_read``. ``unfollow`` when done."""
+        ``may_follow``. ``unfollow`` when done."""
         return await self._broker.subscribe_thread(
             thread_id, last_event_id="-1", modes=[PROTOCOL_EVENT]
         )
@@ -211,19 +211,11 @@ class ThreadEventsService:
     def unfollow(self, subscriber: Subscriber) -> None:
         self._broker.unsubscribe(subscriber)
 
-    async def check_read(self, thread_id: UUID, actor: Actor) -> None:
-        """Raises ``NotFound`` (or the read handler's refusal) unless the caller may read
-        the thread."""
-        await self._threads.get(thread_id, actor=actor)
-
-    async def may_read(self, thread_id: UUID, actor: Actor) -> bool:
-        """Whether the caller may read the thread: False when it is missing or hidden from
-        them (the same answer); a refusal of the read handler is raised."""
-        try:
-            await self.check_read(thread_id, actor)
-        except NotFound:
-            return False
-        return True
+    async def may_follow(self, thread_id: UUID, actor: Actor) -> bool:
+        """Whether the thread's events may go to the caller (``ThreadService.visible``): a
+        thread missing or hidden from them is the same answer, False. Raises the read
+        handler's refusal."""
+        return await self._threads.visible(thread_id, actor=actor)
 
 
 @dataclass(frozen=True)

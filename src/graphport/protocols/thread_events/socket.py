@@ -206,8 +206,10 @@ class ThreadSocket:
             return
         if not state.readable:
             try:
-                await self._service.check_read(self._thread_id, self._actor)
+                readable = await self._service.may_follow(self._thread_id, self._actor)
             except GraphportError:
+                readable = False
+            if not readable:
                 await self._ws.close(CLOSE_NOT_FOUND)
                 raise _Closed from None
             state.readable = True

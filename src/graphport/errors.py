@@ -46,6 +46,10 @@ class InvalidInput(GraphportError):
     status_code = 422
 
 
+class UnknownInterrupt(InvalidInput):
+    """A ``strict_resume`` answer to an interrupt that is not waiting (any more)."""
+
+
 class Unavailable(GraphportError):
     """A dependency (the database) cannot be reached: the server cannot serve, for now."""
 

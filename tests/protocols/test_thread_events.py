@@ -10,6 +10,7 @@ import uuid
 from typing import Any
 
 import httpx
+import pytest
 from langgraph_sdk.client import LangGraphClient
 
 from tests.server import ServerProcess
@@ -157,6 +158,19 @@ async def test_subgraph_events_carry_their_namespace(http: httpx.AsyncClient) ->
         if e["method"] == "lifecycle" and e["params"]["data"]["event"] == "started"
     ]
     assert started and all(e["params"]["namespace"] for e in started)
+    # a subgraph's end as the official server words it: its node names it
+    ended = [
+        e
+        for e in events
+        if e["method"] == "lifecycle"
+        and e["params"]["namespace"]
+        and e["params"]["data"]["event"] == "completed"
+    ]
+    assert ended and all(
+        e["params"]["data"]
+        == {"event": "completed", "graph_name": e["params"]["namespace"][-1].split(":")[0]}
+        for e in ended
+    )
     root_only = await _events(http, thread_id, {**body, "depth": 0})
     assert root_only and all(not e["params"]["namespace"] for e in root_only)
     # the root (whose end ends the read) and the child's level, not the grandchild's
@@ -211,7 +225,37 @@ async def test_a_cancelled_run_ends_its_stream_events(http: httpx.AsyncClient) -
     assert cancelled.status_code in (200, 202, 204)
     events = await _events(http, thread_id, {"channels": ["lifecycle"]}, until="failed")
     assert events[-1]["params"]["data"]["event"] == "failed"
-    assert events[-1]["params"]["data"]["cause"] == "cancelled"
+    assert events[-1]["params"]["data"]["error"] == "Run cancelled"
+
+
+@pytest.mark.parametrize("action", ["interrupt", "rollback"])
+async def test_a_run_cancelled_while_queued_ends_with_failed(
+    http: httpx.AsyncClient, action: str
+) -> None:
+    """Its worker never ran it: the cancel sends the terminal event (the SDK waits on it)."""
+    thread_id = str(uuid.uuid4())
+    busy = await http.post(
+        f"/threads/{thread_id}/runs",
+        json={"assistant_id": "agent_lingers", "input": HUMAN, "if_not_exists": "create"},
+    )
+    assert busy.status_code == 200
+    status, queued = await _command(
+        http, thread_id, "run.start", {"assistant_id": "agent_lingers", "input": None}
+    )
+    run_id = queued["result"]["run_id"]
+    assert (await http.get(f"/threads/{thread_id}/runs/{run_id}")).json()["status"] == "pending"
+    cancelled = await http.post(
+        f"/threads/{thread_id}/runs/{run_id}/cancel", params={"action": action}
+    )
+    assert cancelled.status_code in (200, 202, 204)
+    events = await _events(http, thread_id, {"channels": ["lifecycle"]}, until="failed")
+    assert events[-1]["event_id"] == f"synth:{run_id}:lc||failed"
+    assert events[-1]["params"]["data"] == {
+        "event": "failed",
+        "graph_name": "agent_lingers",
+        "error": "Run cancelled",
+    }
+    await http.post(f"/threads/{thread_id}/runs/{busy.json()['run_id']}/cancel")
 
 
 async def test_error_shapes_are_the_official_servers(http: httpx.AsyncClient) -> None:
@@ -225,7 +269,8 @@ async def test_error_shapes_are_the_official_servers(http: httpx.AsyncClient) ->
         "error": "invalid_argument",
         "message": "Protocol commands must include an integer id and string method.",
     }
-    assert (await http.post(url, content=b"{nope")).status_code == 400
+    not_json = await http.post(url, content=b"{nope")
+    assert (not_json.status_code, not_json.json()) == (400, {"detail": "Invalid JSON body"})
     cases = [
         ("nope.nope", {}, "unknown_command", "Unknown protocol command: nope.nope"),
         ("run.start", {}, "invalid_argument", "run.start requires an assistant_id."),
@@ -242,7 +287,11 @@ async def test_error_shapes_are_the_official_servers(http: httpx.AsyncClient) ->
     status, bad = await _command(
         http, thread_id, "run.start", {"assistant_id": "does-not-exist", "input": {}}
     )
-    assert bad["error"] == "unknown_error" and bad["message"].startswith("422: ")
+    assert bad["error"] == "unknown_error"
+    assert bad["message"].startswith(
+        "422: Invalid assistant: 'does-not-exist'. Must be either:\n- A valid assistant UUID,"
+        " or\n- One of the registered graphs: "
+    )
     status, subscribed = await _command(
         http, thread_id, "subscription.subscribe", {"channels": ["values"]}
     )
@@ -317,7 +366,12 @@ async def test_websocket_frames(server: ServerProcess) -> None:
                     return dict(answer)
 
         bad = await ask("not json")
-        assert (bad["type"], bad["id"], bad["error"]) == ("error", None, "invalid_argument")
+        assert bad == {
+            "type": "error",
+            "id": None,
+            "error": "invalid_argument",
+            "message": "Protocol commands must be valid JSON.",
+        }
         tree = await ask({"id": 1, "method": "agent.getTree", "params": {}})
         assert tree["error"] == "no_such_run"
         # two subscriptions that both match lifecycle: each event comes once
@@ -347,8 +401,11 @@ async def test_websocket_frames(server: ServerProcess) -> None:
         assert len(seqs) == len(set(seqs)) and seqs == sorted(seqs)
         assert {e["method"] for e in seen} == {"lifecycle", "values"}
         tree = await ask({"id": 5, "method": "agent.getTree", "params": {}})
-        assert tree["result"]["tree"]["status"] == "completed"
-        assert tree["result"]["tree"]["namespace"] == []
+        assert tree["result"]["tree"] == {
+            "namespace": [],
+            "status": "completed",
+            "graph_name": "chat",
+        }
         # a new subscription replays what this connection did not get yet
         more = await ask(
             {"id": 6, "method": "subscription.subscribe", "params": {"channels": ["messages"]}}
@@ -357,7 +414,13 @@ async def test_websocket_frames(server: ServerProcess) -> None:
         gone = await ask(
             {"id": 7, "method": "subscription.unsubscribe", "params": {"subscription_id": "x"}}
         )
-        assert gone["error"] == "no_such_subscription"
+        assert gone == {
+            "type": "error",
+            "id": 7,
+            "error": "no_such_subscription",
+            "message": "Unknown subscription: x",
+            "meta": {"applied_through_seq": seen[-1]["seq"]},
+        }
         dropped = await ask(
             {
                 "id": 8,
@@ -395,6 +458,65 @@ async def test_one_answer_per_interrupt(http: httpx.AsyncClient) -> None:
     }
     runs = (await http.get(f"/threads/{thread_id}/runs")).json()
     assert len(runs) == 2
+
+
+async def test_answers_to_two_questions_at_once_are_both_applied(
+    http: httpx.AsyncClient,
+) -> None:
+    """The second waits for the first answer's run, then answers its own question."""
+    thread_id = await _run_to_end(http, "agent_asks_twice", HUMAN)
+    watched = await _events(
+        http, thread_id, {"channels": ["input", "lifecycle"]}, until="interrupted"
+    )
+    asked = {
+        e["params"]["data"]["value"]["question"]: e["params"]["data"]["interrupt_id"]
+        for e in watched
+        if e["method"] == "input.requested"
+    }
+    assert set(asked) == {"left", "right"}
+    answers = await asyncio.gather(
+        *(
+            _command(http, thread_id, "input.respond", {"interrupt_id": i, "response": q}, n)
+            for n, (q, i) in enumerate(asked.items())
+        )
+    )
+    assert [a["type"] for _, a in answers] == ["success", "success"], answers
+    for _ in range(100):
+        thread = (await http.get(f"/threads/{thread_id}")).json()
+        if thread["status"] == "idle":
+            break
+        await asyncio.sleep(0.1)
+    state = (await http.get(f"/threads/{thread_id}/state")).json()
+    said = sorted(m["content"] for m in state["values"]["messages"] if m["type"] == "ai")
+    assert said == ["left: left", "right: right"]
+
+
+async def test_a_bad_answer_is_refused_as_such_and_the_question_still_waits(
+    http: httpx.AsyncClient,
+) -> None:
+    thread_id = await _run_to_end(http, "agent_asks", HUMAN)
+    watched = await _events(
+        http, thread_id, {"channels": ["input", "lifecycle"]}, until="interrupted"
+    )
+    [asked] = [e for e in watched if e["method"] == "input.requested"]
+    interrupt_id = asked["params"]["data"]["interrupt_id"]
+    assert asked["event_id"].endswith(f":input||{interrupt_id}")
+    # the interrupt is input.requested, not an update (the official server sends {})
+    updates = await _events(
+        http, thread_id, {"channels": ["updates", "lifecycle"]}, until="interrupted"
+    )
+    steps = [e["params"]["data"] for e in updates if e["method"] == "updates"]
+    assert steps and all("__interrupt__" not in step for step in steps)
+    for extra in ({"update": "not a dict"}, {"goto": "nowhere"}):
+        params = {"interrupt_id": interrupt_id, "response": "x", **extra}
+        status, refused = await _command(http, thread_id, "input.respond", params)
+        assert refused["type"] == "error", refused
+        assert refused["error"] in ("invalid_argument", "unknown_error"), refused
+        assert "answered already" not in refused["message"]
+    status, answered = await _command(
+        http, thread_id, "input.respond", {"interrupt_id": interrupt_id, "response": "ok"}
+    )
+    assert answered["type"] == "success", answered
 
 
 async def test_binary_frames_are_refused_and_leave_nothing_open(

@@ -24,6 +24,7 @@ from graphport.execution.listener import (
     THREAD_DELETED,
     PgListener,
 )
+from graphport.execution.thread_runs import failed_end, is_thread_run
 from graphport.execution.worker import RunWorker, WorkerDeps
 from graphport.logs import log_context
 from graphport.repositories import run_results as result_repo
@@ -197,6 +198,18 @@ class Executor:
             self._completions.resolve_remote(run_id)
             self._deps.events.end(run_id)
 
+    async def announce_ended(self, runs: Iterable[Row], error: Row | None = None) -> None:
+        """Runs this process ended without their worker (cancelled or rolled back while
+        queued, failed by the sweeper): those started over thread event streaming get the
+        terminal ``failed`` lifecycle event their worker would have sent (``error`` None:
+        cancelled). Call before ``ended_elsewhere``."""
+        events = self._deps.events
+        ended = [run for run in runs if is_thread_run(run)]
+        for run in ended:
+            await failed_end(run, error, events)
+        if ended:
+            await events.flush()
+
     def watch_crons(self, changed: Callable[[], None]) -> None:
         """Call ``changed`` when any process creates or reschedules a cron (the cron
         scheduler re-plans)."""
@@ -334,6 +347,7 @@ class Executor:
     async def sweep(self) -> None:
         """Requeue runs whose worker died (or fail them once out of attempts); a run that
         was being cancelled is not run again."""
+        lost = {"error": "WorkerLost", "message": "The run's worker stopped too often"}
         async with self._db.transaction() as conn:
             orphans = await run_repo.find_orphaned_runs(conn, stale_seconds=STALE_AFTER_SECONDS)
             cancelled = [r["run_id"] for r in orphans if r["cancel_action"]]
@@ -345,11 +359,9 @@ class Executor:
             await result_repo.delete_old_results(conn, older_than_seconds=RESULTS_KEPT_SECONDS)
             await run_repo.requeue_runs(conn, run_ids=retry)
             if failed:
-                await run_repo.fail_runs(
-                    conn,
-                    run_ids=failed,
-                    error={"error": "WorkerLost", "message": "The run's worker stopped too often"},
-                )
+                await run_repo.fail_runs(conn, run_ids=failed, error=lost)
+        await self.announce_ended([r for r in orphans if r["cancel_action"]])
+        await self.announce_ended([r for r in live if r["run_id"] in failed], lost)
         self.ended_elsewhere(cancelled + failed)
         if retry:
             logger.warning("requeued %d runs of a stopped worker", len(retry))

@@ -2,7 +2,7 @@
 LangGraph's ``astream_events(version="v3")``, every protocol event published to the thread
 (as ``protocol`` broker events), between a root ``lifecycle`` ``running`` and the run's end:
 ``input.requested`` per pending interrupt then ``interrupted``, or ``completed``; a run that
-fails or is cancelled ends with ``failed`` (``failed_end``)."""
+fails, is cancelled (running or queued) or is lost ends with ``failed`` (``failed_end``)."""
 
 from __future__ import annotations
 
@@ -74,11 +74,23 @@ async def stream_thread_run(
     await publish(lifecycle(run_id, "interrupted" if interrupts else "completed", run["graph_id"]))
 
 
-async def failed_end(run: Row, status: str, error: Row | None, events: RunEvents) -> None:
-    """The root ``failed`` lifecycle event of a thread run that did not succeed: its error,
-    or ``cause: "cancelled"`` for one stopped by a client (the official server sends
-    nothing then, and its clients wait for ever)."""
+CANCELLED = "Run cancelled"  # the ``error`` of a thread run's ``failed`` end when stopped
+
+
+async def failed_end(run: Row, error: Row | None, events: RunEvents) -> None:
+    """The root ``failed`` lifecycle event of a thread run that did not succeed, ``error``
+    a text as the protocol types it: the run's error (``"<type>: <message>"``), or
+    ``"Run cancelled"`` for one stopped by a client, ended while queued or lost with its
+    worker. The official server sends nothing for a cancel, and its clients wait for
+    ever."""
     run_id: UUID = run["run_id"]
-    extra: Row = {"error": error} if error is not None else {"cause": "cancelled"}
-    event = lifecycle(run_id, "failed", run["graph_id"], **extra)
+    text = CANCELLED if error is None else _error_text(error)
+    event = lifecycle(run_id, "failed", run["graph_id"], error=text)
     await events.publish(run_id, run["thread_id"], PROTOCOL_EVENT, event)
+
+
+def _error_text(error: Row) -> str:
+    name, message = error.get("error"), error.get("message")
+    if name and message:
+        return f"{name}: {message}"
+    return str(message or name or "Run failed")

@@ -94,7 +94,7 @@ class RunWorker:
         events = self._deps.events
         try:
             if is_thread_run(run) and status != "success":
-                await failed_end(run, status, error, events)
+                await failed_end(run, error, events)
             elif error is not None and await self._streamed(run):
                 await events.publish(run_id, run["thread_id"], "error", error)
             await events.flush()

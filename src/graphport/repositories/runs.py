@@ -62,7 +62,9 @@ _CLAIM_SQL = text(
 # heartbeat stopped (the process hangs or lost its database connection).
 _ORPHANS_SQL = text(
     """
-    SELECT run_id, thread_id, attempt, cancel_action FROM run
+    SELECT run_id, thread_id, attempt, cancel_action, graph_id,
+      jsonb_build_object('thread_events', kwargs->'thread_events') AS kwargs
+    FROM run
     WHERE status = 'running' AND (
         heartbeat_at < now() - make_interval(secs => :stale_seconds)
         OR NOT EXISTS (

@@ -4,7 +4,7 @@ NOTIFY) in the process that runs them, and their worker records the end."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
@@ -30,6 +30,7 @@ class Stopped:
     ended: list[UUID]
     running: list[UUID]
     action: str
+    ended_runs: list[Row] = field(default_factory=list)  # the rows of ``ended``
 
 
 class RunCanceller:
@@ -59,7 +60,7 @@ class RunCanceller:
                 if not rows:
                     raise NotFound(f"Run {run_id} not found or already finished")
                 stopped = await self.cancel_rows(conn, rows, action)
-            self.signal(stopped)
+            await self.signal(stopped)
             if future is not None and stopped.running:
                 await future
         finally:
@@ -75,7 +76,7 @@ class RunCanceller:
                 return
             stopped = await self.cancel_rows(conn, rows, "interrupt")
         futures = [self._completions.expect(run_id) for run_id in stopped.running]
-        self.signal(stopped)
+        await self.signal(stopped)
         try:
             if futures:
                 await asyncio.wait(futures, timeout=wait_seconds)
@@ -107,7 +108,7 @@ class RunCanceller:
             if not rows:
                 raise NotFound("No runs matched")
             stopped = await self.cancel_rows(conn, rows, action)
-        self.signal(stopped)
+        await self.signal(stopped)
 
     async def cancel_rows(self, conn: AsyncConnection, rows: list[Row], action: str) -> Stopped:
         """Pending runs end here; running ones are asked to stop (their worker records it).
@@ -126,13 +127,16 @@ class RunCanceller:
                     await checkpoint_repo.delete_run_checkpoints(
                         conn, thread_id=r["thread_id"], run_id=r["run_id"]
                     )
-        return Stopped(ended=ended, running=running, action=action)
+        ended_runs = [r for r in rows if r["run_id"] in ended]
+        return Stopped(ended=ended, running=running, action=action, ended_runs=ended_runs)
 
-    def signal(self, stopped: Stopped) -> None:
+    async def signal(self, stopped: Stopped) -> None:
         """After the commit: stop local running runs now; end the waits and streams of the
-        pending runs we ended (other processes learn of them from the database's RUN_DONE)."""
+        pending runs we ended (other processes learn of them from the database's RUN_DONE),
+        after the terminal lifecycle event of those started over thread event streaming."""
         for run_id in stopped.running:
             self._executor.cancel_local(run_id, stopped.action)
         if stopped.ended:
+            await self._executor.announce_ended(stopped.ended_runs)
             self._executor.ended_elsewhere(stopped.ended)
             self._executor.wake()  # a run queued behind an ended one may be first in line now

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from graphport.auth.actor import SYSTEM, Actor
 from graphport.auth.filters import AuthFilter, satisfying
 from graphport.db.engine import Database
-from graphport.errors import Conflict, InvalidInput, NotFound
+from graphport.errors import Conflict, InvalidInput, NotFound, UnknownInterrupt
 from graphport.execution.broker import Broker
 from graphport.execution.completions import Completions, RunOutcome
 from graphport.execution.executor import Executor
@@ -71,11 +71,15 @@ def _check_strict_resume(resume: Any, interrupts: dict[str, list[Row]]) -> None:
     stays as it was) instead of letting the graph ignore it."""
     pending = {i.get("id") for found in interrupts.values() for i in found}
     if not pending:
-        raise InvalidInput("UnknownInterruptError: the thread has no pending interrupt to resume")
+        raise UnknownInterrupt(
+            "UnknownInterruptError: the thread has no pending interrupt to resume"
+        )
     if isinstance(resume, dict) and any(len(str(k)) == 32 for k in resume):
         unknown = sorted(str(k) for k in resume if k not in pending)
         if unknown:
-            raise InvalidInput(f"UnknownInterruptError: no pending interrupt {', '.join(unknown)}")
+            raise UnknownInterrupt(
+                f"UnknownInterruptError: no pending interrupt {', '.join(unknown)}"
+            )
 
 
 class RunService:
@@ -166,7 +170,7 @@ class RunService:
                 self._executor.release_slot(run_id)
             raise
         if stopped is not None:
-            self.cancels.signal(stopped)
+            await self.cancels.signal(stopped)
         if observable or thread_events or body.stream_resumable:
             await self._broker.prepare(
                 created["run_id"],
@@ -220,7 +224,10 @@ class RunService:
         if resolved is not None:
             return resolved
         known = ", ".join(sorted(self._registry.ids())) or "none"
-        raise InvalidInput(f"Assistant or graph {raw!r} not found; graphs: {known}")
+        raise InvalidInput(
+            f"Invalid assistant: {raw!r}. Must be either:\n- A valid assistant UUID, or\n"
+            f"- One of the registered graphs: {known}"
+        )
 
     async def _temporary_thread(
         self, conn: AsyncConnection, thread_id: UUID | None, metadata: Row

@@ -198,7 +198,7 @@ class ThreadService:
                 raise NotFound(f"Thread {thread_id} not found")
             await checkpoint_repo.delete_thread_checkpoints(conn, thread_ids=[thread_id])
         if late is not None:
-            self._runs.cancels.signal(late)
+            await self._runs.cancels.signal(late)
 
     async def prune(self, body: ThreadPruneRequest, *, actor: Actor) -> int:
         """Prune each thread named (once): ``delete`` deletes it as ``delete`` does (its

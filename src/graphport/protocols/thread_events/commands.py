@@ -33,6 +33,7 @@ METHODS = (
     "subscription.reconnect",
 )
 _BAD_ENVELOPE = "Protocol commands must include an integer id and string method."
+_NOT_JSON = "Protocol commands must be valid JSON."
 
 
 class CommandError(Exception):
@@ -44,6 +45,11 @@ class CommandError(Exception):
         self.code = code
         self.message = message
         self.extra = extra
+
+
+class NotJson(CommandError):
+    """A command that is not JSON (the command route answers 400 ``{"detail"}`` for it, as
+    the official server does; a WebSocket, the error envelope)."""
 
 
 @dataclass(frozen=True)
@@ -63,7 +69,7 @@ def read_command(raw: bytes | str | Any) -> Command:
         try:
             value = orjson.loads(raw)
         except orjson.JSONDecodeError:
-            raise CommandError(INVALID_ARGUMENT, _BAD_ENVELOPE) from None
+            raise NotJson(INVALID_ARGUMENT, _NOT_JSON) from None
     if not isinstance(value, dict):
         raise CommandError(INVALID_ARGUMENT, _BAD_ENVELOPE)
     command_id, method = value.get("id"), value.get("method")
@@ -102,6 +108,10 @@ def failure(command_id: int | None, error: CommandError) -> dict[str, Any]:
 
 def unknown(method: str) -> CommandError:
     return CommandError(UNKNOWN_COMMAND, f"Unknown protocol command: {method}")
+
+
+def unknown_subscription(subscription_id: Any) -> CommandError:
+    return CommandError(NO_SUCH_SUBSCRIPTION, f"Unknown subscription: {subscription_id}")
 
 
 def read_subscription(method: str, params: dict[str, Any]) -> tuple[EventFilter, int]:

@@ -32,6 +32,11 @@ def from_langgraph(event: Row, run_id: UUID, index: int) -> Row:
         data = data[0]
     elif method == "lifecycle" and isinstance(data, dict) and data.get("namespace"):
         namespace = list(data["namespace"])  # a subgraph's, sent in its own namespace
+        if data.get("event") != "started":  # its end as the official server words it
+            data = _subgraph_end(data, namespace)
+    elif method == "updates" and isinstance(data, dict) and "__interrupt__" in data:
+        # the interrupt travels as input.requested; the official server sends the rest
+        data = {k: v for k, v in data.items() if k != "__interrupt__"}
     elif method == "checkpoints" and isinstance(data, dict):
         data = _checkpoint(data)
     shaped: Row = {
@@ -42,6 +47,18 @@ def from_langgraph(event: Row, run_id: UUID, index: int) -> Row:
     if "node" in params:
         shaped["node"] = params["node"]
     return {"method": method, "params": shaped, "event_id": f"{run_id}:{index}"}
+
+
+def _subgraph_end(data: Row, namespace: list[str]) -> Row:
+    """``{event, graph_name[, error]}``: the graph named after its node, as on the official
+    server."""
+    shaped: Row = {
+        "event": data.get("event"),
+        "graph_name": data.get("graph_name") or str(namespace[-1]).split(":", 1)[0],
+    }
+    if data.get("error") is not None:
+        shaped["error"] = data["error"]
+    return shaped
 
 
 def _checkpoint(data: Row) -> Row:
@@ -80,7 +97,7 @@ def input_requested(run_id: UUID, interrupt: Row) -> Row:
     return {
         "method": "input.requested",
         "params": {"namespace": [], "timestamp": now_ms(), "data": data},
-        "event_id": f"synth:{run_id}:input:{interrupt.get('id')}",
+        "event_id": f"synth:{run_id}:input||{interrupt.get('id')}",
     }
 
 

@@ -1,6 +1,7 @@
 """Thread event streaming routes: ``POST /threads/{thread_id}/commands`` (one command, JSON)
 and ``POST /threads/{thread_id}/stream/events`` (SSE), with the official server's answers:
-a command that cannot be read is a 400 error envelope, a refused one a 200 error envelope;
+a command that is not JSON is a 400 ``{"detail"}``, one that cannot be read a 400 error
+envelope, a refused one a 200 error envelope;
 a stream body that is not JSON or asks for no or unknown channels is a 400 ``{"detail"}``;
 ``GET`` on the stream is 405."""
 
@@ -21,6 +22,7 @@ from graphport.errors import BadRequest
 from graphport.execution.broker import END, PROTOCOL_EVENT, Event
 from graphport.protocols.thread_events.commands import (
     CommandError,
+    NotJson,
     failure,
     read_command,
     success,
@@ -84,6 +86,8 @@ async def thread_command(
     ``subscription.subscribe|unsubscribe|reconnect``."""
     try:
         command = read_command(await request.body())
+    except NotJson:
+        raise BadRequest("Invalid JSON body") from None
     except CommandError as exc:
         return json_response(failure(None, exc), status_code=400)
     try:

@@ -14,18 +14,18 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from graphport.auth.actor import Actor
-from graphport.errors import Conflict, GraphportError, InvalidInput, NotFound
+from graphport.errors import Conflict, GraphportError, NotFound, UnknownInterrupt
 from graphport.execution.broker import PROTOCOL_EVENT, Broker, Subscriber
 from graphport.protocols.thread_events.commands import (
     INVALID_ARGUMENT,
     NO_SUCH_INTERRUPT,
     NO_SUCH_RUN,
-    NO_SUCH_SUBSCRIPTION,
     UNKNOWN_ERROR,
     Command,
     CommandError,
     read_subscription,
     unknown,
+    unknown_subscription,
 )
 from graphport.schemas.runs import RunCreateStateful
 from graphport.services.runs import RunService
@@ -66,7 +66,7 @@ class ThreadEventsService:
             read_subscription(method, params)
             return {"subscription_id": str(uuid4()), "replayed_events": 0}
         if method == "subscription.unsubscribe":
-            raise CommandError(NO_SUCH_SUBSCRIPTION, "No such subscription on this request.")
+            raise unknown_subscription(params.get("subscription_id"))
         raise unknown(method)
 
     async def start_run(
@@ -88,7 +88,9 @@ class ThreadEventsService:
             "multitask_strategy": strategy or "enqueue",
         }
         graph_input = params.get("input")
-        if graph_input is not None and await self._waits(thread_id, actor):
+        # a strategy other than enqueue acts on a busy thread at once: no wait for it
+        patient = fields["multitask_strategy"] == "enqueue"
+        if graph_input is not None and await self._waits(thread_id, actor, patient=patient):
             fields["command"] = {"resume": graph_input}
             fields["strict_resume"] = True  # one answer wins, as for input.respond
             fields["multitask_strategy"] = "reject"
@@ -103,11 +105,62 @@ class ThreadEventsService:
 
     async def respond(self, thread_id: UUID, params: Row, *, actor: Actor, headers: Headers) -> Row:
         """``input.respond``: answer pending interrupts by id (one, or a batch in
-        ``responses``), with the thread's assistant; ``update`` and ``goto`` go with it."""
+        ``responses``), with the thread's assistant; ``update`` and ``goto`` go with it.
+        One answer per interrupt wins: a second gets ``no_such_interrupt``. An answer to
+        another interrupt while the thread is busy with the first answer waits for it
+        (``BUSY_WAIT_SECONDS`` at most) and is applied if its interrupt still waits."""
         answers = _answers(params)
-        # its input.requested reached the client as the run ended, maybe before the end
-        # was recorded: the thread may be busy still
-        thread = await self._settled(thread_id, actor)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + BUSY_WAIT_SECONDS
+        while True:
+            # its input.requested reached the client as the run ended, maybe before the
+            # end was recorded: the thread may be busy still
+            remaining = max(deadline - loop.time(), 0.0)
+            thread = await self._settled(thread_id, actor, seconds=remaining)
+            body = self._answer(thread_id, thread, answers, params)
+            try:
+                await self._runs.create(
+                    thread_id, body, actor=actor, headers=headers, thread_events=True
+                )
+            except UnknownInterrupt:
+                raise CommandError(
+                    NO_SUCH_INTERRUPT, "The interrupt was answered already."
+                ) from None
+            except Conflict:
+                if await self._answering(thread_id, answers, actor):
+                    raise CommandError(
+                        NO_SUCH_INTERRUPT, "The interrupt was answered already."
+                    ) from None
+                if loop.time() < deadline:
+                    continue  # busy with another answer: wait for it, then look again
+                raise CommandError(UNKNOWN_ERROR, "409: the thread is busy") from None
+            except GraphportError as exc:
+                raise _refused(exc) from None
+            return {}
+
+    async def _answering(self, thread_id: UUID, answers: Row, actor: Actor) -> bool:
+        """Whether a run in flight on the thread answers one of ``answers``' interrupts (a
+        node that asks twice asks again with the same id: a losing answer must not answer
+        its next question)."""
+        for status in ("pending", "running"):
+            try:
+                runs = await self._runs.list_runs(
+                    thread_id, status=status, limit=100, offset=0, actor=actor
+                )
+            except GraphportError:
+                return False
+            for run in runs:
+                command = (run.get("kwargs") or {}).get("command") or {}
+                resume = command.get("resume")
+                if isinstance(resume, dict) and any(i in resume for i in answers):
+                    return True
+        return False
+
+    def _answer(
+        self, thread_id: UUID, thread: Row | None, answers: Row, params: Row
+    ) -> RunCreateStateful:
+        """The run that answers ``answers``; raises ``CommandError`` when the thread waits
+        at none of them."""
         if thread is None:
             raise CommandError(NO_SUCH_RUN, "No interrupted run is bound to this thread.")
         pending = {i.get("id") for found in (thread["interrupts"] or {}).values() for i in found}
@@ -132,18 +185,9 @@ class ThreadEventsService:
         fields["strict_resume"] = True  # one answer per interrupt: refused once one is
         fields["multitask_strategy"] = "reject"  # queued (reject) or given (strict)
         try:
-            body = RunCreateStateful.model_validate(fields)
+            return RunCreateStateful.model_validate(fields)
         except ValueError as exc:
             raise CommandError(INVALID_ARGUMENT, f"input.respond: {exc}") from None
-        try:
-            await self._runs.create(
-                thread_id, body, actor=actor, headers=headers, thread_events=True
-            )
-        except (Conflict, InvalidInput):
-            raise CommandError(NO_SUCH_INTERRUPT, "The interrupt was answered already.") from None
-        except GraphportError as exc:
-            raise _refused(exc) from None
-        return {}
 
     async def _create(
         self, thread_id: UUID, body: RunCreateStateful, actor: Actor, headers: Headers
@@ -155,16 +199,19 @@ class ThreadEventsService:
         except GraphportError as exc:
             raise _refused(exc) from None
 
-    async def _waits(self, thread_id: UUID, actor: Actor) -> bool:
-        """Whether the thread waits at interrupts (it does not exist: no)."""
-        thread = await self._settled(thread_id, actor)
+    async def _waits(self, thread_id: UUID, actor: Actor, *, patient: bool) -> bool:
+        """Whether the thread waits at interrupts (it does not exist: no); ``patient``: once
+        the run in flight on it, if any, ended (``_settled``)."""
+        thread = await self._settled(thread_id, actor, seconds=BUSY_WAIT_SECONDS if patient else 0)
         return thread is not None and thread["status"] == "interrupted"
 
-    async def _settled(self, thread_id: UUID, actor: Actor) -> Row | None:
-        """The thread once no run is in flight on it (waiting ``BUSY_WAIT_SECONDS`` at
-        most); None when it does not exist."""
+    async def _settled(
+        self, thread_id: UUID, actor: Actor, *, seconds: float = BUSY_WAIT_SECONDS
+    ) -> Row | None:
+        """The thread once no run is in flight on it (waiting ``seconds`` at most); None
+        when it does not exist."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + BUSY_WAIT_SECONDS
+        deadline = loop.time() + seconds
         while True:
             try:
                 thread: Row = await self._threads.get(thread_id, actor=actor)

@@ -29,7 +29,6 @@ from graphport.execution.broker import END, PROTOCOL_EVENT
 from graphport.protocols.thread_events.commands import (
     INVALID_ARGUMENT,
     NO_SUCH_RUN,
-    NO_SUCH_SUBSCRIPTION,
     RESUME_GAP,
     Command,
     CommandError,
@@ -37,6 +36,7 @@ from graphport.protocols.thread_events.commands import (
     read_command,
     read_subscription,
     success,
+    unknown_subscription,
 )
 from graphport.protocols.thread_events.events import envelope
 from graphport.protocols.thread_events.filters import EventFilter
@@ -124,7 +124,10 @@ class ThreadSocket:
             try:
                 result = await self._command(command)
             except CommandError as exc:
-                await self._send(failure(command.id, exc))
+                answer = failure(command.id, exc)
+                if command.method.startswith("subscription."):  # as the official server
+                    answer["meta"] = {"applied_through_seq": self._state.last_seq}
+                await self._send(answer)
             else:
                 await self._send(success(command.id, result, self._state.last_seq))
 
@@ -135,12 +138,13 @@ class ThreadSocket:
             return await self._subscribe(method, params)
         if method == "subscription.unsubscribe":
             if state.subscriptions.pop(str(params.get("subscription_id")), None) is None:
-                raise CommandError(NO_SUCH_SUBSCRIPTION, "No such subscription.")
+                raise unknown_subscription(params.get("subscription_id"))
             return {}
         if method == "agent.getTree":
             if state.run is None:
                 raise CommandError(NO_SUCH_RUN, "No active run is bound to this thread.")
-            return {"tree": {"namespace": [], **state.run}}
+            shown = {k: v for k, v in state.run.items() if k != "run_id"}
+            return {"tree": {"namespace": [], **shown}}
         result = await self._service.command(
             self._thread_id, command, actor=self._actor, headers=self._headers
         )
@@ -156,7 +160,7 @@ class ThreadSocket:
             if oldest is not None and since + 1 < oldest:
                 raise CommandError(
                     RESUME_GAP,
-                    "The events after since are no longer kept.",
+                    f"resume gap: since={since} is older than min_available_seq={oldest}",
                     since=since,
                     min_available_seq=oldest,
                 )

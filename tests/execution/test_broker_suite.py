@@ -226,11 +226,39 @@ async def test_thread_streams_keep_their_modes(broker: Broker) -> None:
     assert await so_far(broker, streams[("state_update",)]) == ["state_update"]
     assert await so_far(broker, both) == ["metadata", "metadata", "state_update"]
 
-    replay = await broker.subscribe_thread(thread_id, last_event_id="4", modes=None)
+    kept = await broker.subscribe_thread(thread_id, last_event_id="-1", modes=None)
+    await settle(broker)
+    kept_ids = [kept.queue.get_nowait().id for _ in range(kept.queue.qsize())]
+    assert kept_ids == list(range(kept_ids[0], kept_ids[0] + len(kept_ids)))  # consecutive
+    fourth = str(kept_ids[3])
+    replay = await broker.subscribe_thread(thread_id, last_event_id=fourth, modes=None)
     assert await so_far(broker, replay) == ["error", "metadata"]  # run_modes: no state
     broker.end_thread(thread_id)  # its end passes every filter
     for stream in [*streams.values(), both, replay]:
         assert await until_end(stream) == ["error", "END"]
+
+
+async def test_a_threads_event_ids_never_go_backwards(broker: Broker) -> None:
+    """A client resumes after an id (Last-Event-ID, ``since``): once the thread's events are
+    forgotten (retention, a restart; here its end) new ones still come after it."""
+
+    async def ids_of(thread_id: uuid.UUID) -> list[int]:
+        stream = await broker.subscribe_thread(thread_id, last_event_id="-1", modes=None)
+        run_id = uuid.uuid4()
+        for _ in range(3):
+            await broker.publish(run_id, thread_id, "values", {})
+        await settle(broker)
+        found = [stream.queue.get_nowait().id for _ in range(stream.queue.qsize())]
+        broker.unsubscribe(stream)
+        return found
+
+    thread_id = uuid.uuid4()
+    first = await ids_of(thread_id)
+    broker.end_thread(thread_id)
+    await settle(broker)
+    again = await ids_of(thread_id)
+    assert len(first) == len(again) == 3
+    assert min(again) > max(first)
 
 
 async def test_run_streams_keep_their_modes(broker: Broker) -> None:

@@ -15,6 +15,7 @@ window gets them first, then the live ones."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -24,6 +25,19 @@ from graphport.execution.events import RunEvents
 
 THREAD_HISTORY = 10_000  # events a thread stream can replay with Last-Event-ID
 THREAD_HISTORY_BYTES = 32 * 1024 * 1024  # and their bytes at most (the oldest go first)
+# A thread's event ids start from the microseconds since this moment (2026-01-01 UTC), so
+# they never go backwards on a thread, whose events a client resumes after an id (Last-Event-ID,
+# ``since``), when its channel is forgotten past the retention and made again, or the server
+# restarts. Fewer than one event per microsecond keeps them rising; the Redis scripts do the
+# same (``TIME``).
+THREAD_ID_EPOCH = 1_767_225_600
+
+
+def first_thread_event_id() -> int:
+    """The id of a new thread channel's first event (see ``THREAD_ID_EPOCH``)."""
+    return int((time.time() - THREAD_ID_EPOCH) * 1_000_000)
+
+
 # How long an ended run is remembered: a join that read the run as in flight just before
 # it ended (its end announced meanwhile) must still find it ended.
 ENDED_MEMORY_SECONDS = 60.0

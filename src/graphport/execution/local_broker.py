@@ -25,6 +25,7 @@ from graphport.execution.broker import (
     Subscriber,
     after_id,
     ended_stream,
+    first_thread_event_id,
     not_found_error,
     run_done,
     run_filter,
@@ -78,7 +79,7 @@ class _ThreadChannel:
     thread_id: UUID
     history: deque[Event] = field(default_factory=deque)
     subscribers: set[Subscriber] = field(default_factory=set)
-    next_id: int = 1
+    next_id: int = field(default_factory=first_thread_event_id)
     idle_since: float | None = None
     history_bytes: int = 0
 

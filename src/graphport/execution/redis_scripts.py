@@ -16,27 +16,47 @@ channels ``r:<run>`` and ``t:<thread>``, each message one or more events
 
 from __future__ import annotations
 
+from graphport.execution.broker import THREAD_ID_EPOCH
+
+# A thread's next event id: the first one of a new hash from Redis' clock (broker.py,
+# ``THREAD_ID_EPOCH``), so ids never go backwards on a thread whose keys expired.
+_THREAD_ID = """
+local function thread_id(t)
+  if redis.call('HEXISTS', t, 'n') == 0 then
+    local now = redis.call('TIME')
+    local base = (tonumber(now[1]) - EPOCH) * 1000000 + tonumber(now[2]) - 1
+    redis.call('HSET', t, 'n', string.format('%.0f', base))
+  end
+  return redis.call('HINCRBY', t, 'n', 1)
+end
+""".replace("EPOCH", str(THREAD_ID_EPOCH))
+
 # Shared by the scripts: append an event to the thread's stream and channel when someone
 # follows the thread. KEYS/ARGV are the caller's; ``thread`` is the thread id, ``p`` the
 # key prefix, ``ev``/``data`` the event, ``ttl`` the retention in ms, ``cap`` the history.
-_TO_THREAD = """
+_TO_THREAD = (
+    _THREAD_ID
+    + """
 local function to_thread(p, thread, ev, data, ttl, cap)
   if thread == false or thread == '' then return end
   local t = p .. 't:' .. thread
   if redis.call('EXISTS', t .. ':w') == 0 then return end
-  local n = redis.call('HINCRBY', t, 'n', 1)
+  local n = thread_id(t)
   redis.call('PEXPIRE', t, ttl)
   redis.call('XADD', t .. ':s', 'MAXLEN', '~', cap, n .. '-0', 'e', ev, 'd', data)
   redis.call('PEXPIRE', t .. ':s', ttl)
   redis.call('PUBLISH', t, n .. ':' .. #ev .. ':' .. #data .. ':' .. ev .. data)
 end
 """
+)
 
 # KEYS: none. ARGV: prefix, retention ms, early ms, early events, early bytes, thread
 # history, run history (a resumable run's events kept), then per event: run, thread,
 # event, data (in order). Each run's and thread's events of the batch go out as one pub/sub
 # message. Returns the number of events.
-PUBLISH_RUNS = """
+PUBLISH_RUNS = (
+    _THREAD_ID
+    + """
 local p, ttl, early = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local max_events, max_bytes, cap = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local cap_run = tonumber(ARGV[7])
@@ -79,7 +99,7 @@ for i = 8, #ARGV, 4 do
   local tk = p .. 't:' .. thread
   if watched[tk] == nil then watched[tk] = redis.call('EXISTS', tk .. ':w') == 1 end
   if watched[tk] or ev == 'protocol' then  -- thread event streaming replays from the start
-    local tn = redis.call('HINCRBY', tk, 'n', 1)
+    local tn = thread_id(tk)
     redis.call('PEXPIRE', tk, ttl)
     redis.call('XADD', tk .. ':s', 'MAXLEN', '~', cap, tn .. '-0', 'e', ev, 'd', data)
     redis.call('PEXPIRE', tk .. ':s', ttl)
@@ -92,6 +112,7 @@ for _, channel in ipairs(order) do
 end
 return count
 """
+)
 
 # KEYS: none. ARGV: prefix, run, thread ('' when unknown), run_done JSON, retention ms,
 # thread history. Ends the run's streams everywhere (after every event published before);

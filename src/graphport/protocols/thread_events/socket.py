@@ -157,7 +157,8 @@ class ThreadSocket:
         keep, since = read_subscription(method, params)
         if method == "subscription.reconnect":
             oldest = self._state.history[0][0] if self._state.history else None
-            if oldest is not None and since + 1 < oldest:
+            # since 0: nothing seen yet, everything kept is the answer
+            if oldest is not None and 0 < since < oldest - 1:
                 raise CommandError(
                     RESUME_GAP,
                     f"resume gap: since={since} is older than min_available_seq={oldest}",

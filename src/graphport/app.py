@@ -59,12 +59,17 @@ from graphport.services.thread_state import ThreadStateService
 from graphport.services.threads import ThreadService
 from graphport.services.webhooks import WebhookPolicy
 from graphport.settings import Settings
+from graphport.tracing import OFF, Tracing
 
 logger = logging.getLogger(__name__)
 
 
 async def build_context(
-    settings: Settings, config: LanggraphConfig, stack: AsyncExitStack, timings: Timings
+    settings: Settings,
+    config: LanggraphConfig,
+    stack: AsyncExitStack,
+    timings: Timings,
+    tracing: Tracing = OFF,
 ) -> AppContext:
     """Build resources in order; ``stack`` tears them down in reverse. What runs in the
     background depends on the role (graphport.roles)."""
@@ -101,7 +106,7 @@ async def build_context(
     broker_sweeper.start()
     stack.push_async_callback(broker_sweeper.stop)
     runs, executor, drain = await _start_run_engine(
-        settings, config, db, registry, checkpointer, uri, broker, timings, stack
+        settings, config, db, registry, checkpointer, uri, broker, timings, stack, tracing
     )
 
     ttl = config.checkpointer.ttl
@@ -144,6 +149,7 @@ async def _start_run_engine(
     broker: Broker,
     timings: Timings,
     stack: AsyncExitStack,
+    tracing: Tracing,
 ) -> tuple[RunService, Executor, ShutdownDrain]:
     origin = secrets.token_hex(8)
     policy = WebhookPolicy.from_config(config.webhooks)
@@ -161,6 +167,7 @@ async def _start_run_engine(
         events=broker,
         origin=origin,
         timeout_seconds=settings.bg_job_timeout_secs,
+        tracing=tracing,
     )
     executor = Executor(
         deps,
@@ -179,7 +186,15 @@ async def _start_run_engine(
     checks = RunChecks(db, registry, policy, checkpointer.saver)
     headers = HeaderSelection(config.http.configurable_headers)
     runs = RunService(
-        db, registry, executor, completions, checks, broker, origin=origin, headers=headers
+        db,
+        registry,
+        executor,
+        completions,
+        checks,
+        broker,
+        origin=origin,
+        headers=headers,
+        tracing=tracing,
     )
     return runs, executor, drain
 
@@ -238,11 +253,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     user_app = load_custom_app(config)
     custom = CustomApp(user_app, config.http) if user_app is not None else None
     timings = Timings()
+    tracing = Tracing.from_env()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         async with AsyncExitStack() as stack:
-            context = await build_context(resolved, config, stack, timings)
+            stack.callback(tracing.shutdown)  # last: flushes the spans of everything else
+            context = await build_context(resolved, config, stack, timings, tracing)
             app.state.context = context
             # in the lifespan state, the server's SIGTERM handler starts the drain at once
             state: dict[str, Any] = {DRAIN_STATE_KEY: context.drain}
@@ -280,4 +297,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if custom is not None:
         custom.add_outer_middleware(app)
     app.add_middleware(RequestIdMiddleware)  # outermost: every log line of a request has its id
+    tracing.instrument(app)  # a span per request, when tracing is on
     return app

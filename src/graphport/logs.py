@@ -27,6 +27,14 @@ RUN_ID: ContextVar[str | None] = ContextVar("graphport_run_id", default=None)
 THREAD_ID: ContextVar[str | None] = ContextVar("graphport_thread_id", default=None)
 
 _CONTEXT = (("request_id", REQUEST_ID), ("run_id", RUN_ID), ("thread_id", THREAD_ID))
+_TRACED = [False]  # records carry trace_id/span_id (tracing.Tracing turns it on)
+
+
+def trace_ids_in_records(on: bool) -> None:
+    """With tracing on, each record inside a span carries ``trace_id`` and ``span_id``
+    (hex, as OTLP backends show them); off, records cost nothing more."""
+    _TRACED[0] = on
+
 
 # Loggers that narrate their own start-up at INFO (pgserver: the whole initdb; alembic: its
 # plugins): quiet unless LOG_LEVEL=DEBUG.
@@ -59,7 +67,38 @@ class ContextFilter(logging.Filter):
             value = variable.get()
             if value is not None and not hasattr(record, name):
                 setattr(record, name, value)
+        if _TRACED[0] and not hasattr(record, "trace_id"):
+            _add_trace_ids(record)
         return True
+
+
+def _add_trace_ids(record: logging.LogRecord) -> None:
+    from opentelemetry import trace
+
+    context = trace.get_current_span().get_span_context()
+    if context.is_valid:
+        record.trace_id = format(context.trace_id, "032x")
+        record.span_id = format(context.span_id, "016x")
+
+
+class TextFormatter(logging.Formatter):
+    """``TEXT_FORMAT``, then the context ids the record carries (``[request_id=... run_id=...
+    thread_id=... trace_id=...]``), so that text logs tie together as JSON ones do."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        ids = [
+            f"{name}={value}"
+            for name in _TEXT_IDS
+            if (value := getattr(record, name, None)) is not None
+        ]
+        if not ids:
+            return line
+        head, newline, rest = line.partition("\n")  # after the message, before a traceback
+        return f"{head} [{' '.join(ids)}]{newline}{rest}"
+
+
+_TEXT_IDS = ("request_id", "run_id", "thread_id", "trace_id")
 
 
 class AlembicBoilerplateFilter(logging.Filter):
@@ -103,7 +142,9 @@ def logging_config(level: str, *, json: bool) -> dict[str, Any]:
     level = level.upper()
     quiet = level if level == "DEBUG" else "WARNING"
     formatter: dict[str, Any] = (
-        {"()": f"{__name__}.JsonFormatter"} if json else {"format": TEXT_FORMAT}
+        {"()": f"{__name__}.JsonFormatter"}
+        if json
+        else {"()": f"{__name__}.TextFormatter", "fmt": TEXT_FORMAT}
     )
     return {
         "version": 1,

@@ -133,6 +133,8 @@ run = Table(
     Column("heartbeat_at", DateTime(timezone=True), nullable=True),
     Column("cancel_action", Text, nullable=True),
     Column("error", JSONB, nullable=True),
+    # the creating request's trace (W3C headers) when tracing is on: the run's span joins it
+    Column("trace_context", JSONB, nullable=True),
     Index("ix_run_thread_id_seq", "thread_id", "seq"),
     Index("ix_run_pending", "seq", postgresql_where=text("status = 'pending'")),
     Index(

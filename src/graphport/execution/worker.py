@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, replace
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 from uuid import UUID
 
 import orjson
@@ -29,6 +29,10 @@ from graphport.repositories import run_results as result_repo
 from graphport.repositories import runs as run_repo
 from graphport.repositories import threads as thread_repo
 from graphport.serialization import dumps
+from graphport.tracing import OFF, Tracing, ended
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Span
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +47,7 @@ class WorkerDeps:
     events: RunEvents
     origin: str
     timeout_seconds: float | None
+    tracing: Tracing = OFF
 
 
 def error_json(exc: BaseException) -> Row:
@@ -72,13 +77,20 @@ class RunWorker:
 
         Only the graph is cancellable (``control``): recording the end never is. A
         CancelledError without a cancel request (shutdown) propagates: the caller requeues.
+        With tracing on, all of it is the run's span (``tracing.Tracing.run_span``).
         """
+        with self._deps.tracing.run_span(run) as span:
+            outcome = await self._execute(run, control, span)
+            ended(span, outcome.status, outcome.error)
+            return outcome
+
+    async def _execute(self, run: Row, control: RunControl, span: Span | None) -> RunOutcome:
         run_id: UUID = run["run_id"]
         status, error, driven = "success", None, None
         pending = await self._pending_commands(run)
         try:
             async with asyncio.timeout(self._deps.timeout_seconds):
-                driven = await control.drive(self._drive(run))
+                driven = await control.drive(self._drive(run, span))
         except TimeoutError as exc:
             status, error = "timeout", error_json(exc) | {"message": "Run timed out"}
         except asyncio.CancelledError:
@@ -102,13 +114,15 @@ class RunWorker:
         finally:
             await events.close(run_id, run["thread_id"])
 
-    async def _drive(self, run: Row) -> _Driven:
+    async def _drive(self, run: Row, span: Span | None) -> _Driven:
         """Run the graph. Its output and ``values``/``updates`` streams carry its output
         schema's channels, as LangGraph's ``invoke`` and the official server give them (not
         the whole state); beside ``events``, the whole state, as on the official server."""
         kwargs = run["kwargs"]
         config = run_config(run)
         deps = self._deps
+        if traced := deps.tracing.graph_callbacks(span):
+            config["callbacks"] = traced
         resume = run["attempt"] > 1 and await self._has_own_checkpoint(run)
         async with deps.registry.graph(
             run["graph_id"],

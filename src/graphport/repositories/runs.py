@@ -98,8 +98,9 @@ _RUN_DEFAULTS: Row = {
     "ended_at": None,
     "cancel_action": None,
     "error": None,
+    "trace_context": None,
 }
-_JSON_COLUMNS = {"metadata", "kwargs", "error"}
+_JSON_COLUMNS = {"metadata", "kwargs", "error", "trace_context"}
 _PARAMS = [c for c in _INSERTABLE if c not in ("started_at", "heartbeat_at")]  # $n, in order
 
 

@@ -35,6 +35,7 @@ from graphport.services.run_cancel import RunCanceller, Stopped
 from graphport.services.run_checks import RunChecks
 from graphport.services.run_kwargs import build_kwargs, stamp_config
 from graphport.services.run_waits import Departure, RunWaiter
+from graphport.tracing import OFF, Tracing
 
 Row = dict[str, Any]
 RunCreate = RunCreateStateful | RunCreateStateless
@@ -94,8 +95,10 @@ class RunService:
         *,
         origin: str,
         headers: HeaderSelection | None = None,
+        tracing: Tracing = OFF,
     ) -> None:
         self._db = db
+        self._tracing = tracing  # a run carries its creating request's trace
         self._headers = headers or HeaderSelection()
         self._registry = registry
         self._executor = executor
@@ -334,6 +337,8 @@ class RunService:
         }
         if available_at is not None:
             values["available_at"] = available_at
+        if (trace_context := self._tracing.carrier()) is not None:
+            values["trace_context"] = trace_context
         return values
 
     async def create_batch(

@@ -1,0 +1,208 @@
+"""Traces over OTLP: a live server exports to an OTLP/HTTP receiver in this process; the test
+checks the span tree of runs driven with the official SDK (a model calling a tool, the
+tool, an interrupt, its answer; a node that fails), that a run's span is a child of the
+request that created it, and that the server's log lines carry the trace id."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from langgraph_sdk import get_client
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
+
+from tests.server import FIXTURES, ServerProcess, create_database, drop_database
+
+Span = dict[str, Any]
+HUMAN = {"messages": [{"type": "human", "content": "weather?"}]}
+
+
+class Receiver:
+    """An OTLP/HTTP trace receiver (``POST /v1/traces``, protobuf) on a free port."""
+
+    def __init__(self) -> None:
+        self.spans: list[Span] = []
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                request = ExportTraceServiceRequest.FromString(body)
+                receiver.take(request)
+                answer = ExportTraceServiceResponse().SerializeToString()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-protobuf")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return None
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def take(self, request: ExportTraceServiceRequest) -> None:
+        found = []
+        for resource in request.resource_spans:
+            service = {a.key: a.value.string_value for a in resource.resource.attributes}
+            for scoped in resource.scope_spans:
+                for span in scoped.spans:
+                    found.append(
+                        {
+                            "name": span.name,
+                            "trace_id": span.trace_id.hex(),
+                            "span_id": span.span_id.hex(),
+                            "parent": span.parent_span_id.hex() or None,
+                            "attributes": {a.key: _value(a.value) for a in span.attributes},
+                            "events": [e.name for e in span.events],
+                            "error": span.status.code == 2,
+                            "message": span.status.message,
+                            "service": service.get("service.name"),
+                        }
+                    )
+        with self.lock:
+            self.spans.extend(found)
+
+    def where(self, **wanted: Any) -> list[Span]:
+        with self.lock:
+            return [s for s in self.spans if all(s.get(k) == v for k, v in wanted.items())]
+
+
+def _value(value: Any) -> Any:
+    kind = value.WhichOneof("value")
+    return getattr(value, kind) if kind else None
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[Receiver]:
+    found = Receiver()
+    found.thread.start()
+    yield found
+    found.server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def traced_server(receiver: Receiver, database_uri: str) -> Iterator[ServerProcess]:
+    uri = create_database(database_uri)
+    process = ServerProcess(
+        database_uri=uri,
+        config=FIXTURES / "tracing" / "langgraph.json",
+        extra_env={
+            "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,
+            "OTEL_BSP_SCHEDULE_DELAY": "50",  # ms: spans leave at once
+            "OTEL_SERVICE_NAME": "graphport-under-test",
+            "LOG_JSON": "true",
+        },
+    )
+    yield process.start()
+    process.stop()
+    drop_database(database_uri, uri)
+
+
+def _until(found: Any, seconds: float = 15) -> Any:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if value := found():
+            return value
+        time.sleep(0.1)
+    raise AssertionError("the spans did not come")
+
+
+def _children(receiver: Receiver, parent: Span) -> dict[str, Span]:
+    return {s["name"]: s for s in receiver.where(parent=parent["span_id"])}
+
+
+async def test_a_runs_span_tree(receiver: Receiver, traced_server: ServerProcess) -> None:
+    client = get_client(url=traced_server.url)
+    thread = await client.threads.create()
+    asked = await client.runs.create(thread["thread_id"], "tools_then_ask", input=HUMAN)
+    await client.runs.join(thread["thread_id"], asked["run_id"])
+    answered = await client.runs.wait(
+        thread["thread_id"], "tools_then_ask", command={"resume": "yes"}
+    )
+    assert answered["messages"][-1]["content"] == "sent: yes"
+    await client.http.get("/ok")
+
+    run = _until(lambda: receiver.where(name="run tools_then_ask"))[0]
+    assert run["service"] == "graphport-under-test"
+    attributes = run["attributes"]
+    assert attributes["graphport.run_id"] == asked["run_id"]
+    assert attributes["graphport.thread_id"] == thread["thread_id"]
+    assert attributes["graphport.graph_id"] == "tools_then_ask"
+    assert attributes["graphport.run.attempt"] == 1
+    assert attributes["graphport.run.queue_wait_ms"] >= 0
+    assert "graphport.run.status" in attributes
+    # its parent: the request that created it
+    [request] = receiver.where(span_id=run["parent"])
+    assert request["name"] == "POST /threads/{thread_id}/runs"
+    assert request["trace_id"] == run["trace_id"]
+
+    nodes = _until(lambda: len(_children(receiver, run)) >= 3 and _children(receiver, run))
+    assert set(nodes) == {"node agent", "node tools", "node approve"}
+    assert nodes["node agent"]["attributes"]["graphport.node"] == "agent"
+    [model] = _children(receiver, nodes["node agent"]).values()
+    assert model["name"].startswith("chat ")
+    assert model["attributes"]["gen_ai.operation.name"] == "chat"
+    [tool] = _children(receiver, nodes["node tools"]).values()
+    assert tool["name"] == "execute_tool lookup"
+    assert tool["attributes"]["gen_ai.tool.name"] == "lookup"
+    assert tool["attributes"]["gen_ai.tool.call.id"] == "call-1"
+    asking = nodes["node approve"]
+    assert asking["events"] == ["interrupt"] and not asking["error"]
+    assert not any(s["error"] for s in (run, model, tool))
+
+    # the answer: a run of its own, in its request's trace, that finishes the question
+    resumed = _until(
+        lambda: [
+            s
+            for s in receiver.where(name="run tools_then_ask")
+            if s["attributes"]["graphport.run_id"] != asked["run_id"]
+        ]
+    )[0]
+    [wait] = receiver.where(span_id=resumed["parent"])
+    assert wait["name"] == "POST /threads/{thread_id}/runs/wait"
+    assert resumed["attributes"]["graphport.run.status"] == "success"
+    finished = _until(lambda: _children(receiver, resumed).get("node approve"))
+    assert finished["events"] == [] and not finished["error"]
+    assert not receiver.where(name="GET /ok")  # health checks are not traced
+
+
+async def test_a_failing_node_is_an_error_on_its_span_and_its_runs(
+    receiver: Receiver, traced_server: ServerProcess
+) -> None:
+    client = get_client(url=traced_server.url)
+    thread = await client.threads.create()
+    run = await client.runs.create(thread["thread_id"], "fails", input=HUMAN)
+    await client.runs.join(thread["thread_id"], run["run_id"])
+    span = _until(
+        lambda: [
+            s
+            for s in receiver.where(name="run fails")
+            if s["attributes"]["graphport.run_id"] == run["run_id"]
+        ]
+    )[0]
+    assert span["error"] and span["attributes"]["graphport.run.status"] == "error"
+    assert span["attributes"]["error.type"] == "ValueError"
+    node = _until(lambda: _children(receiver, span).get("node fail"))
+    assert node["error"] and "exception" in node["events"]
+    assert node["message"] == "ValueError: the node broke"
+
+    # the server's JSON log lines of the run carry its ids and its trace id
+    assert traced_server.log_path is not None
+    lines = [json.loads(line) for line in traced_server.log_path.read_text().splitlines()]
+    about = [line for line in lines if line.get("run_id") == run["run_id"]]
+    inside = [line for line in about if line["logger"].startswith("graphport.execution")]
+    assert inside and all(line["trace_id"] == span["trace_id"] for line in inside), inside
+    access = [line for line in about if line["logger"] == "uvicorn.access"]
+    assert access and all(len(line["trace_id"]) == 32 for line in access), access

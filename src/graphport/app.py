@@ -113,7 +113,8 @@ async def build_context(
     threads = ThreadService(
         db, thread_state, runs, default_ttl_minutes=ttl.default_ttl if ttl else None
     )
-    crons = CronService(db, registry, runs, auth.authorizer if auth else None)
+    authorizer = auth.authorizer if auth else None
+    crons = CronService(db, registry, runs, authorizer, fired=timings.cron_fired)
     if runs_background_work(settings):
         _start_background_work(config, memory, threads, crons, executor, stack)
     streams = StreamService(db, runs, broker)
@@ -155,7 +156,7 @@ async def _start_run_engine(
     policy = WebhookPolicy.from_config(config.webhooks)
     finished: list[Callable[[dict[str, Any], Any, float], None]] = [timings.run_finished]
     if not config.http.disable_webhooks:  # else a run's webhook is checked, never called
-        webhooks = WebhookSender(policy)
+        webhooks = WebhookSender(policy, sent=timings.webhook_sent)
         await webhooks.start()
         stack.push_async_callback(webhooks.stop)
         finished.insert(0, webhooks.on_finished)

@@ -135,3 +135,12 @@ async def test_cron_fires_on_its_minute_with_its_payload(client: LangGraphClient
     assert kept["values"]["log"][-1] == "after"
     for made in (cron, stateless):
         await client.crons.delete(made["cron_id"])
+    # /metrics counts the firings and the webhook delivered
+    text = (await client.http.client.get("/metrics")).text
+    counted = {
+        line.split(" ")[0]: float(line.split(" ")[-1])
+        for line in text.splitlines()
+        if not line.startswith("#")
+    }
+    assert counted['graphport_cron_firings_total{outcome="started"}'] >= 2
+    assert counted['graphport_webhook_deliveries_total{outcome="delivered"}'] >= 1

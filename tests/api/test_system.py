@@ -106,10 +106,23 @@ async def test_metrics_prometheus_and_json(http: httpx.AsyncClient) -> None:
         "graphport_run_duration_seconds_bucket",
         "graphport_run_queue_wait_seconds_count",
         'graphport_http_request_duration_seconds_count{method="POST",route="/threads/{thread_id}/runs/wait",status="200"}',
+        'graphport_runs_by_graph{graph="slow",status="success"}',
+        'graphport_run_duration_seconds_count{graph="slow",status="success"}',
+        'graphport_run_queue_wait_seconds_count{graph="slow"}',
+        'graphport_stream_subscribers{kind="run"}',
+        'graphport_stream_subscribers{kind="thread"}',
+        'graphport_db_pool{state="pool_size"}',
+        "# TYPE graphport_webhook_deliveries_total counter",
+        "# TYPE graphport_cron_firings_total counter",
     ):
         assert name in body, name
     data = (await http.get("/metrics", params={"format": "json"})).json()
     assert data["runs"]["success"] >= 1
+    assert data["runs_by_graph"]["slow"]["success"] >= 1
+    assert sum(n for graph in data["runs_by_graph"].values() for n in graph.values()) == sum(
+        data["runs"].values()
+    )
+    assert data["streams"]["runs"] <= data["streams"]["open"]
     assert data["timings"]["run_duration"]["count"] >= 1
     assert data["timings"]["http_requests"]["count"] >= 1
     # a format it does not know is Prometheus text, as on the official server

@@ -6,6 +6,9 @@ request that created it, and that the server's log lines carry the trace id."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -206,3 +209,25 @@ async def test_a_failing_node_is_an_error_on_its_span_and_its_runs(
     assert inside and all(line["trace_id"] == span["trace_id"] for line in inside), inside
     access = [line for line in about if line["logger"] == "uvicorn.access"]
     assert access and all(len(line["trace_id"]) == 32 for line in access), access
+
+
+def test_without_an_endpoint_nothing_is_set_up() -> None:
+    """No OTLP endpoint: no tracer provider, no request middleware, no instrumentation
+    imported (a process of its own: this one has imported them)."""
+    script = (
+        "import sys\n"
+        "from opentelemetry import trace\n"
+        "from graphport.app import create_app\n"
+        "from graphport.settings import Settings\n"
+        f"app = create_app(Settings(GRAPHPORT_CONFIG={str(FIXTURES / 'langgraph.json')!r}))\n"
+        "names = [m.cls.__name__ for m in app.user_middleware]\n"
+        "assert 'OpenTelemetryMiddleware' not in names, names\n"
+        "assert 'opentelemetry.instrumentation.fastapi' not in sys.modules\n"
+        "assert type(trace.get_tracer_provider()).__name__ == 'ProxyTracerProvider'\n"
+        "print('untraced')\n"
+    )
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=environ, capture_output=True, text=True, timeout=60
+    )
+    assert done.stdout.strip() == "untraced", done.stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -40,9 +41,13 @@ def webhook_payload(run: Row, outcome: RunOutcome) -> Row:
     return payload
 
 
+Sent = Callable[[bool], None]  # told of each delivery: delivered, or failed for good
+
+
 class WebhookSender:
-    def __init__(self, policy: WebhookPolicy) -> None:
+    def __init__(self, policy: WebhookPolicy, *, sent: Sent | None = None) -> None:
         self._policy = policy
+        self._sent = sent
         self._client: httpx.AsyncClient | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -76,6 +81,8 @@ class WebhookSender:
             try:
                 response = await self._client.post(url, content=body, headers=headers)
                 if response.status_code < 500 and response.status_code != 429:
+                    if self._sent is not None:
+                        self._sent(True)
                     return
                 problem = f"status {response.status_code}"
             except (httpx.HTTPError, httpx.InvalidURL) as exc:
@@ -83,3 +90,5 @@ class WebhookSender:
             if attempt < self._policy.max_attempts:
                 await asyncio.sleep(min(0.5 * 2 ** (attempt - 1), 5.0))
         logger.warning("webhook for run %s failed after retries: %s", payload["run_id"], problem)
+        if self._sent is not None:
+            self._sent(False)

@@ -315,9 +315,10 @@ async def fail_runs(conn: AsyncConnection, *, run_ids: list[UUID], error: Row) -
     )
 
 
-async def count_by_status(conn: AsyncConnection) -> dict[str, int]:
-    rows = await conn.execute(select(run.c.status, func.count()).group_by(run.c.status))
-    return {status: int(n) for status, n in rows}
+async def count_by_graph_and_status(conn: AsyncConnection) -> dict[tuple[str, str], int]:
+    """``{(graph_id, status): n}`` over every run kept."""
+    stmt = select(run.c.graph_id, run.c.status, func.count()).group_by(run.c.graph_id, run.c.status)
+    return {(graph, status): int(n) for graph, status, n in await conn.execute(stmt)}
 
 
 async def get_queue_waits(conn: AsyncConnection) -> dict[str, float | None]:

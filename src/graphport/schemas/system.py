@@ -78,7 +78,8 @@ class PoolStats(ResponseModel):
 
 
 class OpenStreams(ResponseModel):
-    open: int
+    open: int = Field(description="Event streams open in this process.")
+    runs: int = Field(description="Of those, the streams of a run (the others follow a thread).")
 
 
 class Timing(ResponseModel):
@@ -95,8 +96,8 @@ class UnknownFieldCount(ResponseModel):
 
 class Metrics(ResponseModel):
     """``?format=json``: the official server's keys with their meaning (``postgres``,
-    ``queue``, ``api``, ``workers``), then runs by status (from the database), this
-    process's open streams, latency totals (count and seconds), and the request fields no
+    ``queue``, ``api``, ``workers``), then runs by status and by graph (from the database),
+    this process's open streams, latency totals (count and seconds), and the request fields no
     API version defines that clients sent (ignored)."""
 
     postgres: PoolStats
@@ -106,6 +107,9 @@ class Metrics(ResponseModel):
         default=None, description="Only when this process runs workers (N_JOBS_PER_WORKER > 0)."
     )
     runs: dict[str, int] = Field(description="Runs by status.")
+    runs_by_graph: dict[str, dict[str, int]] = Field(
+        description="Runs by graph, then status (``{graph: {status: n}}``)."
+    )
     streams: OpenStreams
     timings: dict[str, Timing]
     unknown_request_fields: list[UnknownFieldCount]

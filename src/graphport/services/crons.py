@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, get_args
 from uuid import UUID, uuid4
@@ -122,11 +123,13 @@ class CronService:
         registry: GraphRegistry,
         runs: RunService,
         authorizer: Authorizer | None = None,
+        fired: Callable[[bool], None] | None = None,
     ) -> None:
         self._db = db
         self._registry = registry
         self._runs = runs
         self._authorizer = authorizer
+        self._fired = fired  # told of each firing: its run started, or not
         self.changed = asyncio.Event()  # set when a schedule changes: the scheduler re-plans
 
     def _assistant_id(self, raw: str) -> UUID:
@@ -342,8 +345,10 @@ class CronService:
                     values={"next_run_date": None if ended else following},
                 )
         for row in due:
+            started = False
             try:
                 await self._start_run(row)
+                started = True
             except GraphportError as exc:  # e.g. its creator may no longer run on the thread
                 logger.warning("cron %s could not start a run: %s", row["cron_id"], exc.detail)
             except ValidationError as exc:  # a payload stored before its values were checked
@@ -351,6 +356,8 @@ class CronService:
                 logger.warning("cron %s's run is not valid: %s", row["cron_id"], problems)
             except Exception:  # the other due crons still fire
                 logger.exception("cron %s could not start a run", row["cron_id"])
+            if self._fired is not None:
+                self._fired(started)
         return len(due)
 
     @staticmethod

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -47,24 +47,44 @@ class Timings:
         )
         self.queue_wait = Histogram(
             "graphport_run_queue_wait_seconds",
-            "From a run's creation to its start",
+            "From a run's creation to its start, by graph",
+            ["graph"],
             buckets=_FAST,
             registry=self.registry,
         )
         self.run_duration = Histogram(
             "graphport_run_duration_seconds",
-            "From a run's start to its end",
-            ["status"],
+            "From a run's start to its end, by graph and status (its count: runs finished)",
+            ["graph", "status"],
             buckets=_SLOW,
+            registry=self.registry,
+        )
+        self.webhooks = Counter(
+            "graphport_webhook_deliveries",
+            "Webhook deliveries by outcome (delivered, or failed after its retries)",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.cron_firings = Counter(
+            "graphport_cron_firings",
+            "Cron firings by outcome (started a run, or refused)",
+            ["outcome"],
             registry=self.registry,
         )
         self.unknown_fields = UnknownFieldCounter(self.registry)
 
     def run_finished(self, run: dict[str, Any], outcome: RunOutcome, seconds: float) -> None:
+        graph = str(run.get("graph_id") or "")
         started, created = run.get("started_at"), run.get("created_at")
         if started is not None and created is not None:
-            self.queue_wait.observe(max((started - created).total_seconds(), 0.0))
-        self.run_duration.labels(outcome.status).observe(seconds)
+            self.queue_wait.labels(graph).observe(max((started - created).total_seconds(), 0.0))
+        self.run_duration.labels(graph, outcome.status).observe(seconds)
+
+    def webhook_sent(self, delivered: bool) -> None:
+        self.webhooks.labels("delivered" if delivered else "failed").inc()
+
+    def cron_fired(self, started: bool) -> None:
+        self.cron_firings.labels("started" if started else "refused").inc()
 
     def http_requests(self) -> list[dict[str, Any]]:
         """``[{"method", "path", "status", "count"}, ...]``: requests by route template and
@@ -109,8 +129,11 @@ class MetricsService:
         """The JSON form (schemas/system.py ``Metrics``). ``workers`` only when this
         process runs workers (N_JOBS_PER_WORKER > 0), as on the official server."""
         async with self._db.transaction() as conn:
-            counts = await run_repo.count_by_status(conn)
+            by_graph = await run_repo.count_by_graph_and_status(conn)
             waits = await run_repo.get_queue_waits(conn)
+        counts: dict[str, int] = {}
+        for (_, status), n in by_graph.items():
+            counts[status] = counts.get(status, 0) + n
         slots, used = self._executor.slots()
         snapshot: dict[str, Any] = {
             "postgres": self._pool_stats(),
@@ -125,7 +148,11 @@ class MetricsService:
             snapshot["workers"] = {"max": slots, "active": used, "available": max(slots - used, 0)}
         return snapshot | {
             "runs": {status: counts.get(status, 0) for status in RUN_STATUSES},
-            "streams": {"open": self._broker.open_streams()},
+            "runs_by_graph": _by_graph(by_graph),
+            "streams": {
+                "open": self._broker.open_streams(),
+                "runs": self._broker.run_streams(),
+            },
             "timings": {
                 name: _summary(histogram)
                 for name, histogram in (
@@ -147,6 +174,14 @@ class MetricsService:
         sums its own; only psycopg's pool counts queued and failed requests."""
         ours, theirs = self._db.pool_stats(), self._checkpointer.pool_stats()
         return {key: ours.get(key, 0) + value for key, value in theirs.items()}
+
+
+def _by_graph(counts: dict[tuple[str, str], int]) -> dict[str, dict[str, int]]:
+    """``{graph: {status: n}}``."""
+    found: dict[str, dict[str, int]] = {}
+    for (graph, status), n in sorted(counts.items()):
+        found.setdefault(graph, {})[status] = n
+    return found
 
 
 def _summary(histogram: Histogram) -> dict[str, float]:
@@ -179,9 +214,33 @@ class _SnapshotCollector(Collector):
         for key, name, about in _WAIT_GAUGES:
             if queue[key] is not None:
                 yield GaugeMetricFamily(name, about, value=queue[key])
-        yield GaugeMetricFamily(
-            "graphport_open_streams", "Open event streams", value=self._snapshot["streams"]["open"]
+        by_graph = GaugeMetricFamily(
+            "graphport_runs_by_graph", "Runs by graph and status", labels=["graph", "status"]
         )
+        for graph, statuses in self._snapshot["runs_by_graph"].items():
+            for status, count in statuses.items():
+                by_graph.add_metric([graph, status], count)
+        yield by_graph
+        streams = self._snapshot["streams"]
+        yield GaugeMetricFamily(
+            "graphport_open_streams", "Open event streams", value=streams["open"]
+        )
+        subscribers = GaugeMetricFamily(
+            "graphport_stream_subscribers",
+            "Open event streams by what they follow (a run, or a thread)",
+            labels=["kind"],
+        )
+        subscribers.add_metric(["run"], streams["runs"])
+        subscribers.add_metric(["thread"], max(streams["open"] - streams["runs"], 0))
+        yield subscribers
+        pool = GaugeMetricFamily(
+            "graphport_db_pool",
+            "Database connections (both pools summed) by state",
+            labels=["state"],
+        )
+        for state, count in self._snapshot["postgres"].items():
+            pool.add_metric([state], count)
+        yield pool
 
 
 _WAIT_GAUGES = (

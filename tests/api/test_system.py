@@ -156,6 +156,7 @@ async def test_metrics_json_has_the_official_keys(http: httpx.AsyncClient) -> No
         "api",
         "workers",
         "runs",
+        "runs_by_graph",
         "streams",
         "timings",
         "unknown_request_fields",

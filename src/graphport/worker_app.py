@@ -30,6 +30,7 @@ from graphport.errors import install_error_handlers
 from graphport.execution.shutdown import DRAIN_STATE_KEY
 from graphport.services.metrics import Timings
 from graphport.settings import Settings
+from graphport.tracing import Tracing
 
 logger = logging.getLogger(__name__)
 
@@ -40,11 +41,13 @@ def create_worker_app(settings: Settings | None = None) -> FastAPI:
     resolved = settings or Settings()
     config = load_config(resolved.config_path)
     timings = Timings()
+    tracing = Tracing.from_env()  # its runs' spans join the requests that created them
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         async with AsyncExitStack() as stack:
-            context = await build_context(resolved, config, stack, timings)
+            stack.callback(tracing.shutdown)  # last: flushes the spans of everything else
+            context = await build_context(resolved, config, stack, timings, tracing)
             app.state.context = context
             logger.info("graphport worker ready: graphs %s", ", ".join(context.registry.ids()))
             # in the lifespan state, the server's SIGTERM handler starts the drain at once

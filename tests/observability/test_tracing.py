@@ -211,6 +211,41 @@ async def test_a_failing_node_is_an_error_on_its_span_and_its_runs(
     assert access and all(len(line["trace_id"]) == 32 for line in access), access
 
 
+async def test_a_run_another_process_runs_joins_its_requests_trace(
+    receiver: Receiver, database_uri: str
+) -> None:
+    """An API process without run slots queues the run; a worker process runs it: the run's
+    span is still the child of the request that created it (the run row carries it)."""
+    uri = create_database(database_uri)
+    env = {"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url, "OTEL_BSP_SCHEDULE_DELAY": "50"}
+    config = FIXTURES / "tracing" / "langgraph.json"
+    api = ServerProcess(database_uri=uri, config=config, extra_env=env, extra_args=["--no-workers"])
+    worker = ServerProcess(database_uri=uri, config=config, extra_env=env, command="worker")
+    try:
+        api.start()
+        worker.start()
+        client = get_client(url=api.url)
+        thread = await client.threads.create()
+        run = await client.runs.create(thread["thread_id"], "tools_then_ask", input=HUMAN)
+        await client.runs.join(thread["thread_id"], run["run_id"])
+        span = _until(
+            lambda: [
+                s
+                for s in receiver.where(name="run tools_then_ask")
+                if s["attributes"]["graphport.run_id"] == run["run_id"]
+            ]
+        )[0]
+        [request] = _until(lambda: receiver.where(span_id=span["parent"]))
+        assert request["name"] == "POST /threads/{thread_id}/runs"
+        assert request["trace_id"] == span["trace_id"]
+        nodes = _until(lambda: len(_children(receiver, span)) >= 3 and _children(receiver, span))
+        assert set(nodes) == {"node agent", "node tools", "node approve"}
+    finally:
+        worker.stop()
+        api.stop()
+        drop_database(database_uri, uri)
+
+
 def test_without_an_endpoint_nothing_is_set_up() -> None:
     """No OTLP endpoint: no tracer provider, no request middleware, no instrumentation
     imported (a process of its own: this one has imported them)."""

@@ -14,6 +14,7 @@ class Receiver:
     def __init__(self) -> None:
         self.received: list[dict[str, Any]] = []
         self.failures_left = 0
+        self.answer = 200  # the status it answers once the failures are spent
         self.arrived = threading.Event()
         self.url = ""
 
@@ -32,7 +33,7 @@ def webhook_receiver() -> Iterator[Receiver]:
                 return
             receiver.received.append(json.loads(body))
             receiver.arrived.set()
-            self.send_response(200)
+            self.send_response(receiver.answer)
             self.end_headers()
 
         def log_message(self, *args: Any) -> None:

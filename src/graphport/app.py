@@ -59,7 +59,7 @@ from graphport.services.thread_state import ThreadStateService
 from graphport.services.threads import ThreadService
 from graphport.services.webhooks import WebhookPolicy
 from graphport.settings import Settings
-from graphport.tracing import OFF, Tracing
+from graphport.tracing import OFF, Tracing, app_options
 
 logger = logging.getLogger(__name__)
 
@@ -270,6 +270,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield state
 
     app = FastAPI(
+        **app_options(),
         title="graphport",
         description="An open server for LangGraph graphs (LangGraph Platform API).",
         lifespan=lifespan,

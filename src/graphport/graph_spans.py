@@ -4,12 +4,15 @@ LangChain callback handler (LangGraph reports its nodes through the same callbac
 Only built when tracing is on (``tracing.Tracing.graph_callbacks``). Called inline on the
 event loop (``run_inline``): no thread hop per callback. Runnables that are not nodes
 (LangGraph's channel writes, a node's inner chains) get no span; what runs under them
-attaches to the closest span above. A ``GraphInterrupt`` ending a node is an ``interrupt``
-event on its span, not an error. Attributes follow OpenTelemetry's GenAI conventions where
-they exist (``gen_ai.*``)."""
+attaches to the closest span above; nothing opens once the run's span ended. A
+``GraphInterrupt`` ending a node is an ``interrupt`` event on its span, a cancel a
+``cancelled`` event: neither is an error. Log lines inside a node carry the run's span
+(these spans are not made current: callbacks cannot restore a context reliably).
+Attributes follow OpenTelemetry's GenAI conventions where they exist (``gen_ai.*``)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 from uuid import UUID
 
@@ -151,6 +154,8 @@ class GraphSpans(BaseCallbackHandler):
     def _open(
         self, run_id: UUID, parent_run_id: UUID | None, name: str, attributes: dict[str, Any]
     ) -> None:
+        if not self._root.is_recording():
+            return  # the run ended (a sync node's thread may go on after a cancel): no span
         context = trace.set_span_in_context(self._parent(parent_run_id))
         self._spans[run_id] = self._tracer.start_span(name, context=context, attributes=attributes)
 
@@ -161,6 +166,8 @@ class GraphSpans(BaseCallbackHandler):
             return
         if isinstance(error, GraphInterrupt):
             span.add_event("interrupt")
+        elif isinstance(error, asyncio.CancelledError):
+            span.add_event("cancelled")  # the run was stopped: not the node's error
         elif error is not None and not isinstance(error, GraphBubbleUp):
             span.record_exception(error)
             span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"))

@@ -76,7 +76,7 @@ def _add_trace_ids(record: logging.LogRecord) -> None:
     from opentelemetry import trace
 
     context = trace.get_current_span().get_span_context()
-    if context.is_valid:
+    if context.is_valid and context.trace_flags.sampled:  # else no backend will hold it
         record.trace_id = format(context.trace_id, "032x")
         record.span_id = format(context.span_id, "016x")
 

@@ -4,8 +4,9 @@
 ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` is set (and neither ``OTEL_SDK_DISABLED=true`` nor
 ``OTEL_TRACES_EXPORTER=none`` says otherwise). The SDK reads every other ``OTEL_*`` variable
 itself (service name, resource attributes, sampler, batch delays, headers, protocol).
-Off, it is ``Tracing.OFF``: nothing is imported, no middleware, no callback, and each
-call here returns at once.
+Off, it is ``Tracing.OFF``: graphport imports none of the SDK, installs no middleware and
+no callback, and each call here returns at once. A setting the SDK cannot honour (an OTLP
+protocol not installed, an unknown propagator) leaves tracing off with one error line.
 
 What is traced:
 - every HTTP request, a server span (the FastAPI instrumentation);
@@ -20,8 +21,10 @@ What is traced:
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -36,7 +39,12 @@ logger = logging.getLogger(__name__)
 
 Row = dict[str, Any]
 ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
-NOT_TRACED = "ok,metrics"  # health checks and scrapes: no span (comma list of URL regexes)
+_PROTOCOL_VARIABLES = ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL")
+# Health checks and scrapes get no span: ``/``, ``/ok``, ``/metrics``. The instrumentation
+# searches these regexes in ``scheme://host/path``: anchored on the path, whatever the Host.
+NOT_TRACED = r"^[a-z]+://[^/]*/(ok|metrics)?/?(\?.*)?$"
+CARRIED = ("traceparent", "tracestate")  # what a run row keeps of its request's context
+SHUTDOWN_SECONDS = 5.0  # the most a stop waits for the last spans (a collector may hang)
 SCOPE = "graphport"
 
 
@@ -63,14 +71,11 @@ class Tracing:
         ``RuntimeError`` for an OTLP protocol this install cannot speak."""
         if not wanted():
             return OFF
-        from opentelemetry import trace
-        from opentelemetry.sdk.resources import Resource
-        from opentelemetry.sdk.trace import TracerProvider
-        from opentelemetry.sdk.trace.export import BatchSpanProcessor
-
-        provider = TracerProvider(resource=Resource.create(_default_service()))
-        provider.add_span_processor(BatchSpanProcessor(_exporter()))
-        trace.set_tracer_provider(provider)  # libraries tracing on their own join in
+        try:
+            provider = _provider()
+        except Exception as exc:  # a bad OTEL_* value: serve untraced, and say so once
+            logger.error("tracing is off: %s", exc)
+            return OFF
         from graphport import logs
 
         logs.trace_ids_in_records(True)
@@ -103,7 +108,8 @@ class Tracing:
 
         found: dict[str, str] = {}
         inject(found)
-        return found or None
+        kept = {k: v for k, v in found.items() if k in CARRIED}  # not the client's baggage
+        return kept or None
 
     @contextmanager
     def run_span(self, run: Row) -> Iterator[Span | None]:
@@ -144,13 +150,52 @@ class Tracing:
 
         return [GraphSpans(self._tracer, span)]
 
-    def shutdown(self) -> None:
-        """Export what is buffered and stop (a few seconds at most)."""
-        if self._provider is not None:
-            self._provider.shutdown()
+    def shutdown(self, seconds: float = SHUTDOWN_SECONDS) -> None:
+        """Export what is buffered and stop, ``seconds`` at most: each batch may
+        wait out the exporter's timeout on a collector that hangs or fails, which would
+        outlast an orchestrator's grace period. Past it, the exporting thread (a daemon) is
+        left to die with the process and the rest of the spans are lost."""
+        if self._provider is None:
+            return
+        stopping = threading.Thread(
+            target=self._provider.shutdown, name="otel-shutdown", daemon=True
+        )
+        stopping.start()
+        stopping.join(seconds)
+        if stopping.is_alive():
+            logger.warning(
+                "tracing: the collector did not take the last spans in %.1f s; they are lost",
+                seconds,
+            )
 
 
 OFF = Tracing()
+
+
+def app_options() -> dict[str, Any]:
+    """``FastAPI(**app_options())``: FastAPI's own telemetry off where it has some (0.165+
+    traces every app once a global tracer provider exists, health checks included, and may
+    configure exporters from ``OTEL_*`` itself): ``Tracing.instrument`` is the only one."""
+    from fastapi import FastAPI
+
+    if "telemetry" not in inspect.signature(FastAPI.__init__).parameters:
+        return {}
+    off = {"tracing": False, "metrics": False, "logs": False, "auto_configure": False}
+    return {"telemetry": off}
+
+
+def _provider() -> TracerProvider:
+    """The SDK's provider, exporting in batches, installed as the global one (libraries
+    that trace on their own join in). Raises on a setting it cannot honour."""
+    from opentelemetry import propagate, trace  # noqa: F401 (OTEL_PROPAGATORS is read here)
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    provider = TracerProvider(resource=Resource.create(_default_service()))
+    provider.add_span_processor(BatchSpanProcessor(_exporter()))
+    trace.set_tracer_provider(provider)
+    return provider
 
 
 def ended(span: Span | None, status: str, error: Row | None) -> None:
@@ -185,11 +230,10 @@ def _queue_wait_ms(run: Row) -> float | None:
 
 def _exporter() -> Any:
     """OTLP over HTTP/protobuf (the spec's default), or gRPC when asked and installed."""
-    protocol = (
-        os.environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
-        or os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL")
-        or "http/protobuf"
-    ).strip()
+    variable = next(
+        (name for name in _PROTOCOL_VARIABLES if os.environ.get(name, "").strip()), None
+    )
+    protocol = os.environ[variable].strip() if variable else "http/protobuf"
     if protocol == "grpc":
         try:
             from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (  # type: ignore[import-not-found]
@@ -197,14 +241,12 @@ def _exporter() -> Any:
             )
         except ImportError:
             raise RuntimeError(
-                "OTEL_EXPORTER_OTLP_PROTOCOL=grpc needs opentelemetry-exporter-otlp-proto-grpc"
+                f"{variable}=grpc needs opentelemetry-exporter-otlp-proto-grpc"
                 " (pip install opentelemetry-exporter-otlp-proto-grpc), or use http/protobuf"
             ) from None
         return GrpcExporter()
     if protocol != "http/protobuf":
-        raise RuntimeError(
-            f"OTLP protocol {protocol!r} is not supported: use http/protobuf or grpc"
-        )
+        raise RuntimeError(f"{variable}={protocol} is not supported: use http/protobuf or grpc")
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
     return OTLPSpanExporter()

@@ -30,7 +30,7 @@ from graphport.errors import install_error_handlers
 from graphport.execution.shutdown import DRAIN_STATE_KEY
 from graphport.services.metrics import Timings
 from graphport.settings import Settings
-from graphport.tracing import Tracing
+from graphport.tracing import Tracing, app_options
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +54,7 @@ def create_worker_app(settings: Settings | None = None) -> FastAPI:
             yield {DRAIN_STATE_KEY: context.drain}
 
     app = FastAPI(
+        **app_options(),
         title="graphport worker",
         lifespan=lifespan,
         docs_url=None,

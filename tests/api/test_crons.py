@@ -144,3 +144,6 @@ async def test_cron_fires_on_its_minute_with_its_payload(client: LangGraphClient
     }
     assert counted['graphport_cron_firings_total{outcome="started"}'] >= 2
     assert counted['graphport_webhook_deliveries_total{outcome="delivered"}'] >= 1
+    data = (await client.http.client.get("/metrics", params={"format": "json"})).json()
+    assert data["cron_firings"]["started"] >= 2
+    assert data["webhook_deliveries"]["delivered"] >= 1

@@ -159,6 +159,8 @@ async def test_metrics_json_has_the_official_keys(http: httpx.AsyncClient) -> No
         "runs_by_graph",
         "streams",
         "timings",
+        "webhook_deliveries",
+        "cron_firings",
         "unknown_request_fields",
     ]
     assert set(data["queue"]) == OFFICIAL_QUEUE_KEYS

@@ -46,3 +46,26 @@ async def test_bad_webhook_url_is_422(http: httpx.AsyncClient) -> None:
     )
     assert response.status_code == 422
     assert "webhook" in response.json()["detail"]
+
+
+async def test_metrics_count_deliveries_by_outcome(client: LangGraphClient) -> None:
+    """A 4xx answer is rejected (not retried), not delivered."""
+
+    async def counted() -> dict[str, int]:
+        data = (await client.http.client.get("/metrics", params={"format": "json"})).json()
+        return dict(data["webhook_deliveries"])
+
+    before = await counted()
+    with webhook_receiver() as receiver:
+        receiver.answer = 404
+        thread = await client.threads.create()
+        run = await client.runs.create(thread["thread_id"], "slow", input={}, webhook=receiver.url)
+        await client.runs.join(thread["thread_id"], run["run_id"])
+        assert await asyncio.to_thread(receiver.arrived.wait, 10)
+        for _ in range(50):
+            after = await counted()
+            if after.get("rejected", 0) > before.get("rejected", 0):
+                break
+            await asyncio.sleep(0.1)
+    assert after.get("rejected", 0) == before.get("rejected", 0) + 1
+    assert after.get("delivered", 0) == before.get("delivered", 0)

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import httpx
 import pytest
 from langgraph_sdk import get_client
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
@@ -266,3 +267,72 @@ def test_without_an_endpoint_nothing_is_set_up() -> None:
         [sys.executable, "-c", script], env=environ, capture_output=True, text=True, timeout=60
     )
     assert done.stdout.strip() == "untraced", done.stderr
+
+
+@pytest.mark.parametrize(
+    ("setting", "named"),
+    [
+        ({"OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"}, "OTEL_EXPORTER_OTLP_PROTOCOL=http/json"),
+        ({"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "grpc"}, "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"),
+        ({"OTEL_PROPAGATORS": "b3"}, "b3"),
+    ],
+)
+def test_a_setting_it_cannot_honour_leaves_tracing_off_with_one_line(
+    setting: dict[str, str], named: str
+) -> None:
+    script = (
+        "import logging\n"
+        "logging.basicConfig(level=logging.INFO)\n"
+        "from graphport.tracing import Tracing\n"
+        "print('on' if Tracing.from_env().enabled else 'off')\n"
+    )
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    environ |= {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9", **setting}
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=environ, capture_output=True, text=True, timeout=60
+    )
+    assert done.stdout.strip() == "off", done.stderr
+    [line] = [ln for ln in done.stderr.splitlines() if "tracing is off" in ln]
+    assert named in line and "Traceback" not in done.stderr
+
+
+def test_a_collector_that_hangs_does_not_hold_up_a_stop() -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import (
+        BatchSpanProcessor,
+        SpanExporter,
+        SpanExportResult,
+    )
+
+    from graphport.tracing import Tracing
+
+    class Hangs(SpanExporter):
+        def export(self, spans: Any) -> SpanExportResult:
+            time.sleep(30)
+            return SpanExportResult.FAILURE
+
+    provider = TracerProvider()
+    provider.add_span_processor(BatchSpanProcessor(Hangs()))
+    tracing = Tracing(provider)
+    for _ in range(3):
+        provider.get_tracer("test").start_span("waits").end()
+    started = time.monotonic()
+    tracing.shutdown(seconds=0.5)
+    assert time.monotonic() - started < 2
+
+
+async def test_any_host_is_traced_but_health_checks(
+    receiver: Receiver, traced_server: ServerProcess
+) -> None:
+    """The exclusions match the path: a host named metrics-... or ...ok... is traced."""
+    async with httpx.AsyncClient(base_url=traced_server.url) as http:
+        thread = (await http.post("/threads", json={})).json()
+        for host in ("metrics-gw.example", "tokyo.example"):
+            found = await http.get(f"/threads/{thread['thread_id']}", headers={"Host": host})
+            assert found.status_code == 200
+        for path in ("/", "/ok", "/metrics", "/ok?x=1"):
+            await http.get(path, headers={"Host": "metrics.example"})
+    spans = _until(lambda: len(receiver.where(name="GET /threads/{thread_id}")) >= 2 and True)
+    assert spans
+    names = {s["name"] for s in receiver.spans}
+    assert not {"GET /", "GET /ok", "GET /metrics"} & names

@@ -1,4 +1,5 @@
-"""Dependencies as ``Annotated`` aliases: routers never reach for globals."""
+"""Dependencies as ``Annotated`` aliases: routers never reach for globals. Each is a
+coroutine: FastAPI runs a plain ``def`` dependency in its thread pool, a hop per request."""
 
 from __future__ import annotations
 
@@ -29,7 +30,11 @@ def get_context(request: Request) -> AppContext:
     return context
 
 
-def get_actor(request: Request) -> Actor:
+async def context_dependency(request: Request) -> AppContext:
+    return get_context(request)
+
+
+async def get_actor(request: Request) -> Actor:
     """The caller, as the authentication middleware found them (anonymous without auth)."""
     actor: Actor | None = request.scope.get(ACTOR_KEY)
     if actor is not None:
@@ -50,54 +55,54 @@ def departure_of(request: Request) -> Departure:
     return departed
 
 
-def get_headers(request: Request) -> Mapping[str, str]:
+async def get_headers(request: Request) -> Mapping[str, str]:
     """The request's headers, for the services that hand some to graphs (lower-case names)."""
     return request.headers
 
 
-def get_assistant_service(request: Request) -> AssistantService:
+async def get_assistant_service(request: Request) -> AssistantService:
     return get_context(request).assistants
 
 
-def get_thread_service(request: Request) -> ThreadService:
+async def get_thread_service(request: Request) -> ThreadService:
     return get_context(request).threads
 
 
-def get_thread_state_service(request: Request) -> ThreadStateService:
+async def get_thread_state_service(request: Request) -> ThreadStateService:
     return get_context(request).thread_state
 
 
-def get_run_service(request: Request) -> RunService:
+async def get_run_service(request: Request) -> RunService:
     return get_context(request).runs
 
 
-def get_stream_service(request: Request) -> StreamService:
+async def get_stream_service(request: Request) -> StreamService:
     return get_context(request).streams
 
 
-def get_store_service(request: Request) -> StoreService:
+async def get_store_service(request: Request) -> StoreService:
     return get_context(request).store
 
 
-def get_cron_service(request: Request) -> CronService:
+async def get_cron_service(request: Request) -> CronService:
     return get_context(request).crons
 
 
-def get_a2a_service(request: Request) -> A2AService:
+async def get_a2a_service(request: Request) -> A2AService:
     return get_context(request).a2a
 
 
-def get_mcp_service(request: Request) -> MCPService:
+async def get_mcp_service(request: Request) -> MCPService:
     return get_context(request).mcp
 
 
-def get_thread_events_service(request: Request) -> ThreadEventsService:
+async def get_thread_events_service(request: Request) -> ThreadEventsService:
     return get_context(request).thread_events
 
 
 CurrentActor = Annotated[Actor, Depends(get_actor)]
 RequestHeaders = Annotated[Mapping[str, str], Depends(get_headers)]
-Context = Annotated[AppContext, Depends(get_context)]
+Context = Annotated[AppContext, Depends(context_dependency)]
 Assistants = Annotated[AssistantService, Depends(get_assistant_service)]
 Threads = Annotated[ThreadService, Depends(get_thread_service)]
 ThreadState = Annotated[ThreadStateService, Depends(get_thread_state_service)]

@@ -10,7 +10,7 @@ import secrets
 import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from graphport.db.engine import Database, log_background_failure
@@ -30,6 +30,10 @@ from graphport.logs import log_context
 from graphport.repositories import run_results as result_repo
 from graphport.repositories import runs as run_repo
 from graphport.scheduling.periodic import PeriodicTask
+from graphport.tracing import ended
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Span
 
 logger = logging.getLogger(__name__)
 
@@ -298,16 +302,20 @@ class Executor:
         self._tasks[run_id] = task
 
     async def _execute(self, run: Row) -> None:
-        # the run's task is its own context: every record logged while it runs names it
-        with log_context(run_id=str(run["run_id"]), thread_id=str(run["thread_id"])):
-            await self._execute_run(run)
+        # the run's task is its own context: every record logged while it runs names it,
+        # and with tracing on, its span (its end's line included)
+        with (
+            log_context(run_id=str(run["run_id"]), thread_id=str(run["thread_id"])),
+            self._deps.tracing.run_span(run) as span,
+        ):
+            await self._execute_run(run, span)
 
-    async def _execute_run(self, run: Row) -> None:
+    async def _execute_run(self, run: Row, span: Span | None) -> None:
         run_id = run["run_id"]
         started = time.monotonic()
         control = self._controls.setdefault(run_id, RunControl(run.get("cancel_action")))
         try:
-            outcome: RunOutcome = await self._worker.execute(run, control)
+            outcome: RunOutcome = await self._worker.execute(run, control, span)
         except asyncio.CancelledError:
             self._tasks.pop(run_id, None)
             self._controls.pop(run_id, None)
@@ -323,6 +331,7 @@ class Executor:
             self._wake.set()  # a slot is free and a queued run may be claimable now
         self._completions.resolve(outcome)
         elapsed = time.monotonic() - started
+        ended(span, outcome.status, outcome.error)
         logger.info("run %s ended: %s in %.3fs", run_id, outcome.status, elapsed)
         for listener in self._on_finished:
             listener(run, outcome, elapsed)

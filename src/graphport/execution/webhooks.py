@@ -41,7 +41,9 @@ def webhook_payload(run: Row, outcome: RunOutcome) -> Row:
     return payload
 
 
-Sent = Callable[[bool], None]  # told of each delivery: delivered, or failed for good
+# told of each delivery's outcome: "delivered" (2xx, 3xx), "rejected" (a 4xx answer, not
+# retried) or "failed" (5xx, 429 or unreachable, through every retry)
+Sent = Callable[[str], None]
 
 
 class WebhookSender:
@@ -82,7 +84,7 @@ class WebhookSender:
                 response = await self._client.post(url, content=body, headers=headers)
                 if response.status_code < 500 and response.status_code != 429:
                     if self._sent is not None:
-                        self._sent(True)
+                        self._sent("delivered" if response.status_code < 400 else "rejected")
                     return
                 problem = f"status {response.status_code}"
             except (httpx.HTTPError, httpx.InvalidURL) as exc:
@@ -91,4 +93,4 @@ class WebhookSender:
                 await asyncio.sleep(min(0.5 * 2 ** (attempt - 1), 5.0))
         logger.warning("webhook for run %s failed after retries: %s", payload["run_id"], problem)
         if self._sent is not None:
-            self._sent(False)
+            self._sent("failed")

@@ -29,7 +29,7 @@ from graphport.repositories import run_results as result_repo
 from graphport.repositories import runs as run_repo
 from graphport.repositories import threads as thread_repo
 from graphport.serialization import dumps
-from graphport.tracing import OFF, Tracing, ended
+from graphport.tracing import OFF, Tracing
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Span
@@ -71,20 +71,14 @@ class RunWorker:
     def __init__(self, deps: WorkerDeps) -> None:
         self._deps = deps
 
-    async def execute(self, run: Row, control: RunControl) -> RunOutcome:
+    async def execute(self, run: Row, control: RunControl, span: Span | None = None) -> RunOutcome:
         """Run the graph; the outcome is recorded before this returns, and the run's streams
         close after that (a client that sees the stream end finds the run finished).
 
         Only the graph is cancellable (``control``): recording the end never is. A
         CancelledError without a cancel request (shutdown) propagates: the caller requeues.
-        With tracing on, all of it is the run's span (``tracing.Tracing.run_span``).
+        ``span``: the run's, with tracing on; its nodes, models and tools trace under it.
         """
-        with self._deps.tracing.run_span(run) as span:
-            outcome = await self._execute(run, control, span)
-            ended(span, outcome.status, outcome.error)
-            return outcome
-
-    async def _execute(self, run: Row, control: RunControl, span: Span | None) -> RunOutcome:
         run_id: UUID = run["run_id"]
         status, error, driven = "success", None, None
         pending = await self._pending_commands(run)

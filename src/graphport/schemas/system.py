@@ -112,4 +112,10 @@ class Metrics(ResponseModel):
     )
     streams: OpenStreams
     timings: dict[str, Timing]
+    webhook_deliveries: dict[str, int] = Field(
+        description="Webhook deliveries by outcome: delivered, rejected (a 4xx answer), failed."
+    )
+    cron_firings: dict[str, int] = Field(
+        description="Cron firings by outcome: started (its run), refused."
+    )
     unknown_request_fields: list[UnknownFieldCount]

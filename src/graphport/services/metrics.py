@@ -29,6 +29,9 @@ UNCOUNTED_ROUTES = frozenset({"/ok", "/info", "/metrics", "/docs", "/openapi.jso
 """Left out of ``api.http_requests_total``, as by the official server (health checks and
 scrapes would drown the rest)."""
 _FAST = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+# a queue wait may be a long run ahead on the thread, or after_seconds
+_WAITS = (*_FAST, 30, 60, 300, 900, 3600)
+POOL_STATES = ("pool_size", "pool_available")  # connections now (open, of which idle)
 _SLOW = (0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600)
 
 
@@ -49,7 +52,7 @@ class Timings:
             "graphport_run_queue_wait_seconds",
             "From a run's creation to its start, by graph",
             ["graph"],
-            buckets=_FAST,
+            buckets=_WAITS,
             registry=self.registry,
         )
         self.run_duration = Histogram(
@@ -61,7 +64,7 @@ class Timings:
         )
         self.webhooks = Counter(
             "graphport_webhook_deliveries",
-            "Webhook deliveries by outcome (delivered, or failed after its retries)",
+            "Webhook deliveries by outcome: delivered, rejected (4xx), failed (after retries)",
             ["outcome"],
             registry=self.registry,
         )
@@ -80,11 +83,25 @@ class Timings:
             self.queue_wait.labels(graph).observe(max((started - created).total_seconds(), 0.0))
         self.run_duration.labels(graph, outcome.status).observe(seconds)
 
-    def webhook_sent(self, delivered: bool) -> None:
-        self.webhooks.labels("delivered" if delivered else "failed").inc()
+    def webhook_sent(self, outcome: str) -> None:
+        self.webhooks.labels(outcome).inc()
 
     def cron_fired(self, started: bool) -> None:
         self.cron_firings.labels("started" if started else "refused").inc()
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """``{"webhook_deliveries": {outcome: n}, "cron_firings": {outcome: n}}``."""
+        found: dict[str, dict[str, int]] = {}
+        for key, counter in (
+            ("webhook_deliveries", self.webhooks),
+            ("cron_firings", self.cron_firings),
+        ):
+            found[key] = {}
+            for metric in counter.collect():
+                for sample in metric.samples:
+                    if sample.name.endswith("_total"):
+                        found[key][sample.labels["outcome"]] = int(sample.value)
+        return found
 
     def http_requests(self) -> list[dict[str, Any]]:
         """``[{"method", "path", "status", "count"}, ...]``: requests by route template and
@@ -161,6 +178,7 @@ class MetricsService:
                     ("run_duration", self._timings.run_duration),
                 )
             },
+            **self._timings.counts(),
             "unknown_request_fields": self._timings.unknown_fields.snapshot(),
         }
 
@@ -239,7 +257,8 @@ class _SnapshotCollector(Collector):
             labels=["state"],
         )
         for state, count in self._snapshot["postgres"].items():
-            pool.add_metric([state], count)
+            if state in POOL_STATES:  # not the limits and running totals psycopg adds
+                pool.add_metric([state], count)
         yield pool
 
 

@@ -7,7 +7,7 @@
 // Prints "SUMMARY <json>" (per page: requests, sockets, console messages); any failed check
 // exits non-zero.
 import assert from "node:assert/strict";
-import { copyFile, readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { createServer } from "node:http";
 import { extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -41,9 +41,10 @@ async function bundle() {
     define: { "process.env.NODE_ENV": '"production"' },
     logLevel: "warning",
   });
-  for (const html of ["index.html", "v2.html"]) {
-    await copyFile(join(here, "app", html), join(outDir, html));
-  }
+  // one page, two scripts: v2.html is index.html loading v2.js
+  const page = await readFile(join(here, "app", "index.html"), "utf8");
+  await writeFile(join(outDir, "index.html"), page);
+  await writeFile(join(outDir, "v2.html"), page.replace("./main.js", "./v2.js"));
 }
 
 function serve() {

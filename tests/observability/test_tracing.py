@@ -123,6 +123,18 @@ def _until(found: Any, seconds: float = 15) -> Any:
     raise AssertionError("the spans did not come")
 
 
+def _run_span(receiver: Receiver, graph: str, run_id: str) -> Span:
+    """The span of run ``run_id`` of ``graph``, once it came."""
+    spans = _until(
+        lambda: [
+            s
+            for s in receiver.where(name=f"run {graph}")
+            if s["attributes"]["graphport.run_id"] == run_id
+        ]
+    )
+    return dict(spans[0])
+
+
 def _children(receiver: Receiver, parent: Span) -> dict[str, Span]:
     return {s["name"]: s for s in receiver.where(parent=parent["span_id"])}
 
@@ -189,13 +201,7 @@ async def test_a_failing_node_is_an_error_on_its_span_and_its_runs(
     thread = await client.threads.create()
     run = await client.runs.create(thread["thread_id"], "fails", input=HUMAN)
     await client.runs.join(thread["thread_id"], run["run_id"])
-    span = _until(
-        lambda: [
-            s
-            for s in receiver.where(name="run fails")
-            if s["attributes"]["graphport.run_id"] == run["run_id"]
-        ]
-    )[0]
+    span = _run_span(receiver, "fails", run["run_id"])
     assert span["error"] and span["attributes"]["graphport.run.status"] == "error"
     assert span["attributes"]["error.type"] == "ValueError"
     node = _until(lambda: _children(receiver, span).get("node fail"))
@@ -229,13 +235,7 @@ async def test_a_run_another_process_runs_joins_its_requests_trace(
         thread = await client.threads.create()
         run = await client.runs.create(thread["thread_id"], "tools_then_ask", input=HUMAN)
         await client.runs.join(thread["thread_id"], run["run_id"])
-        span = _until(
-            lambda: [
-                s
-                for s in receiver.where(name="run tools_then_ask")
-                if s["attributes"]["graphport.run_id"] == run["run_id"]
-            ]
-        )[0]
+        span = _run_span(receiver, "tools_then_ask", run["run_id"])
         [request] = _until(lambda: receiver.where(span_id=span["parent"]))
         assert request["name"] == "POST /threads/{thread_id}/runs"
         assert request["trace_id"] == span["trace_id"]

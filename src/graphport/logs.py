@@ -98,7 +98,7 @@ class TextFormatter(logging.Formatter):
         return f"{head} [{' '.join(ids)}]{newline}{rest}"
 
 
-_TEXT_IDS = ("request_id", "run_id", "thread_id", "trace_id")
+_TEXT_IDS = (*(name for name, _ in _CONTEXT), "trace_id")
 
 
 class AlembicBoilerplateFilter(logging.Filter):

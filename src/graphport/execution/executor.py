@@ -359,19 +359,19 @@ class Executor:
         lost = {"error": "WorkerLost", "message": "The run's worker stopped too often"}
         async with self._db.transaction() as conn:
             orphans = await run_repo.find_orphaned_runs(conn, stale_seconds=STALE_AFTER_SECONDS)
-            cancelled = [r["run_id"] for r in orphans if r["cancel_action"]]
+            cancelled = [r for r in orphans if r["cancel_action"]]
             live = [r for r in orphans if not r["cancel_action"]]
             retry = [r["run_id"] for r in live if r["attempt"] < self._max_attempts]
-            failed = [r["run_id"] for r in live if r["attempt"] >= self._max_attempts]
+            failed = [r for r in live if r["attempt"] >= self._max_attempts]
             if cancelled:
-                await run_repo.end_cancelled(conn, run_ids=cancelled)
+                await run_repo.end_cancelled(conn, run_ids=[r["run_id"] for r in cancelled])
             await result_repo.delete_old_results(conn, older_than_seconds=RESULTS_KEPT_SECONDS)
             await run_repo.requeue_runs(conn, run_ids=retry)
             if failed:
-                await run_repo.fail_runs(conn, run_ids=failed, error=lost)
-        await self.announce_ended([r for r in orphans if r["cancel_action"]])
-        await self.announce_ended([r for r in live if r["run_id"] in failed], lost)
-        self.ended_elsewhere(cancelled + failed)
+                await run_repo.fail_runs(conn, run_ids=[r["run_id"] for r in failed], error=lost)
+        await self.announce_ended(cancelled)
+        await self.announce_ended(failed, lost)
+        self.ended_elsewhere(r["run_id"] for r in cancelled + failed)
         if retry:
             logger.warning("requeued %d runs of a stopped worker", len(retry))
             self.wake()

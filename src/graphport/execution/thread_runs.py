@@ -79,10 +79,10 @@ CANCELLED = "Run cancelled"  # the ``error`` of a thread run's ``failed`` end wh
 
 async def failed_end(run: Row, error: Row | None, events: RunEvents) -> None:
     """The root ``failed`` lifecycle event of a thread run that did not succeed, ``error``
-    a text as the protocol types it: the run's error (``"<type>: <message>"``), or
-    ``"Run cancelled"`` for one stopped by a client, ended while queued or lost with its
-    worker. The official server sends nothing for a cancel, and its clients wait for
-    ever."""
+    a text as the protocol types it: the run's error (``"<type>: <message>"``; a run lost
+    with its worker: ``WorkerLost``), or ``"Run cancelled"`` for one stopped by a client,
+    running or queued. The official server sends nothing for a cancel, and its clients
+    wait for ever."""
     run_id: UUID = run["run_id"]
     text = CANCELLED if error is None else _error_text(error)
     event = lifecycle(run_id, "failed", run["graph_id"], error=text)

@@ -80,6 +80,12 @@ def thread_interrupts(snapshot: StateSnapshot) -> dict[str, list[Json]]:
     return {t.id: interrupts_json(t.interrupts) for t in snapshot.tasks if t.interrupts}
 
 
+def pending_interrupt_ids(interrupts: dict[str, list[Json]] | None) -> set[Any]:
+    """The ids of a thread's pending interrupts (its ``interrupts`` column, as
+    ``thread_interrupts`` wrote it)."""
+    return {i.get("id") for found in (interrupts or {}).values() for i in found}
+
+
 def thread_status(snapshot: StateSnapshot) -> str:
     """``interrupted`` whenever tasks are still pending, else ``idle``."""
     return "interrupted" if snapshot.next else "idle"

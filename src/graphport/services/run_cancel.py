@@ -4,7 +4,7 @@ NOTIFY) in the process that runs them, and their worker records the end."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -27,10 +27,13 @@ Row = dict[str, Any]
 class Stopped:
     """Runs a cancel ended while pending, and running runs asked to stop."""
 
-    ended: list[UUID]
+    ended_runs: list[Row]  # the pending runs it ended, their rows
     running: list[UUID]
     action: str
-    ended_runs: list[Row] = field(default_factory=list)  # the rows of ``ended``
+
+    @property
+    def ended(self) -> list[UUID]:
+        return [r["run_id"] for r in self.ended_runs]
 
 
 class RunCanceller:
@@ -128,7 +131,7 @@ class RunCanceller:
                         conn, thread_id=r["thread_id"], run_id=r["run_id"]
                     )
         ended_runs = [r for r in rows if r["run_id"] in ended]
-        return Stopped(ended=ended, running=running, action=action, ended_runs=ended_runs)
+        return Stopped(ended_runs=ended_runs, running=running, action=action)
 
     async def signal(self, stopped: Stopped) -> None:
         """After the commit: stop local running runs now; end the waits and streams of the
@@ -136,7 +139,7 @@ class RunCanceller:
         after the terminal lifecycle event of those started over thread event streaming."""
         for run_id in stopped.running:
             self._executor.cancel_local(run_id, stopped.action)
-        if stopped.ended:
+        if stopped.ended_runs:
             await self._executor.announce_ended(stopped.ended_runs)
             self._executor.ended_elsewhere(stopped.ended)
             self._executor.wake()  # a run queued behind an ended one may be first in line now

@@ -20,6 +20,7 @@ from graphport.execution.completions import Completions, RunOutcome
 from graphport.execution.executor import Executor
 from graphport.execution.listener import NEW_RUN
 from graphport.graphs.registry import GraphRegistry
+from graphport.graphs.state_format import pending_interrupt_ids
 from graphport.repositories import assistants as assistant_repo
 from graphport.repositories import runs as repo
 from graphport.repositories import threads as thread_repo
@@ -70,7 +71,7 @@ def _new_thread_metadata(
 def _check_strict_resume(resume: Any, interrupts: dict[str, list[Row]]) -> None:
     """``strict_resume``: refuse an answer to an interrupt that is not waiting (the thread
     stays as it was) instead of letting the graph ignore it."""
-    pending = {i.get("id") for found in interrupts.values() for i in found}
+    pending = pending_interrupt_ids(interrupts)
     if not pending:
         raise UnknownInterrupt(
             "UnknownInterruptError: the thread has no pending interrupt to resume"

@@ -11,6 +11,7 @@ from a2a.compat.v0_3.types import Task, TaskState
 
 from graphport.auth.actor import Actor
 from graphport.errors import AuthRejected, Conflict, Forbidden, GraphportError, NotFound
+from graphport.graphs.state_format import pending_interrupt_ids
 from graphport.protocols.a2a import tasks
 from graphport.protocols.a2a.messages import a2a_messages
 from graphport.protocols.a2a.refusals import answered, refused
@@ -104,7 +105,7 @@ class TaskRuns:
         values = checkpoint.get("values")
         values = values if isinstance(values, dict) else {}
         interrupts = checkpoint.get("interrupts") or []
-        pending = {i.get("id") for found in (thread["interrupts"] or {}).values() for i in found}
+        pending = pending_interrupt_ids(thread["interrupts"])
         waiting = any(i.get("id") in pending for i in interrupts)
         state = tasks.task_state(run["status"], interrupted=waiting)
         if interrupts and not waiting and run["status"] == "success":

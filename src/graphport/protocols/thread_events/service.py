@@ -16,6 +16,7 @@ from uuid import UUID, uuid4
 from graphport.auth.actor import Actor
 from graphport.errors import Conflict, GraphportError, NotFound, UnknownInterrupt
 from graphport.execution.broker import PROTOCOL_EVENT, Broker, Subscriber
+from graphport.graphs.state_format import pending_interrupt_ids
 from graphport.protocols.thread_events.commands import (
     INVALID_ARGUMENT,
     NO_SUCH_INTERRUPT,
@@ -163,7 +164,7 @@ class ThreadEventsService:
         at none of them."""
         if thread is None:
             raise CommandError(NO_SUCH_RUN, "No interrupted run is bound to this thread.")
-        pending = {i.get("id") for found in (thread["interrupts"] or {}).values() for i in found}
+        pending = pending_interrupt_ids(thread["interrupts"])
         if not pending:
             raise CommandError(NO_SUCH_RUN, "No interrupted run is bound to this thread.")
         for interrupt_id in answers:
@@ -230,11 +231,8 @@ class ThreadEventsService:
         then live. The thread need not exist yet (the SDKs open the stream before
         ``run.start``, and the official server waits for it): its events flow once the caller
         may read it (``ThreadStream.readable``). Raises the read handler's refusal."""
-        last = str(since) if since is not None else "-1"
         # subscribed before the thread is read: a delete committed after the read ends it
-        subscriber = await self._broker.subscribe_thread(
-            thread_id, last_event_id=last, modes=[PROTOCOL_EVENT]
-        )
+        subscriber = await self.follow(thread_id, since=since)
         try:
             readable = await self.may_follow(thread_id, actor)
         except BaseException:
@@ -247,12 +245,13 @@ class ThreadEventsService:
         handle = StreamHandle(subscriber, with_ids=True, on_close=close)
         return ThreadStream(handle, readable, partial(self.may_follow, thread_id, actor))
 
-    async def follow(self, thread_id: UUID) -> Subscriber:
-        """The thread's protocol events, all kept then live, whether or not the thread
-        exists yet (a WebSocket opens before its ``run.start``): deliver them only after
-        ``may_follow``. ``unfollow`` when done."""
+    async def follow(self, thread_id: UUID, *, since: int | None = None) -> Subscriber:
+        """The thread's protocol events, those kept after ``since`` (all kept without it)
+        then live, whether or not the thread exists yet (a WebSocket opens before its
+        ``run.start``): deliver them only after ``may_follow``. ``unfollow`` when done."""
+        last = str(since) if since is not None else "-1"
         return await self._broker.subscribe_thread(
-            thread_id, last_event_id="-1", modes=[PROTOCOL_EVENT]
+            thread_id, last_event_id=last, modes=[PROTOCOL_EVENT]
         )
 
     def unfollow(self, subscriber: Subscriber) -> None:

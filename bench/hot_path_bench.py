@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -87,10 +88,8 @@ class DatabaseCpu:
     def seconds(self) -> float:
         total = 0.0
         for pid in [self.postmaster, *_children(self.postmaster)]:
-            try:
+            with contextlib.suppress(OSError, ValueError):  # a backend that just ended
                 total += cpu_seconds(pid)
-            except (OSError, ValueError):
-                pass  # a backend that just ended
         return total
 
 
@@ -450,7 +449,9 @@ async def main() -> None:
                 for graph_name in ("noop", "chain"):
                     n = args.n if graph_name == "noop" else args.n // 2
                     c_rps, _, c_cpu = await ceiling_wait(uri, graph_name, n, 16, Meter(db, None))
-                    s_rps, _, s_cpu = await server_wait(server.url, graph_name, n, 16, Meter(db, pid))
+                    s_rps, _, s_cpu = await server_wait(
+                        server.url, graph_name, n, 16, Meter(db, pid)
+                    )
                     print(
                         f"  stateful runs/wait {graph_name} c=16: ceiling {c_rps:.1f} req/s, "
                         f"server {s_rps:.1f} ({s_rps / c_rps:.2f}x); CPU/run ceiling "
@@ -471,7 +472,10 @@ async def main() -> None:
             if "stateless" in only:
                 _, c_lat, _ = await ceiling_stateless(uri, args.n // 2, Meter(db, None))
                 _, s_lat, _ = await server_stateless(server.url, args.n // 2, Meter(db, pid))
-                print(f"  stateless runs/wait c=1 p50: ceiling {p50(c_lat):.1f} ms, server {p50(s_lat):.1f} ms")
+                print(
+                    f"  stateless runs/wait c=1 p50: ceiling {p50(c_lat):.1f} ms, "
+                    f"server {p50(s_lat):.1f} ms"
+                )
                 note("stateless ceiling p50 ms", p50(c_lat))
                 note("stateless server p50 ms", p50(s_lat))
             if "stream" in only:
@@ -523,19 +527,42 @@ def print_summary(figures: dict[str, list[float]]) -> None:
 
     print("summary (medians of the rounds)           ceiling    graphport   target")
     rows = [
-        ("stateful runs/wait noop c=16, req/s", m("wait noop ceiling req/s"),
-         m("wait noop server req/s"), f"{m('wait noop ratio'):.2f}x (>= 0.75x)"),
-        ("stateful runs/wait chain c=16, req/s", m("wait chain ceiling req/s"),
-         m("wait chain server req/s"), f"{m('wait chain ratio'):.2f}x (>= 0.9x)"),
-        ("stateless runs/wait c=1 p50, ms", m("stateless ceiling p50 ms"),
-         m("stateless server p50 ms"), "< 10 ms"),
-        ("CPU per stateful run, process + db, ms",
-         m("cpu ceiling ms") + m("cpu ceiling db ms"), m("cpu server ms") + m("cpu server db ms"),
-         f"{m('cpu ratio'):.2f}x (<= 1.4x)"),
-        ("stream first token p50 c=1, ms", m("stream c=1 ceiling ms"),
-         m("stream c=1 server ms"), f"{m('stream c=1 ratio'):.2f}x (< 10 ms)"),
-        ("stream first token p50 c=16, ms", m("stream c=16 ceiling ms"),
-         m("stream c=16 server ms"), f"{m('stream c=16 ratio'):.2f}x (< 3x)"),
+        (
+            "stateful runs/wait noop c=16, req/s",
+            m("wait noop ceiling req/s"),
+            m("wait noop server req/s"),
+            f"{m('wait noop ratio'):.2f}x (>= 0.75x)",
+        ),
+        (
+            "stateful runs/wait chain c=16, req/s",
+            m("wait chain ceiling req/s"),
+            m("wait chain server req/s"),
+            f"{m('wait chain ratio'):.2f}x (>= 0.9x)",
+        ),
+        (
+            "stateless runs/wait c=1 p50, ms",
+            m("stateless ceiling p50 ms"),
+            m("stateless server p50 ms"),
+            "< 10 ms",
+        ),
+        (
+            "CPU per stateful run, process + db, ms",
+            m("cpu ceiling ms") + m("cpu ceiling db ms"),
+            m("cpu server ms") + m("cpu server db ms"),
+            f"{m('cpu ratio'):.2f}x (<= 1.4x)",
+        ),
+        (
+            "stream first token p50 c=1, ms",
+            m("stream c=1 ceiling ms"),
+            m("stream c=1 server ms"),
+            f"{m('stream c=1 ratio'):.2f}x (< 10 ms)",
+        ),
+        (
+            "stream first token p50 c=16, ms",
+            m("stream c=16 ceiling ms"),
+            m("stream c=16 server ms"),
+            f"{m('stream c=16 ratio'):.2f}x (< 3x)",
+        ),
     ]
     for name, ceiling, ours, target in rows:
         print(f"  {name:<40} {ceiling:8.1f}  {ours:10.1f}   {target}")

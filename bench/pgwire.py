@@ -4,8 +4,8 @@ Sits between a server and PostgreSQL and counts what the clients send: statement
 (each Execute, each statement of a simple Query; BEGIN/COMMIT/ROLLBACK apart), round trips
 (each Sync or simple Query: the client then waits for the answer) and transactions
 (BEGIN), by driver: asyncpg is graphport's own SQL, psycopg the checkpointer's and the
-store's. A transaction psycopg runs in autocommit is not counted (it sends no BEGIN). The proxy answers SSL and GSS
-encryption requests with "no", so the traffic stays readable.
+store's. A transaction psycopg runs in autocommit is not counted (it sends no BEGIN).
+The proxy answers SSL and GSS encryption requests with "no": the traffic stays readable.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from langgraph.checkpoint.memory import InMemorySaver
 
 from graphport.api.custom_app import CustomApp, load_custom_app
 from graphport.api.docs import install_docs
@@ -169,6 +170,7 @@ async def _start_run_engine(
         origin=origin,
         timeout_seconds=settings.bg_job_timeout_secs,
         tracing=tracing,
+        scratch=InMemorySaver(serde=checkpointer.saver.serde),
     )
     executor = Executor(
         deps,

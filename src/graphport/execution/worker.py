@@ -48,6 +48,16 @@ class WorkerDeps:
     origin: str
     timeout_seconds: float | None
     tracing: Tracing = OFF
+    # A temporary run's checkpoints (a stateless run whose thread is deleted at its end):
+    # kept in this process, never written to Postgres to be deleted at once. The official
+    # server runs them with no checkpointer at all; this one keeps interrupts and the final
+    # state readable while the run lasts.
+    scratch: BaseCheckpointSaver[Any] | None = None
+
+
+def temporary(run: Row) -> bool:
+    """A stateless run whose thread goes when it ends (``on_completion: "delete"``)."""
+    return bool(run["kwargs"].get("temporary"))
 
 
 def error_json(exc: BaseException) -> Row:
@@ -107,6 +117,13 @@ class RunWorker:
             return await self._finish(run, status, error, driven, pending)
         finally:
             await events.close(run_id, run["thread_id"])
+            if self._deps.scratch is not None and temporary(run):
+                await self._deps.scratch.adelete_thread(str(run["thread_id"]))
+
+    def _saver(self, run: Row) -> BaseCheckpointSaver[Any]:
+        """Where the run's checkpoints go: Postgres, or this process for a temporary run."""
+        scratch = self._deps.scratch
+        return scratch if scratch is not None and temporary(run) else self._deps.checkpointer
 
     async def _drive(self, run: Row, span: Span | None) -> _Driven:
         """Run the graph. Its output and ``values``/``updates`` streams carry its output
@@ -121,7 +138,7 @@ class RunWorker:
         async with deps.registry.graph(
             run["graph_id"],
             config,
-            checkpointer=deps.checkpointer,
+            checkpointer=self._saver(run),
             access_context="threads.create_run",
             context=kwargs.get("context"),
         ) as graph:
@@ -159,7 +176,7 @@ class RunWorker:
         state). LangGraph stores a Command's writes before applying them, and when applying
         fails there, the store may land after the run has ended and been cleaned up."""
         start_id = run_config(run)["configurable"].get("checkpoint_id")
-        start = await start_state(self._deps.checkpointer, str(run["thread_id"]), start_id)
+        start = await start_state(self._saver(run), str(run["thread_id"]), start_id)
         check_update(graph, update_writes(command.update), start)
 
     async def _stream(
@@ -224,7 +241,7 @@ class RunWorker:
     async def _pending_commands(self, run: Row) -> checkpoint_repo.PendingCommands | None:
         """For a run with a command: what is pending on the checkpoint it starts from, before
         it adds its own (taken back if it fails before applying them)."""
-        if not run["kwargs"].get("command"):
+        if not run["kwargs"].get("command") or self._saver(run) is not self._deps.checkpointer:
             return None
         start = run_config(run)["configurable"].get("checkpoint_id")
         async with self._deps.db.transaction() as conn:
@@ -233,6 +250,8 @@ class RunWorker:
             )
 
     async def _has_own_checkpoint(self, run: Row) -> bool:
+        if self._saver(run) is not self._deps.checkpointer:
+            return False  # a temporary run's checkpoints died with its process
         async with self._deps.db.transaction() as conn:
             return await checkpoint_repo.has_run_checkpoint(
                 conn, thread_id=run["thread_id"], run_id=run["run_id"]
@@ -286,6 +305,8 @@ class RunWorker:
         rolled_back = status == "rollback"
         if not rolled_back and status not in ("error", "timeout"):
             return
+        if self._saver(run) is not self._deps.checkpointer:
+            return  # a temporary run: nothing of it is in Postgres
         run_id, thread_id = run["run_id"], run["thread_id"]
         async with self._deps.db.transaction() as conn:
             if rolled_back:
@@ -316,18 +337,17 @@ class RunWorker:
     async def _record_once(self, run: Row, status: str, ended: Row, outcome: RunOutcome) -> bool:
         run_id, thread_id = run["run_id"], run["thread_id"]
         async with self._deps.db.relaxed_transaction() as conn:
-            if run["kwargs"].get("temporary"):
+            if temporary(run):
                 # its rows go: a waiter in another process reads how it ended from here
-                await result_repo.create_result(
+                await result_repo.end_temporary_run(
                     conn,
                     run_id=run_id,
+                    thread_id=thread_id,
                     status=outcome.status,
                     output=outcome.output,
                     error=outcome.error,
                     interrupts=outcome.interrupts,
                 )
-                await thread_repo.delete_thread(conn, thread_id=thread_id)
-                await checkpoint_repo.delete_thread_checkpoints(conn, thread_ids=[thread_id])
                 return False
             if status == "rollback":
                 queued = await thread_repo.record_run_end(conn, thread_id=thread_id, **ended)
@@ -349,10 +369,10 @@ class RunWorker:
             async with deps.registry.graph(
                 run["graph_id"],
                 config,
-                checkpointer=deps.checkpointer,
+                checkpointer=self._saver(run),
                 access_context="threads.read",
             ) as graph:
-                snapshot = await self._read_state(graph, config, run["run_id"])
+                snapshot = await self._read_state(graph, config, run)
                 return snapshot, OutputShape.of(graph)
         except Exception as exc:  # state unreadable: the run outcome still counts
             logger.warning(
@@ -364,7 +384,7 @@ class RunWorker:
             return None
 
     async def _read_state(
-        self, graph: AnyPregel, config: RunnableConfig, run_id: UUID
+        self, graph: AnyPregel, config: RunnableConfig, run: Row
     ) -> StateSnapshot:
         """The latest state; when the graph refuses the writes pending on the thread's head
         (a failed step's finished tasks, updates left by earlier runs), the state its
@@ -372,13 +392,13 @@ class RunWorker:
         try:
             return await graph.aget_state(config)
         except Exception as exc:
-            stored = await self._deps.checkpointer.aget_tuple(config)
+            stored = await self._saver(run).aget_tuple(config)
             if stored is None:
                 raise
             logger.warning(
                 "run %s: the graph refuses the thread's pending writes (%s: %s); its state "
                 "is read from its stored checkpoint",
-                run_id,
+                run["run_id"],
                 type(exc).__name__,
                 exc,
             )

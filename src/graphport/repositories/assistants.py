@@ -202,6 +202,8 @@ _RUN_VIEW_SQL = (
 
 
 async def get_assistant_for_run(conn: AsyncConnection, *, assistant_id: UUID) -> Row | None:
-    """What a run needs of its assistant (hot path: raw driver)."""
-    row = await (await driver(conn)).fetchrow(_RUN_VIEW_SQL, assistant_id)
+    """What a run needs of its assistant (hot path: raw driver). As the first statement of
+    ``conn`` it runs alone (no BEGIN): the run's own statements need not see the same
+    snapshot, and a stateless run then needs no transaction at all."""
+    row = await (await driver(conn, alone=True)).fetchrow(_RUN_VIEW_SQL, assistant_id)
     return dict(row) if row else None

@@ -6,27 +6,51 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import delete, func, select, text
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from graphport.db.raw import driver, jsonb
 from graphport.db.tables import run_result
+from graphport.repositories.checkpoints import CHECKPOINT_TABLES
 
 Row = dict[str, Any]
 
 
-async def create_result(
+# How a temporary run ended, and its thread gone (its run by cascade, the checkpoints a
+# state update may have written under it), in one statement: atomic without a transaction.
+_END_TEMPORARY_SQL = (
+    "WITH r AS (INSERT INTO run_result (run_id, status, output, error, interrupts) "
+    "VALUES ($1, $2, $3::jsonb, $4::jsonb, $5::jsonb) ON CONFLICT (run_id) DO NOTHING), "
+    + ", ".join(
+        f"{table} AS (DELETE FROM {table} WHERE thread_id = $7)" for table in CHECKPOINT_TABLES
+    )
+    + " DELETE FROM thread WHERE thread_id = $6"
+)
+
+
+async def end_temporary_run(
     conn: AsyncConnection,
     *,
     run_id: UUID,
+    thread_id: UUID,
     status: str,
     output: Any,
     error: Row | None,
     interrupts: Row | None,
 ) -> None:
-    """Record how the run ended (a second record of one run keeps the first)."""
-    values = {"run_id": run_id, "status": status, "output": output, "error": error}
-    stmt = insert(run_result).values(**values, interrupts=interrupts)
-    await conn.execute(stmt.on_conflict_do_nothing(index_elements=["run_id"]))
+    """Record how a temporary (stateless) run ended (a second record of one run keeps the
+    first) and delete its thread, run and checkpoints: one round trip (hot path: raw
+    driver)."""
+    raw = await driver(conn, alone=True)
+    await raw.execute(
+        _END_TEMPORARY_SQL,
+        run_id,
+        status,
+        jsonb(output),
+        jsonb(error),
+        jsonb(interrupts),
+        thread_id,
+        str(thread_id),
+    )
 
 
 async def get_result(conn: AsyncConnection, *, run_id: UUID) -> Row | None:

@@ -122,12 +122,20 @@ _COMPUTED = {
     # the clock at insert (not at transaction start): created_at follows the queue order
     **{c: f"COALESCE({_param(c)}, d.at)" for c in ("created_at", "updated_at", "available_at")},
 }
-_INSERT_RUN_SQL = (
+_INSERT_RUN_HEAD = (
     f"INSERT INTO run ({', '.join(_INSERTABLE)}) SELECT "
     + ", ".join(_COMPUTED.get(c) or _param(c) for c in _INSERTABLE)
     + f" FROM (SELECT clock_timestamp() AS at, {_param('status')} = 'running' AND NOT EXISTS ("
     f"SELECT 1 FROM run o WHERE o.thread_id = {_param('thread_id')} "
-    "AND o.status IN ('pending', 'running')) AS running) d RETURNING *"
+    "AND o.status IN ('pending', 'running')) AS running) d"
+)
+_INSERT_RUN_SQL = f"{_INSERT_RUN_HEAD} RETURNING *"
+# A stateless run's thread and the run in one statement (atomic without a transaction);
+# no row when the thread id is taken. The thread's metadata is the last parameter.
+_INSERT_WITH_THREAD_SQL = (
+    f"WITH t AS (INSERT INTO thread (thread_id, metadata) VALUES ({_param('thread_id')}, "
+    f"${len(_PARAMS) + 1}::jsonb) ON CONFLICT (thread_id) DO NOTHING RETURNING 1) "
+    f"{_INSERT_RUN_HEAD} CROSS JOIN t RETURNING *"
 )
 
 
@@ -154,13 +162,27 @@ async def lock_thread_for_run(
     return dict(found) if found else None
 
 
+def _run_args(values: Row) -> list[Any]:
+    full = {**_RUN_DEFAULTS, "created_at": None, "updated_at": None, "available_at": None, **values}
+    return [jsonb(full[c]) if c in _JSON_COLUMNS else full[c] for c in _PARAMS]
+
+
 async def create_run(conn: AsyncConnection, *, values: Row) -> Row:
     """Insert a run; the caller holds the thread's lock. ``status: "running"`` (with
     ``worker_id`` and ``attempt``) asks for it to start at once: it does only when no run
     is pending or running on the thread, else it is queued (``status`` of the answer)."""
-    full = {**_RUN_DEFAULTS, "created_at": None, "updated_at": None, "available_at": None, **values}
-    args = [jsonb(full[c]) if c in _JSON_COLUMNS else full[c] for c in _PARAMS]
-    return dict(await (await driver(conn)).fetchrow(_INSERT_RUN_SQL, *args))
+    return dict(await (await driver(conn)).fetchrow(_INSERT_RUN_SQL, *_run_args(values)))
+
+
+async def create_run_with_thread(
+    conn: AsyncConnection, *, values: Row, thread_metadata: Row
+) -> Row | None:
+    """Insert a new thread (``values["thread_id"]``, ``thread_metadata``) and the run on it,
+    as ``create_run`` does, in one statement that needs no transaction of its own (one
+    round trip). None, and nothing written, when a thread with that id exists."""
+    raw = await driver(conn, alone=True)
+    row = await raw.fetchrow(_INSERT_WITH_THREAD_SQL, *_run_args(values), jsonb(thread_metadata))
+    return dict(row) if row is not None else None
 
 
 def _thread_scope(scope: AuthFilter | None) -> list[ColumnElement[bool]]:

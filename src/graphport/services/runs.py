@@ -152,9 +152,10 @@ class RunService:
                 if assistant["graph_id"] not in self._registry:
                     raise NotFound(f"Graph {assistant['graph_id']!r} is not loaded")
                 owned = _new_thread_metadata(assistant, body, access.metadata, scope)
+                new_thread: Row | None = None
                 if thread_id is None or isinstance(body, RunCreateStateless):
-                    thread_id = await self._temporary_thread(conn, thread_id, owned)
-                    busy = False
+                    # a thread of its own, inserted with the run
+                    thread_id, new_thread, busy = thread_id or uuid4(), owned, False
                 else:
                     stopped, busy = await self._prepare_thread(
                         conn, thread_id, assistant, body, scope, owned
@@ -168,7 +169,9 @@ class RunService:
                 values["kwargs"]["observable"] = observable or thread_events
                 if thread_events:
                     values["kwargs"]["thread_events"] = True
-                created, reserved = await self._insert(conn, values, body, may_start=not busy)
+                created, reserved = await self._insert(
+                    conn, values, body, may_start=not busy, new_thread=new_thread
+                )
         except BaseException:
             if reserved:
                 self._executor.release_slot(run_id)
@@ -189,18 +192,34 @@ class RunService:
         return created
 
     async def _insert(
-        self, conn: AsyncConnection, values: Row, body: RunCreate, *, may_start: bool
+        self,
+        conn: AsyncConnection,
+        values: Row,
+        body: RunCreate,
+        *,
+        may_start: bool,
+        new_thread: Row | None = None,
     ) -> tuple[Row, bool]:
         """Insert the run (the thread is locked); returns it and whether it holds a worker
         slot reserved here, to start after the commit. It does when a slot is free and no
         run is in flight on the thread: the INSERT decides that, with a snapshot taken after
-        the lock (one round trip; ``may_start`` False: the caller knows the thread is busy)."""
+        the lock (one round trip; ``may_start`` False: the caller knows the thread is busy).
+        ``new_thread``: the metadata of a thread to insert with the run (a stateless run's);
+        Conflict (409) when that thread id is taken."""
         run_id = values["run_id"]
         reserved = may_start and not body.after_seconds and self._executor.reserve_slot(run_id)
         if reserved:
             values.update(self._executor.claimed_now())
         try:
-            created = await repo.create_run(conn, values=values)
+            if new_thread is None:
+                created = await repo.create_run(conn, values=values)
+            else:
+                found = await repo.create_run_with_thread(
+                    conn, values=values, thread_metadata=new_thread
+                )
+                if found is None:
+                    raise Conflict(f"Thread {values['thread_id']} already exists")
+                created = found
         except BaseException:
             if reserved:
                 self._executor.release_slot(run_id)
@@ -232,17 +251,6 @@ class RunService:
             f"Invalid assistant: {raw!r}. Must be either:\n- A valid assistant UUID, or\n"
             f"- One of the registered graphs: {known}"
         )
-
-    async def _temporary_thread(
-        self, conn: AsyncConnection, thread_id: UUID | None, metadata: Row
-    ) -> UUID:
-        new_id = thread_id or uuid4()
-        created = await thread_repo.create_thread(
-            conn, values={"thread_id": new_id, "metadata": metadata}
-        )
-        if created is None:
-            raise Conflict(f"Thread {new_id} already exists")
-        return new_id
 
     async def _prepare_thread(
         self,

@@ -13,12 +13,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 
 from graphport.api.custom_app import CustomApp, load_custom_app
 from graphport.api.docs import install_docs
-from graphport.api.middleware import (
-    BodyLimitMiddleware,
-    PlainTextJsonMiddleware,
-    RequestTimingMiddleware,
-    ServerErrorGuard,
-)
+from graphport.api.middleware import RequestGuard
 from graphport.api.openapi import install_openapi
 from graphport.api.request_id import RequestIdMiddleware
 from graphport.api.routing import add_cors, include_routes
@@ -287,15 +282,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     include_routes(app, config.http)
     if custom is not None:
         custom.mount(app)
-    app.add_middleware(PlainTextJsonMiddleware)
     if custom is not None:
         custom.add_inner_middleware(app)
     app.add_middleware(
         AuthenticationMiddleware, public=custom.public(is_public) if custom else is_public
     )
-    app.add_middleware(BodyLimitMiddleware, max_bytes=resolved.max_body_bytes)
-    app.add_middleware(ServerErrorGuard)  # inside CORS and timing: its 500s get both
-    app.add_middleware(RequestTimingMiddleware, observe=_observer(timings))
+    # inside CORS: its 500s carry CORS headers
+    app.add_middleware(RequestGuard, observe=_observer(timings), max_bytes=resolved.max_body_bytes)
     private_network = resolved.dev_mode or resolved.allow_private_network
     add_cors(app, config.http.cors, private_network=private_network)
     if custom is not None:

@@ -178,7 +178,7 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Domain, validation and HTTP errors; unexpected ones are ``ServerErrorGuard``'s
+    """Domain, validation and HTTP errors; unexpected ones are ``RequestGuard``'s
     (api/middleware.py), not an ``Exception`` handler: Starlette runs that one outermost,
     outside CORS, and re-raises after answering, which makes uvicorn drop the connection."""
     app.add_exception_handler(GraphportError, _domain_error)

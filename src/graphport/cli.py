@@ -45,7 +45,7 @@ NO_WORKER_DATABASE = (
 
 ENVIRONMENT = (
     "environment: DATABASE_URI (PostgreSQL URL), LOG_LEVEL (default INFO), "
-    "LOG_JSON (default false: text logs), N_JOBS_PER_WORKER (default 10); "
+    "LOG_JSON (default false: text logs), N_JOBS_PER_WORKER (default 32); "
     "the README lists them all"
 )
 

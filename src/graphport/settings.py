@@ -28,7 +28,7 @@ class Settings(BaseSettings):
     run_migrations: bool = Field(default=True, alias="GRAPHPORT_MIGRATE")
     db_pool_size: int = Field(default=10, alias="GRAPHPORT_DB_POOL_SIZE", ge=1)
     db_pool_timeout_secs: float = Field(default=30, alias="GRAPHPORT_DB_POOL_TIMEOUT_SECS", gt=0)
-    n_jobs_per_worker: int = Field(default=10, alias="N_JOBS_PER_WORKER", ge=0)
+    n_jobs_per_worker: int = Field(default=32, alias="N_JOBS_PER_WORKER", ge=0)
     bg_job_timeout_secs: float | None = Field(default=None, alias="BG_JOB_TIMEOUT_SECS", gt=0)
     bg_job_max_retries: int = Field(default=3, alias="BG_JOB_MAX_RETRIES", ge=0)
     bg_job_shutdown_grace_period_secs: float = Field(

@@ -164,8 +164,8 @@ async def test_metrics_json_has_the_official_keys(http: httpx.AsyncClient) -> No
         "unknown_request_fields",
     ]
     assert set(data["queue"]) == OFFICIAL_QUEUE_KEYS
-    assert data["workers"]["max"] == 10
-    assert data["workers"]["active"] + data["workers"]["available"] == 10
+    assert data["workers"]["max"] == 32
+    assert data["workers"]["active"] + data["workers"]["available"] == 32
     assert set(data["postgres"]) == {
         "pool_max",
         "pool_size",

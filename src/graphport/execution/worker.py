@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, cast
 from uuid import UUID
@@ -157,8 +158,8 @@ class RunWorker:
                 await stream_thread_run(graph, run, graph_input, config, options, deps.events)
                 return _Driven(shape)
             if await self._streamed(run):
-                await self._stream(graph, run, graph_input, config, options)
-                return _Driven(shape)
+                last = await self._stream(graph, run, graph_input, config, options)
+                return _Driven(shape, _completed_values(shape, kwargs, last))
             output = await graph.ainvoke(graph_input, config, **options)
             return _Driven(shape, _completed_values(shape, kwargs, output))
 
@@ -181,8 +182,11 @@ class RunWorker:
 
     async def _stream(
         self, graph: AnyPregel, run: Row, graph_input: Any, config: RunnableConfig, options: Row
-    ) -> None:
-        """Run with the requested stream modes, publishing every event."""
+    ) -> Any:
+        """Run with the requested stream modes, publishing every event. Returns what
+        ``ainvoke`` would have (the last root ``values``, ``__interrupt__`` added when the
+        graph stopped at one) when ``values`` are streamed, else None: a run that streams
+        its values needs no read of its checkpoint to learn its final state."""
         run_id, thread_id = run["run_id"], run["thread_id"]
         translator = StreamTranslator(run["kwargs"].get("stream_mode") or ["values"])
         subgraphs = bool(run["kwargs"].get("subgraphs"))
@@ -192,17 +196,34 @@ class RunWorker:
         )
         if translator.wants_events():
             await self._stream_events(graph, run, graph_input, config, options, translator)
-            return
-        async for chunk in graph.astream(
+            return None
+        modes = translator.langgraph_modes() or ["values"]
+        # interrupts show in ``updates`` only (as for ainvoke): asked for, not published
+        unasked = ["updates"] if "values" in modes and "updates" not in modes else []
+        last: Any = None
+        interrupts: list[Any] = []
+        chunks: AsyncIterator[Any] = graph.astream(
             graph_input,
             config,
-            stream_mode=cast(Any, translator.langgraph_modes() or ["values"]),
+            stream_mode=cast(Any, [*modes, *unasked]),
             subgraphs=subgraphs,
             output_keys=graph.output_channels,  # astream's default is every channel
             **options,
-        ):
-            for name, data in translator.translate_chunk(chunk, subgraphs=subgraphs):
-                await events.publish(run_id, thread_id, name, data)
+        )
+        async for chunk in chunks:
+            namespace, (mode, data) = (chunk[0], chunk[1:]) if subgraphs else ((), chunk)
+            if not namespace:
+                if mode == "values":
+                    last = data
+                elif mode == "updates" and isinstance(data, dict) and "__interrupt__" in data:
+                    interrupts.extend(data["__interrupt__"])
+            if unasked and mode == "updates":
+                continue
+            for name, published in translator.translate_chunk(chunk, subgraphs=subgraphs):
+                await events.publish(run_id, thread_id, name, published)
+        if "values" not in modes or not isinstance(last, dict):
+            return None
+        return {**last, "__interrupt__": interrupts} if interrupts else last
 
     async def _stream_events(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import importlib.util
@@ -35,6 +36,7 @@ SYSTEM_ASSISTANT_NAMESPACE = UUID("6ba7b821-9dad-11d1-80b4-00c04fd430c8")
 DEFAULT_GRAPH_NAME = "LangGraph"  # what LangGraph names a graph compiled without a name
 
 
+@functools.lru_cache(maxsize=1024)  # asked on every run created by graph id
 def system_assistant_id(graph_id: str) -> UUID:
     """The id of the assistant the server creates for each graph (the official rule)."""
     return uuid5(SYSTEM_ASSISTANT_NAMESPACE, graph_id)

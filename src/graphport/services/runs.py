@@ -68,6 +68,14 @@ def _new_thread_metadata(
     return {**satisfying(scope, {**from_config, **metadata}), **_tags(assistant)}
 
 
+def _locks_in_insert(body: RunCreateStateful, scope: AuthFilter | None) -> bool:
+    """Whether the run can be created on its thread in one statement (lock, tag, insert):
+    no auth filter to check on the thread, the ``enqueue`` strategy (nothing to stop), no
+    strict resume to check against the thread's interrupts."""
+    strict = body.strict_resume and body.command is not None and body.command.resume is not None
+    return not scope and body.multitask_strategy in (None, "enqueue") and not strict
+
+
 def _check_strict_resume(resume: Any, interrupts: dict[str, list[Row]]) -> None:
     """``strict_resume``: refuse an answer to an interrupt that is not waiting (the thread
     stays as it was) instead of letting the graph ignore it."""
@@ -153,9 +161,12 @@ class RunService:
                     raise NotFound(f"Graph {assistant['graph_id']!r} is not loaded")
                 owned = _new_thread_metadata(assistant, body, access.metadata, scope)
                 new_thread: Row | None = None
+                tags: Row | None = None
                 if thread_id is None or isinstance(body, RunCreateStateless):
                     # a thread of its own, inserted with the run
                     thread_id, new_thread, busy = thread_id or uuid4(), owned, False
+                elif _locks_in_insert(body, scope):
+                    tags, busy = _tags(assistant), False
                 else:
                     stopped, busy = await self._prepare_thread(
                         conn, thread_id, assistant, body, scope, owned
@@ -169,9 +180,17 @@ class RunService:
                 values["kwargs"]["observable"] = observable or thread_events
                 if thread_events:
                     values["kwargs"]["thread_events"] = True
-                created, reserved = await self._insert(
-                    conn, values, body, may_start=not busy, new_thread=new_thread
+                found, reserved = await self._insert(
+                    conn, values, body, may_start=not busy, new_thread=new_thread, tags=tags
                 )
+                if found is None:  # no such thread: the general path answers 404 or makes it
+                    assert isinstance(body, RunCreateStateful)
+                    stopped, busy = await self._prepare_thread(
+                        conn, thread_id, assistant, body, scope, owned
+                    )
+                    found, reserved = await self._insert(conn, values, body, may_start=not busy)
+                assert found is not None
+                created = found
         except BaseException:
             if reserved:
                 self._executor.release_slot(run_id)
@@ -199,31 +218,42 @@ class RunService:
         *,
         may_start: bool,
         new_thread: Row | None = None,
-    ) -> tuple[Row, bool]:
+        tags: Row | None = None,
+    ) -> tuple[Row | None, bool]:
         """Insert the run (the thread is locked); returns it and whether it holds a worker
         slot reserved here, to start after the commit. It does when a slot is free and no
         run is in flight on the thread: the INSERT decides that, with a snapshot taken after
         the lock (one round trip; ``may_start`` False: the caller knows the thread is busy).
         ``new_thread``: the metadata of a thread to insert with the run (a stateless run's);
-        Conflict (409) when that thread id is taken."""
+        Conflict (409) when that thread id is taken. ``tags``: the thread is not locked yet:
+        lock it, tag it and insert, in one statement; (None, False) when it does not exist."""
         run_id = values["run_id"]
         reserved = may_start and not body.after_seconds and self._executor.reserve_slot(run_id)
         if reserved:
             values.update(self._executor.claimed_now())
         try:
-            if new_thread is None:
-                created = await repo.create_run(conn, values=values)
-            else:
-                found = await repo.create_run_with_thread(
+            if new_thread is not None:
+                created = await repo.create_run_with_thread(
                     conn, values=values, thread_metadata=new_thread
                 )
-                if found is None:
+                if created is None:
                     raise Conflict(f"Thread {values['thread_id']} already exists")
-                created = found
+            elif tags is not None:
+                created = await repo.create_run_locking_thread(
+                    conn, values=values, thread_tags=tags
+                )
+            else:
+                created = await repo.create_run(conn, values=values)
         except BaseException:
             if reserved:
                 self._executor.release_slot(run_id)
             raise
+        if created is None:
+            if reserved:
+                self._executor.release_slot(run_id)
+                for column in self._executor.claimed_now():
+                    values.pop(column)
+            return None, False
         if reserved and created["status"] != "running":
             # queued behind a run in flight: the slot is free again for the claim loop
             reserved = False

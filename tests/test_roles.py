@@ -15,7 +15,10 @@ import httpx
 import psycopg
 import pytest
 
+from graphport.settings import Settings
 from tests.server import TEST_CONFIG, ServerProcess
+
+SLOTS = Settings.model_fields["n_jobs_per_worker"].default  # run slots by default
 
 
 def _api(uri: str) -> ServerProcess:
@@ -109,7 +112,7 @@ def test_runs_wait_in_the_queue_until_a_worker_takes_them(
     assert joined["log"][-1] == "after"
     assert _status(api.url, thread_id, run_id) == "success"
     assert _ended_in(worker, run_id) and not _ended_in(api, run_id)
-    assert "graphport role worker: 10 run slots" in worker.logs()
+    assert f"graphport role worker: {SLOTS} run slots" in worker.logs()
 
     # runs.wait on the API: answered when the worker's run ends
     waited = httpx.post(
@@ -121,7 +124,7 @@ def test_runs_wait_in_the_queue_until_a_worker_takes_them(
     run_id = waited.headers["Content-Location"].rsplit("/", 1)[-1]
     assert _ended_in(worker, run_id) and not _ended_in(api, run_id)
     worker_metrics = _metrics(worker)
-    assert worker_metrics["workers"] == {"max": 10, "active": 0, "available": 10}
+    assert worker_metrics["workers"] == {"max": SLOTS, "active": 0, "available": SLOTS}
     assert worker_metrics["timings"]["run_duration"]["count"] == 2
     assert _metrics(api)["timings"]["run_duration"]["count"] == 0
 
@@ -185,7 +188,7 @@ def test_the_worker_answers_ok_and_metrics_only(
     assert _metrics(worker)["queue"]["n_pending"] == 0
     text = httpx.get(f"{worker.url}/metrics")
     assert text.headers["content-type"].startswith("text/plain")
-    assert "graphport_worker_slots 10.0" in text.text
+    assert f"graphport_worker_slots {SLOTS:.1f}" in text.text
     for path in ("/", "/info", "/threads", "/assistants/search", "/docs", "/openapi.json"):
         missing = httpx.get(f"{worker.url}{path}")
         assert missing.status_code == 404, path

@@ -6,7 +6,10 @@ import asyncio
 
 import httpx
 
+from graphport.settings import Settings
 from tests.server import ServerProcess
+
+SLOTS = Settings.model_fields["n_jobs_per_worker"].default  # run slots by default
 
 
 async def test_ok(http: httpx.AsyncClient) -> None:
@@ -164,8 +167,8 @@ async def test_metrics_json_has_the_official_keys(http: httpx.AsyncClient) -> No
         "unknown_request_fields",
     ]
     assert set(data["queue"]) == OFFICIAL_QUEUE_KEYS
-    assert data["workers"]["max"] == 32
-    assert data["workers"]["active"] + data["workers"]["available"] == 32
+    assert data["workers"]["max"] == SLOTS
+    assert data["workers"]["active"] + data["workers"]["available"] == SLOTS
     assert set(data["postgres"]) == {
         "pool_max",
         "pool_size",

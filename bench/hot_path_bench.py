@@ -86,7 +86,10 @@ class DatabaseCpu:
         self.postmaster = int(stat.rsplit(")", 1)[1].split()[1])
 
     def seconds(self) -> float:
-        total = 0.0
+        # the postmaster's reaped children count too: backends that ended (a pool closing
+        # a connection) would take their CPU with them
+        fields = Path(f"/proc/{self.postmaster}/stat").read_text().rsplit(")", 1)[1].split()
+        total = (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
         for pid in [self.postmaster, *_children(self.postmaster)]:
             with contextlib.suppress(OSError, ValueError):  # a backend that just ended
                 total += cpu_seconds(pid)

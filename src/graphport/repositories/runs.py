@@ -338,9 +338,12 @@ async def requeue_runs(conn: AsyncConnection, *, run_ids: list[UUID]) -> None:
     await conn.execute(stmt)
 
 
-async def notify(conn: AsyncConnection, *, channel: str, payload: str) -> None:
-    """Delivered to listeners when the surrounding transaction commits."""
-    await (await driver(conn)).execute("SELECT pg_notify($1, $2)", channel, payload)
+async def notify(conn: AsyncConnection, *, channel: str, payload: str, alone: bool = False) -> None:
+    """Delivered to listeners when the surrounding transaction commits. ``alone``: when no
+    statement of ``conn`` opened a transaction (what it announces is committed already), it
+    is sent at once, in one round trip instead of three."""
+    raw = await driver(conn, alone=alone)
+    await raw.execute("SELECT pg_notify($1, $2)", channel, payload)
 
 
 async def fail_runs(conn: AsyncConnection, *, run_ids: list[UUID], error: Row) -> None:

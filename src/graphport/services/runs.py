@@ -262,7 +262,7 @@ class RunService:
             # another process may have a free worker: tell them (delivered on commit)
             due = values.get("available_at")
             payload = f"{self._origin}:{due.timestamp() if due else ''}"
-            await repo.notify(conn, channel=NEW_RUN, payload=payload)
+            await repo.notify(conn, channel=NEW_RUN, payload=payload, alone=True)
         return created, reserved
 
     async def _assistant(

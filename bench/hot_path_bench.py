@@ -284,16 +284,28 @@ async def background(url: str, n_runs: int, n_threads: int) -> tuple[float, list
 
 
 async def created_to_done(uri: str, run_ids: list[str]) -> tuple[float, float]:
-    """(p50, p95) of ended_at - created_at over ``run_ids``, in ms (graphport's table)."""
+    """(p50, p95) of ended_at - created_at over ``run_ids``, in ms (graphport's table); prints
+    where that time goes: queued (created -> started), running (started -> ended), and how
+    long the submitters took to create them all."""
     async with await psycopg.AsyncConnection.connect(uri) as conn:
         rows = await (
             await conn.execute(
-                "SELECT extract(epoch FROM ended_at - created_at) * 1000 FROM run "
+                "SELECT extract(epoch FROM ended_at - created_at) * 1000, "
+                "extract(epoch FROM started_at - created_at) * 1000, "
+                "extract(epoch FROM ended_at - started_at) * 1000, "
+                "extract(epoch FROM created_at) FROM run "
                 "WHERE run_id = ANY(%s::uuid[]) ORDER BY 1",
                 (run_ids,),
             )
         ).fetchall()
     values = [float(r[0]) for r in rows]
+    queued = statistics.median(float(r[1]) for r in rows)
+    running = statistics.median(float(r[2]) for r in rows)
+    created = [float(r[3]) for r in rows]
+    print(
+        f"    queued p50 {queued:.0f} ms, running p50 {running:.1f} ms; the {len(rows)} runs "
+        f"were created over {1000 * (max(created) - min(created)):.0f} ms"
+    )
     return statistics.median(values), values[int(len(values) * 0.95) - 1]
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import psycopg
 import psycopg_pool
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
@@ -16,13 +18,29 @@ from graphport.db.urls import sqlalchemy_url
 from graphport.serialization import dumps_text, loads_stored
 
 # No pooled connection came free in time (SQLAlchemy's pool, the checkpointer's psycopg
-# pool): the server is overloaded for now, a 503 and a retry, not a fault.
+# pool), or PostgreSQL refused a new one (too many clients, SQLSTATE 53300): the server is
+# overloaded for now, a 503 and a retry, not a fault.
 POOL_EXHAUSTED: tuple[type[Exception], ...] = (sa_exc.TimeoutError, psycopg_pool.PoolTimeout)
+_TOO_MANY_CONNECTIONS = "53300"
+_REFUSED = re.compile(r"too many clients already|too many connections for")
 
 
 def pool_exhausted(exc: BaseException) -> bool:
-    """Whether ``exc`` says every pooled database connection stayed busy past its timeout."""
-    return isinstance(exc, POOL_EXHAUSTED)
+    """Whether ``exc`` says no database connection could be had: every pooled one stayed
+    busy past its timeout, or PostgreSQL refused to open another (its ``max_connections``
+    reached), however the driver or SQLAlchemy wrapped that."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, POOL_EXHAUSTED):
+            return True
+        if getattr(current, "sqlstate", None) == _TOO_MANY_CONNECTIONS:
+            return True
+        if isinstance(current, psycopg.OperationalError) and _REFUSED.search(str(current)):
+            return True  # libpq's connection errors carry no SQLSTATE, only the server's text
+        current = getattr(current, "orig", None) or current.__cause__ or current.__context__
+    return False
 
 
 def log_background_failure(log: logging.Logger, exc: BaseException, doing: str) -> None:
@@ -57,11 +75,11 @@ class Database:
     def _create_engine(self, server_settings: dict[str, str]) -> AsyncEngine:
         return create_async_engine(
             sqlalchemy_url(self.uri),
-            # Up to twice the setting, and a connection once opened stays open: overflow
-            # connections (closed when returned) were reopened over and over under load, and
-            # opening one costs more than the statements a run sends.
-            pool_size=2 * self._pool_size,
-            max_overflow=0,
+            # Up to twice the setting; past the first half, a connection closes when it is
+            # returned, so a burst does not keep holding PostgreSQL's connections (shared
+            # with every other process) once it is over.
+            pool_size=self._pool_size,
+            max_overflow=self._pool_size,
             pool_timeout=self._pool_timeout,
             pool_pre_ping=False,
             json_serializer=dumps_text,  # normalised: JSONB takes what it writes
@@ -102,7 +120,7 @@ class Database:
             pool = engine.pool if engine is not None else None
             if isinstance(pool, QueuePool):
                 idle = pool.checkedin()
-                stats["pool_max"] += 2 * self._pool_size  # pool_size, no overflow
+                stats["pool_max"] += 2 * self._pool_size  # pool_size + max_overflow
                 stats["pool_size"] += idle + pool.checkedout()
                 stats["pool_available"] += idle
         return stats

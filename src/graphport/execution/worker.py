@@ -51,8 +51,8 @@ class WorkerDeps:
     tracing: Tracing = OFF
     # A temporary run's checkpoints (a stateless run whose thread is deleted at its end):
     # kept in this process, never written to Postgres to be deleted at once. The official
-    # server runs them with no checkpointer at all; this one keeps interrupts and the final
-    # state readable while the run lasts.
+    # server runs them with no checkpointer at all; this one lets the run's worker read its
+    # final state and interrupts (the API reads Postgres: an empty state while it runs).
     scratch: BaseCheckpointSaver[Any] | None = None
 
 
@@ -66,6 +66,7 @@ def error_json(exc: BaseException) -> Row:
 
 
 _RECORD_TRIES = 3  # each waits up to the pool timeout for a connection
+_RECORD_BACKOFF_SECONDS = 0.5
 _HIDDEN_TAG = "langsmith:hidden"  # events the official server leaves out of ``events`` streams
 
 
@@ -351,8 +352,9 @@ class RunWorker:
                 if attempt == _RECORD_TRIES or not pool_exhausted(exc):
                     raise
                 logger.warning(
-                    "recording run %s waits: the database pool is exhausted", run["run_id"]
+                    "recording run %s waits: no database connection is free", run["run_id"]
                 )
+                await asyncio.sleep(_RECORD_BACKOFF_SECONDS * attempt)  # PostgreSQL refused one
         raise AssertionError("unreachable")
 
     async def _record_once(self, run: Row, status: str, ended: Row, outcome: RunOutcome) -> bool:

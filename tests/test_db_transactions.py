@@ -53,3 +53,18 @@ async def test_a_lone_statement_needs_no_transaction(db: Database) -> None:
     async with db.transaction() as conn:
         value = await (await driver(conn, alone=True)).fetchval("SELECT 1")
     assert value == 1
+
+
+async def test_the_create_run_function_takes_the_columns_the_server_sends(db: Database) -> None:
+    """graphport_create_run (migration 0010) repeats the run INSERT with its parameters
+    frozen; the server calls it with every insertable column in its own order: a column
+    added to ``run`` without a migration replacing the function would break every run."""
+    from graphport.db.migrate import run_migrations
+    from graphport.repositories.runs import _PARAMS
+
+    await run_migrations(db.engine)
+    async with db.transaction() as conn:
+        names = await (await driver(conn)).fetchval(
+            "SELECT proargnames FROM pg_proc WHERE proname = 'graphport_create_run'"
+        )
+    assert names == [f"p_{column}" for column in _PARAMS] + ["p_thread_tags"]

@@ -9,7 +9,7 @@ committed (the reason the lock and the insert were two statements).
 
 It returns no row when the thread does not exist (the caller then takes the general path).
 Its parameters are the run's columns in the order of ``repositories/runs.py``
-(``CREATE_RUN_PARAMS``), then the metadata the thread must carry (merged in when missing).
+(``_PARAMS``), then the metadata the thread must carry (merged in when missing).
 A later migration that adds a column the server sets at creation replaces this function.
 
 Revision ID: 0010

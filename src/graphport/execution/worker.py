@@ -119,13 +119,18 @@ class RunWorker:
             return await self._finish(run, status, error, driven, pending)
         finally:
             await events.close(run_id, run["thread_id"])
-            if self._deps.scratch is not None and temporary(run):
-                await self._deps.scratch.adelete_thread(str(run["thread_id"]))
+            if (scratch := self._scratch(run)) is not None:
+                await scratch.adelete_thread(str(run["thread_id"]))
+
+    def _scratch(self, run: Row) -> BaseCheckpointSaver[Any] | None:
+        """The in-process saver holding a temporary run's checkpoints; None: the run's
+        checkpoints are in Postgres."""
+        return self._deps.scratch if temporary(run) else None
 
     def _saver(self, run: Row) -> BaseCheckpointSaver[Any]:
         """Where the run's checkpoints go: Postgres, or this process for a temporary run."""
-        scratch = self._deps.scratch
-        return scratch if scratch is not None and temporary(run) else self._deps.checkpointer
+        scratch = self._scratch(run)
+        return scratch if scratch is not None else self._deps.checkpointer
 
     async def _drive(self, run: Row, span: Span | None) -> _Driven:
         """Run the graph. Its output and ``values``/``updates`` streams carry its output
@@ -263,7 +268,7 @@ class RunWorker:
     async def _pending_commands(self, run: Row) -> checkpoint_repo.PendingCommands | None:
         """For a run with a command: what is pending on the checkpoint it starts from, before
         it adds its own (taken back if it fails before applying them)."""
-        if not run["kwargs"].get("command") or self._saver(run) is not self._deps.checkpointer:
+        if not run["kwargs"].get("command") or self._scratch(run) is not None:
             return None
         start = run_config(run)["configurable"].get("checkpoint_id")
         async with self._deps.db.transaction() as conn:
@@ -272,7 +277,7 @@ class RunWorker:
             )
 
     async def _has_own_checkpoint(self, run: Row) -> bool:
-        if self._saver(run) is not self._deps.checkpointer:
+        if self._scratch(run) is not None:
             return False  # a temporary run's checkpoints died with its process
         async with self._deps.db.transaction() as conn:
             return await checkpoint_repo.has_run_checkpoint(
@@ -327,7 +332,7 @@ class RunWorker:
         rolled_back = status == "rollback"
         if not rolled_back and status not in ("error", "timeout"):
             return
-        if self._saver(run) is not self._deps.checkpointer:
+        if self._scratch(run) is not None:
             return  # a temporary run: nothing of it is in Postgres
         run_id, thread_id = run["run_id"], run["thread_id"]
         async with self._deps.db.transaction() as conn:

@@ -162,11 +162,12 @@ async def lock_thread_for_run(
     return dict(found) if found else None
 
 
-# The order of graphport_create_run's parameters (migration 0010), then the thread's tags.
-CREATE_RUN_PARAMS = _PARAMS
+# graphport_create_run (migration 0010) takes the run's columns in the order of _PARAMS,
+# then the thread's tags; its body repeats _INSERT_RUN_SQL's, frozen in the migration
+# (tests/test_db_transactions.py checks the two parameter lists agree).
 _CREATE_ON_THREAD_SQL = (
     "SELECT * FROM graphport_create_run("
-    + ", ".join(f"${i}" for i in range(1, len(CREATE_RUN_PARAMS) + 2))
+    + ", ".join(f"${i}" for i in range(1, len(_PARAMS) + 2))
     + ")"
 )
 

@@ -47,15 +47,15 @@ from common import (
     saver_pool,
     start_server,
 )
-from graphs import chain, noop, tokens
+from graphs import noop, tokens
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from pgwire import WireCounter
+from runs_bench import ceiling, server_wait
 
 from tests.server import free_port
 
 INPUT = {"messages": [{"role": "user", "content": "hi"}]}
 TOKEN_CHUNKS = 199
-GRAPHS = {"noop": noop, "chain": chain}
 
 
 # -- CPU of PostgreSQL ---------------------------------------------------------------------------
@@ -118,46 +118,6 @@ class Meter:
 
 
 # -- (1) stateful runs/wait ---------------------------------------------------------------------
-
-
-async def ceiling_wait(uri: str, graph_name: str, n: int, concurrency: int, meter: Meter) -> Any:
-    async with saver_pool(uri, concurrency + 2) as pool:
-        saver = AsyncPostgresSaver(pool)
-        await saver.setup()
-        bound = GRAPHS[graph_name].copy(update={"checkpointer": saver})
-        threads = [str(uuid.uuid4()) for _ in range(concurrency)]
-
-        async def one(i: int) -> float:
-            started = time.perf_counter()
-            config = {"configurable": {"thread_id": threads[i % concurrency]}}
-            out = await bound.ainvoke(INPUT, config)
-            assert out["messages"][-1].content == "ok"
-            return time.perf_counter() - started
-
-        await run_bounded(concurrency * 2, concurrency, one)  # warm up
-        meter.start()
-        seconds, latencies = await run_bounded(n, concurrency, one)
-        return n / seconds, latencies, meter.per(n)
-
-
-async def server_wait(url: str, graph_name: str, n: int, concurrency: int, meter: Meter) -> Any:
-    async with new_client(url, concurrency) as http:
-        threads = [
-            (await http.post("/threads", json={})).json()["thread_id"] for _ in range(concurrency)
-        ]
-        body = {"assistant_id": graph_name, "input": INPUT}
-
-        async def one(i: int) -> float:
-            started = time.perf_counter()
-            response = await http.post(f"/threads/{threads[i % concurrency]}/runs/wait", json=body)
-            assert response.status_code == 200, response.text
-            assert response.json()["messages"][-1]["content"] == "ok"
-            return time.perf_counter() - started
-
-        await run_bounded(concurrency * 2, concurrency, one)
-        meter.start()
-        seconds, latencies = await run_bounded(n, concurrency, one)
-        return n / seconds, latencies, meter.per(n)
 
 
 # -- (2) stateless runs/wait --------------------------------------------------------------------
@@ -463,10 +423,9 @@ async def main() -> None:
             if "wait" in only:
                 for graph_name in ("noop", "chain"):
                     n = args.n if graph_name == "noop" else args.n // 2
-                    c_rps, _, c_cpu = await ceiling_wait(uri, graph_name, n, 16, Meter(db, None))
-                    s_rps, _, s_cpu = await server_wait(
-                        server.url, graph_name, n, 16, Meter(db, pid)
-                    )
+                    c = await ceiling(uri, graph_name, n, 16, Meter(db, None))
+                    s_ = await server_wait(server.url, graph_name, n, 16, Meter(db, pid))
+                    c_rps, c_cpu, s_rps, s_cpu = c["rps"], c["cpu"], s_["rps"], s_["cpu"]
                     print(
                         f"  stateful runs/wait {graph_name} c=16: ceiling {c_rps:.1f} req/s, "
                         f"server {s_rps:.1f} ({s_rps / c_rps:.2f}x); CPU/run ceiling "
@@ -579,8 +538,8 @@ def print_summary(figures: dict[str, list[float]]) -> None:
             f"{m('stream c=16 ratio'):.2f}x (< 3x)",
         ),
     ]
-    for name, ceiling, ours, target in rows:
-        print(f"  {name:<40} {ceiling:8.1f}  {ours:10.1f}   {target}")
+    for name, theirs, ours, target in rows:
+        print(f"  {name:<40} {theirs:8.1f}  {ours:10.1f}   {target}")
     official = m("official background runs/s")
     ours = m("background runs/s")
     print(

@@ -15,6 +15,7 @@ import asyncio
 import statistics
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import psycopg
@@ -35,7 +36,11 @@ from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 INPUT = {"messages": [{"role": "user", "content": "hi"}]}
 
 
-async def ceiling(uri: str, graph_name: str, n: int, concurrency: int) -> dict[str, float]:
+async def ceiling(
+    uri: str, graph_name: str, n: int, concurrency: int, meter: Any = None
+) -> dict[str, Any]:
+    """req/s and latencies of ``graph.ainvoke`` on ``concurrency`` threads; with a ``meter``
+    (hot_path_bench.Meter), ``cpu``: its CPU per run over the measured runs."""
     graph = {"noop": noop, "chain": chain}[graph_name]
     async with saver_pool(uri, concurrency + 2) as pool:
         saver = AsyncPostgresSaver(pool)
@@ -51,11 +56,13 @@ async def ceiling(uri: str, graph_name: str, n: int, concurrency: int) -> dict[s
             return time.perf_counter() - started
 
         await run_bounded(concurrency * 2, concurrency, one)  # warm up
-        seconds, latencies = await run_bounded(n, concurrency, one)
-    return summary(f"ceiling {graph_name} c={concurrency}", seconds, latencies)
+        return await _measured(f"ceiling {graph_name} c={concurrency}", n, concurrency, one, meter)
 
 
-async def server_wait(url: str, graph_name: str, n: int, concurrency: int) -> dict[str, float]:
+async def server_wait(
+    url: str, graph_name: str, n: int, concurrency: int, meter: Any = None
+) -> dict[str, Any]:
+    """As ``ceiling``, through ``POST /threads/{t}/runs/wait`` on the server at ``url``."""
     async with new_client(url, concurrency) as http:
         threads = [
             (await http.post("/threads", json={})).json()["thread_id"] for _ in range(concurrency)
@@ -70,8 +77,21 @@ async def server_wait(url: str, graph_name: str, n: int, concurrency: int) -> di
             return time.perf_counter() - started
 
         await run_bounded(concurrency * 2, concurrency, one)
-        seconds, latencies = await run_bounded(n, concurrency, one)
-    return summary(f"server runs/wait {graph_name} c={concurrency}", seconds, latencies)
+        return await _measured(
+            f"server runs/wait {graph_name} c={concurrency}", n, concurrency, one, meter
+        )
+
+
+async def _measured(
+    name: str, n: int, concurrency: int, one: Callable[[int], Awaitable[float]], meter: Any
+) -> dict[str, Any]:
+    if meter is not None:
+        meter.start()
+    seconds, latencies = await run_bounded(n, concurrency, one)
+    result: dict[str, Any] = {**summary(name, seconds, latencies), "latencies": latencies}
+    if meter is not None:
+        result["cpu"] = meter.per(n)
+    return result
 
 
 async def start_delays(url: str, uri: str, n: int) -> dict[str, float]:

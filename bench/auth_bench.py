@@ -18,7 +18,15 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from common import HERE, ServerProcess, database_uri, machine, run_bounded, summary  # noqa: E402
+from common import (  # noqa: E402
+    HERE,
+    Conversations,
+    ServerProcess,
+    database_uri,
+    machine,
+    run_bounded,
+    summary,
+)
 
 from tests.server import create_database, drop_database  # noqa: E402
 
@@ -49,11 +57,12 @@ def _search(http: httpx.AsyncClient, threads: list[str]) -> Callable[[int], Awai
 
 def _wait(http: httpx.AsyncClient, threads: list[str]) -> Callable[[int], Awaitable[float]]:
     body = {"assistant_id": "noop", "input": INPUT}
+    clients = Conversations(threads[:CONCURRENCY])
 
     async def one(i: int) -> float:
         started = time.perf_counter()
-        thread = threads[i % CONCURRENCY]
-        response = await http.post(f"/threads/{thread}/runs/wait", json=body)
+        with clients.thread() as thread:
+            response = await http.post(f"/threads/{thread}/runs/wait", json=body)
         assert response.status_code == 200, response.text
         return time.perf_counter() - started
 

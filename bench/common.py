@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import statistics
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,24 @@ async def run_bounded(
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     return time.perf_counter() - started, latencies
+
+
+class Conversations:
+    """Concurrent clients, each on a thread no other client uses at that moment: a client is
+    a conversation, whose runs follow one another (LangGraph runs a thread's steps one run
+    at a time; the server queues a second run on a busy thread, the library would fork the
+    thread's checkpoints). As many threads as clients: a free one is always there."""
+
+    def __init__(self, thread_ids: list[str]) -> None:
+        self._free = list(thread_ids)
+
+    @contextlib.contextmanager
+    def thread(self) -> Iterator[str]:
+        thread_id = self._free.pop()
+        try:
+            yield thread_id
+        finally:
+            self._free.append(thread_id)
 
 
 def summary(name: str, seconds: float, latencies: list[float]) -> dict[str, float]:

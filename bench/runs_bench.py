@@ -20,6 +20,7 @@ from typing import Any
 
 import psycopg
 from common import (
+    Conversations,
     cpu_seconds,
     database_uri,
     machine,
@@ -46,12 +47,13 @@ async def ceiling(
         saver = AsyncPostgresSaver(pool)
         await saver.setup()
         bound = graph.copy(update={"checkpointer": saver})
-        threads = [str(uuid.uuid4()) for _ in range(concurrency)]
+        clients = Conversations([str(uuid.uuid4()) for _ in range(concurrency)])
 
         async def one(i: int) -> float:
             started = time.perf_counter()
-            config = {"configurable": {"thread_id": threads[i % concurrency]}}
-            out = await bound.ainvoke(INPUT, config)
+            with clients.thread() as thread_id:
+                config = {"configurable": {"thread_id": thread_id}}
+                out = await bound.ainvoke(INPUT, config)
             assert out["messages"][-1].content == "ok"
             return time.perf_counter() - started
 
@@ -64,14 +66,15 @@ async def server_wait(
 ) -> dict[str, Any]:
     """As ``ceiling``, through ``POST /threads/{t}/runs/wait`` on the server at ``url``."""
     async with new_client(url, concurrency) as http:
-        threads = [
-            (await http.post("/threads", json={})).json()["thread_id"] for _ in range(concurrency)
-        ]
+        clients = Conversations(
+            [(await http.post("/threads", json={})).json()["thread_id"] for _ in range(concurrency)]
+        )
         body = {"assistant_id": graph_name, "input": INPUT}
 
         async def one(i: int) -> float:
             started = time.perf_counter()
-            response = await http.post(f"/threads/{threads[i % concurrency]}/runs/wait", json=body)
+            with clients.thread() as thread_id:
+                response = await http.post(f"/threads/{thread_id}/runs/wait", json=body)
             assert response.status_code == 200, response.text
             assert response.json()["messages"][-1]["content"] == "ok"
             return time.perf_counter() - started

@@ -36,6 +36,7 @@ from graphport.execution.shutdown import DRAIN_STATE_KEY, ShutdownDrain
 from graphport.execution.webhooks import WebhookSender
 from graphport.execution.worker import WorkerDeps
 from graphport.graphs.registry import GraphRegistry
+from graphport.heap import settle_heap
 from graphport.protocols.a2a.service import A2AService
 from graphport.protocols.mcp.service import MCPService
 from graphport.protocols.thread_events.service import ThreadEventsService
@@ -263,6 +264,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             state: dict[str, Any] = {DRAIN_STATE_KEY: context.drain}
             if custom is not None:
                 state.update(await stack.enter_async_context(custom.lifespan()))
+            settle_heap()  # startup's objects leave the garbage collector's walks
             logger.info("graphport ready: graphs %s", ", ".join(context.registry.ids()))
             yield state
 

@@ -28,6 +28,7 @@ from graphport.app import build_context
 from graphport.config import load_config
 from graphport.errors import install_error_handlers
 from graphport.execution.shutdown import DRAIN_STATE_KEY
+from graphport.heap import settle_heap
 from graphport.services.metrics import Timings
 from graphport.settings import Settings
 from graphport.tracing import Tracing, app_options
@@ -49,6 +50,7 @@ def create_worker_app(settings: Settings | None = None) -> FastAPI:
             stack.callback(tracing.shutdown)  # last: flushes the spans of everything else
             context = await build_context(resolved, config, stack, timings, tracing)
             app.state.context = context
+            settle_heap()  # startup's objects leave the garbage collector's walks
             logger.info("graphport worker ready: graphs %s", ", ".join(context.registry.ids()))
             # in the lifespan state, the server's SIGTERM handler starts the drain at once
             yield {DRAIN_STATE_KEY: context.drain}

@@ -15,8 +15,10 @@ Embedded Postgres, or DATABASE_URI when set. Every figure of the performance tar
 (5) statements, transactions and round trips per run (a counting wire proxy in front of
     PostgreSQL): one stateful wait, one background run, one stateless wait.
 
-Rounds alternate ceiling and server; figures are medians of the rounds. Every response is
-checked (final message, token count, every run succeeded).
+Rounds alternate ceiling and server; figures are medians of the rounds. In (1) each round
+measures ceiling, server, server, ceiling and takes each side's mean, so that the machine's
+speed drifting during the round (seen here: 30 % within a minute) weighs on both sides
+alike. Every response is checked (final message, token count, every run succeeded).
 """
 
 from __future__ import annotations
@@ -389,6 +391,14 @@ def per_run(counts: Any, n: int) -> dict[str, float]:
 # -- main ---------------------------------------------------------------------------------------
 
 
+def mean_of(results: list[dict[str, Any]], key: str) -> float:
+    return statistics.fmean(r[key] for r in results)
+
+
+def mean_cpu(results: list[dict[str, Any]]) -> dict[str, float]:
+    return {k: statistics.fmean(r["cpu"][k] for r in results) for k in results[0]["cpu"]}
+
+
 def p50(latencies: list[float]) -> float:
     return statistics.median(latencies) * 1000
 
@@ -423,9 +433,14 @@ async def main() -> None:
             if "wait" in only:
                 for graph_name in ("noop", "chain"):
                     n = args.n if graph_name == "noop" else args.n // 2
-                    c = await ceiling(uri, graph_name, n, 16, Meter(db, None))
-                    s_ = await server_wait(server.url, graph_name, n, 16, Meter(db, pid))
-                    c_rps, c_cpu, s_rps, s_cpu = c["rps"], c["cpu"], s_["rps"], s_["cpu"]
+                    first = await ceiling(uri, graph_name, n, 16, Meter(db, None))
+                    s_ = [
+                        await server_wait(server.url, graph_name, n, 16, Meter(db, pid))
+                        for _ in range(2)
+                    ]
+                    c = [first, await ceiling(uri, graph_name, n, 16, Meter(db, None))]
+                    c_rps, c_cpu = mean_of(c, "rps"), mean_cpu(c)
+                    s_rps, s_cpu = mean_of(s_, "rps"), mean_cpu(s_)
                     print(
                         f"  stateful runs/wait {graph_name} c=16: ceiling {c_rps:.1f} req/s, "
                         f"server {s_rps:.1f} ({s_rps / c_rps:.2f}x); CPU/run ceiling "

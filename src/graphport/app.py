@@ -264,7 +264,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             state: dict[str, Any] = {DRAIN_STATE_KEY: context.drain}
             if custom is not None:
                 state.update(await stack.enter_async_context(custom.lifespan()))
-            settle_heap()  # startup's objects leave the garbage collector's walks
+            settle_heap(stack)  # startup's objects leave the garbage collector's walks
             logger.info("graphport ready: graphs %s", ", ".join(context.registry.ids()))
             yield state
 

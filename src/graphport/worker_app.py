@@ -50,7 +50,7 @@ def create_worker_app(settings: Settings | None = None) -> FastAPI:
             stack.callback(tracing.shutdown)  # last: flushes the spans of everything else
             context = await build_context(resolved, config, stack, timings, tracing)
             app.state.context = context
-            settle_heap()  # startup's objects leave the garbage collector's walks
+            settle_heap(stack)  # startup's objects leave the garbage collector's walks
             logger.info("graphport worker ready: graphs %s", ", ".join(context.registry.ids()))
             # in the lifespan state, the server's SIGTERM handler starts the drain at once
             yield {DRAIN_STATE_KEY: context.drain}

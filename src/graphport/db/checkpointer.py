@@ -94,6 +94,9 @@ class _NoThreadHop:
 
     @staticmethod
     async def to_thread(func: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        # the hop was a point where other tasks ran (between the checkpoints of a long
+        # history read, say): one iteration of the loop keeps it, at a fraction of the cost
+        await asyncio.sleep(0)
         return func(*args, **kwargs)
 
 
@@ -104,7 +107,8 @@ def serialize_on_the_loop() -> None:
     The saver hands these to ``asyncio.to_thread``, four to seven times per run. The hop
     (a future, a thread wake-up, the GIL handed over and back) cost more CPU than the
     encoding itself (0.6 ms of 3.7 per one-node run, measured), and gained no parallelism:
-    the encoding is Python code that holds the GIL. Idempotent; process-wide (the module's
+    the encoding is Python code that holds the GIL. Each call still lets the loop run other
+    tasks first, as the hop did. Idempotent; process-wide (the module's
     ``asyncio`` name); a saver version that stops calling ``asyncio.to_thread`` there
     simply hops again."""
     if not isinstance(getattr(saver_module, "asyncio", None), _NoThreadHop):

@@ -6,6 +6,7 @@ import logging
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import psycopg
 import psycopg_pool
@@ -13,6 +14,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import QueuePool
+from sqlalchemy.util import greenlet_spawn
 
 from graphport.db.urls import sqlalchemy_url
 from graphport.serialization import dumps_text, loads_stored
@@ -111,6 +113,23 @@ class Database:
             raise RuntimeError("Database.start() has not been called")
         async with self._relaxed.begin() as conn:
             yield conn
+
+    @asynccontextmanager
+    async def statement(self, *, relaxed: bool = False) -> AsyncIterator[Any]:
+        """A pooled asyncpg connection for statements that are each atomic by themselves
+        (sent without BEGIN and COMMIT): the run hot path's. The same pools as
+        ``transaction``; without SQLAlchemy's connection and transaction objects, which cost
+        more CPU than such a statement. ``relaxed``: its commit does not wait for the disk
+        flush (only for what ``relaxed_transaction`` allows)."""
+        engine = self._relaxed if relaxed else self._engine
+        if engine is None:
+            raise RuntimeError("Database.start() has not been called")
+        pooled = await engine.raw_connection()
+        try:
+            yield pooled.driver_connection
+        finally:
+            # returned to the pool; past its size the driver's connection is closed (awaited)
+            await greenlet_spawn(pooled.close)
 
     def pool_stats(self) -> dict[str, int]:
         """The engines' connections, as psycopg's pool names them: ``pool_max`` (the most

@@ -364,11 +364,18 @@ class RunWorker:
 
     async def _record_once(self, run: Row, status: str, ended: Row, outcome: RunOutcome) -> bool:
         run_id, thread_id = run["run_id"], run["thread_id"]
-        async with self._deps.db.relaxed_transaction() as conn:
+        db = self._deps.db
+        if status == "rollback" and not temporary(run):
+            async with db.relaxed_transaction() as conn:
+                queued = await thread_repo.record_run_end(conn, thread_id=thread_id, **ended)
+                await run_repo.delete_run(conn, run_id=run_id)
+                return queued
+        # the common ends: one statement each, no transaction round trips
+        async with db.statement(relaxed=True) as raw:
             if temporary(run):
                 # its rows go: a waiter in another process reads how it ended from here
                 await result_repo.end_temporary_run(
-                    conn,
+                    raw,
                     run_id=run_id,
                     thread_id=thread_id,
                     status=outcome.status,
@@ -377,13 +384,8 @@ class RunWorker:
                     interrupts=outcome.interrupts,
                 )
                 return False
-            if status == "rollback":
-                queued = await thread_repo.record_run_end(conn, thread_id=thread_id, **ended)
-                await run_repo.delete_run(conn, run_id=run_id)
-                return queued
-            # the common end: one statement, no transaction round trips
-            return await thread_repo.record_run_end(
-                conn, thread_id=thread_id, run=(run_id, status), **ended
+            return await thread_repo.finish_run(
+                raw, thread_id=thread_id, run=(run_id, status), **ended
             )
 
     async def _safe_snapshot(self, run: Row) -> tuple[StateSnapshot, OutputShape] | None:

@@ -8,7 +8,7 @@ from uuid import UUID
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from graphport.db.raw import driver, jsonb
+from graphport.db.raw import jsonb
 from graphport.db.tables import run_result
 from graphport.repositories.checkpoints import CHECKPOINT_TABLES
 
@@ -28,7 +28,7 @@ _END_TEMPORARY_SQL = (
 
 
 async def end_temporary_run(
-    conn: AsyncConnection,
+    raw: Any,
     *,
     run_id: UUID,
     thread_id: UUID,
@@ -38,9 +38,8 @@ async def end_temporary_run(
     interrupts: Row | None,
 ) -> None:
     """Record how a temporary (stateless) run ended (a second record of one run keeps the
-    first) and delete its thread, run and checkpoints: one round trip (hot path: raw
-    driver)."""
-    raw = await driver(conn, alone=True)
+    first) and delete its thread, run and checkpoints: one statement, atomic without a
+    transaction, on ``raw`` (an asyncpg connection from ``Database.statement``)."""
     await raw.execute(
         _END_TEMPORARY_SQL,
         run_id,

@@ -280,6 +280,20 @@ _RECORD_AND_FINISH_SQL = (
 )
 
 
+def _end_args(
+    thread_id: UUID, values: Any, status: str, interrupts: dict[str, Any], error: Any
+) -> list[Any]:
+    keep = values is UNCHANGED
+    return [
+        thread_id,
+        status,
+        jsonb(interrupts),
+        jsonb(error),
+        not keep,
+        None if keep else jsonb(values),
+    ]
+
+
 async def record_run_end(
     conn: AsyncConnection,
     *,
@@ -288,23 +302,25 @@ async def record_run_end(
     status: str,
     interrupts: dict[str, Any],
     error: dict[str, Any] | None,
-    run: tuple[UUID, str] | None = None,
 ) -> bool:
-    """The run-end update of the thread row (hot path: raw driver). ``run``: (run id, its
-    final status) to end the run in the same statement (then needing no transaction).
-    Returns whether runs are queued on the thread."""
-    keep = values is UNCHANGED
-    args = [
-        thread_id,
-        status,
-        jsonb(interrupts),
-        jsonb(error),
-        not keep,
-        None if keep else jsonb(values),
-    ]
-    if run is None:
-        queued = await (await driver(conn)).fetchval(_RECORD_RUN_END_SQL, *args)
-    else:
-        raw = await driver(conn, alone=True)
-        queued = await raw.fetchval(_RECORD_AND_FINISH_SQL, *args, *run)
-    return bool(queued)
+    """The run-end update of the thread row, in ``conn``'s transaction (hot path: raw
+    driver). Returns whether runs are queued on the thread."""
+    args = _end_args(thread_id, values, status, interrupts, error)
+    return bool(await (await driver(conn)).fetchval(_RECORD_RUN_END_SQL, *args))
+
+
+async def finish_run(
+    raw: Any,
+    *,
+    thread_id: UUID,
+    run: tuple[UUID, str],
+    values: Any,
+    status: str,
+    interrupts: dict[str, Any],
+    error: dict[str, Any] | None,
+) -> bool:
+    """``record_run_end`` and the run's own end (``run``: its id and final status) in one
+    statement, atomic without a transaction, on ``raw`` (an asyncpg connection from
+    ``Database.statement``). Returns whether runs are queued on the thread."""
+    args = _end_args(thread_id, values, status, interrupts, error)
+    return bool(await raw.fetchval(_RECORD_AND_FINISH_SQL, *args, *run))

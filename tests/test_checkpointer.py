@@ -39,16 +39,20 @@ async def _reply_async(state: MessagesState) -> Row:
     return {"messages": [AIMessage(content="ok")]}
 
 
+def _one_node(node: Any, saver: Any) -> Any:
+    builder = StateGraph(MessagesState)
+    builder.add_node("reply", node)
+    builder.add_edge(START, "reply")
+    return builder.compile(checkpointer=saver)
+
+
 async def test_checkpoints_are_encoded_and_decoded_on_the_loop(database_uri: str) -> None:
     checkpointer = Checkpointer(database_uri, pool_size=2)
     await checkpointer.start()
     try:
         serde = _Recording()
         checkpointer.saver.serde = serde
-        builder = StateGraph(MessagesState)
-        builder.add_node("reply", _reply_async)
-        builder.add_edge(START, "reply")
-        graph = builder.compile(checkpointer=checkpointer.saver)
+        graph = _one_node(_reply_async, checkpointer.saver)
         config: Any = {"configurable": {"thread_id": str(uuid.uuid4())}}
         for turn in ("hi", "again"):
             out = await graph.ainvoke({"messages": [HumanMessage(content=turn)]}, config)
@@ -77,10 +81,7 @@ async def test_a_sync_node_still_runs_in_a_thread(database_uri: str) -> None:
             seen.append(threading.current_thread().name)
             return _reply(state)
 
-        builder = StateGraph(MessagesState)
-        builder.add_node("reply", node)
-        builder.add_edge(START, "reply")
-        graph = builder.compile(checkpointer=checkpointer.saver)
+        graph = _one_node(node, checkpointer.saver)
         config: Any = {"configurable": {"thread_id": str(uuid.uuid4())}}
         await graph.ainvoke({"messages": [HumanMessage(content="hi")]}, config)
         assert seen and seen[0] != threading.current_thread().name

@@ -365,15 +365,9 @@ class RunWorker:
     async def _record_once(self, run: Row, status: str, ended: Row, outcome: RunOutcome) -> bool:
         run_id, thread_id = run["run_id"], run["thread_id"]
         db = self._deps.db
-        if status == "rollback" and not temporary(run):
-            async with db.relaxed_transaction() as conn:
-                queued = await thread_repo.record_run_end(conn, thread_id=thread_id, **ended)
-                await run_repo.delete_run(conn, run_id=run_id)
-                return queued
-        # the common ends: one statement each, no transaction round trips
-        async with db.statement(relaxed=True) as raw:
-            if temporary(run):
-                # its rows go: a waiter in another process reads how it ended from here
+        if temporary(run):
+            # its rows go: a waiter in another process reads how it ended from here
+            async with db.statement(relaxed=True) as raw:
                 await result_repo.end_temporary_run(
                     raw,
                     run_id=run_id,
@@ -383,7 +377,14 @@ class RunWorker:
                     error=outcome.error,
                     interrupts=outcome.interrupts,
                 )
-                return False
+            return False
+        if status == "rollback":
+            async with db.relaxed_transaction() as conn:
+                queued = await thread_repo.record_run_end(conn, thread_id=thread_id, **ended)
+                await run_repo.delete_run(conn, run_id=run_id)
+                return queued
+        # the common end: one statement, no transaction round trips
+        async with db.statement(relaxed=True) as raw:
             return await thread_repo.finish_run(
                 raw, thread_id=thread_id, run=(run_id, status), **ended
             )
